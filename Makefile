@@ -1,0 +1,46 @@
+# The verbs a newcomer needs. `make run` and `make test` bring back everything on a fresh machine.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | sha1sum | cut -c1-12)
+NODE_STAMP := node_modules/.installed-$(shell cat package.json package-lock.json 2>/dev/null | sha1sum | cut -c1-12)
+
+.PHONY: install run test lint format pytest bench bench-quick clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+$(NODE_STAMP): $(wildcard package.json package-lock.json)
+	@if [ -f package.json ]; then npm ci --no-audit --no-fund --loglevel=error; mkdir -p node_modules; rm -f node_modules/.installed-*; touch $@; fi
+
+install: $(STAMP) $(NODE_STAMP)
+
+run: install
+	SCREENPOP_DEV=1 DEBUG=$${DEBUG:-1} $(PY) manage.py rundemo
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+pytest: install
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+test: lint pytest
+
+bench: install
+	$(PY) -m bench.run_all
+
+bench-quick: install
+	$(PY) -m bench.run_all --quick
+
+clean:
+	rm -rf $(VENV) node_modules static_build test-output

@@ -1,0 +1,259 @@
+"""Settings of the screenpop deployment, all read from the environment (see README "Configuration").
+
+No variable set: embedded defaults (SQLite in WAL mode, in-memory channel layer, local-memory cache, generated
+secrets in `.local/`). `DATABASE_URL` switches to production (PostgreSQL; secrets must come from the environment);
+`REDIS_URL` switches the channel layer and the cache to Redis.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dj_database_url
+
+from genesys_app.env import (
+    env_bool,
+    env_float,
+    env_int,
+    env_list,
+    env_str,
+    local_secrets,
+    required_secret,
+)
+from screenpop.regions import APPS_ORIGINS
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+LOCAL_DIR = Path(env_str("SCREENPOP_LOCAL_DIR", str(BASE_DIR / ".local")))
+
+DATABASE_URL = env_str("DATABASE_URL")
+REDIS_URL = env_str("REDIS_URL")
+PRODUCTION = bool(DATABASE_URL)
+
+_generated = {} if PRODUCTION else local_secrets(LOCAL_DIR)
+SECRET_KEY = required_secret("SECRET_KEY", production=PRODUCTION, fallback=_generated)
+# Comma-separated Fernet keys: the first encrypts, all decrypt (rotation).
+FIELD_ENCRYPTION_KEY = required_secret("FIELD_ENCRYPTION_KEY", production=PRODUCTION, fallback=_generated)
+
+DEBUG = env_bool("DEBUG", False)
+# Development features: the demo desktop and simulator hosts. `make run` turns them on; never in production.
+SCREENPOP_DEV = env_bool("SCREENPOP_DEV", False)
+SCREENPOP_ALLOW_SIMULATORS = env_bool("SCREENPOP_ALLOW_SIMULATORS", SCREENPOP_DEV)
+
+PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [PUBLIC_BASE_URL])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "channels",
+    "rest_framework",
+    "drf_spectacular",
+    "oauth2_provider",
+    "csp",
+    "screenpop",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+]
+
+ROOT_URLCONF = "genesys_app.urls"
+ASGI_APPLICATION = "genesys_app.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.i18n",
+                "csp.context_processors.nonce",
+            ],
+        },
+    },
+]
+
+if PRODUCTION:
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60))}
+    DATABASES["default"].setdefault("OPTIONS", {})
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": env_str("SQLITE_PATH", str(BASE_DIR / "db.sqlite3")),
+            "OPTIONS": {
+                # IMMEDIATE takes the write lock at BEGIN, so concurrent writers queue instead of failing with
+                # "database is locked" half-way through a transaction; WAL lets readers run beside the writer.
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 20,
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=20000;",
+            },
+        }
+    }
+
+if REDIS_URL:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL], "prefix": env_str("CHANNEL_LAYER_PREFIX", "screenpop")},
+        }
+    }
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "screenpop"),
+        }
+    }
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "screenpop"}}
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en"
+LANGUAGES = [
+    ("en", "English"),
+    ("es", "Español"),
+    ("fr", "Français"),
+    ("de", "Deutsch"),
+    ("pt-br", "Português (Brasil)"),
+    ("ja", "日本語"),
+]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "static_build"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if PRODUCTION
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+WHITENOISE_USE_FINDERS = not PRODUCTION
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Behind the TLS proxy in production.
+if PRODUCTION:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+
+# The panel is framed by Genesys (apps.<env>); everything else may not be framed at all.
+FRAME_ANCESTORS = env_list("FRAME_ANCESTORS", APPS_ORIGINS) + (["'self'"] if SCREENPOP_DEV else [])
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'", "data:"],
+        "connect-src": ["'self'", "https:", "wss:"] + (["http:", "ws:"] if SCREENPOP_DEV else []),
+        "frame-src": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"] + (["http:"] if SCREENPOP_DEV else []),
+    }
+}
+
+REST_FRAMEWORK = {
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "screenpop.api.exceptions.exception_handler",
+    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    "DEFAULT_PERMISSION_CLASSES": [],
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "screenpop API",
+    "DESCRIPTION": "Freshdesk ticket screen pops for Genesys Cloud: the webhook the Genesys data action calls, "
+    "the agent panel's state, and the Freshdesk ticket-update webhook.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+}
+
+OAUTH2_PROVIDER = {
+    "ACCESS_TOKEN_EXPIRE_SECONDS": env_int("WEBHOOK_TOKEN_SECONDS", 3600),
+    "SCOPES": {"webhook": "Send Genesys events to the screenpop webhook"},
+    "DEFAULT_SCOPES": ["webhook"],
+    "OAUTH2_VALIDATOR_CLASS": "screenpop.oauth.WebhookOAuth2Validator",
+    "PKCE_REQUIRED": True,
+    # Keep only the SHA-256 of access tokens at rest (RFC 9700); the webhook looks tokens up by that checksum.
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
+}
+
+# Pipeline tuning (see README). Intervals are configurable so tests can run the retry timeline fast.
+SCREENPOP_RETRY_DELAYS = [float(x) for x in env_list("SCREENPOP_RETRY_DELAYS", ["1", "5", "15"])]
+SCREENPOP_BREAKER_FAILURES = env_int("SCREENPOP_BREAKER_FAILURES", 5)
+SCREENPOP_BREAKER_COOLDOWN = env_float("SCREENPOP_BREAKER_COOLDOWN", 30.0)
+SCREENPOP_LOOKUP_CONCURRENCY = env_int("SCREENPOP_LOOKUP_CONCURRENCY", 8)
+SCREENPOP_LEASE_SECONDS = env_float("SCREENPOP_LEASE_SECONDS", 60.0)
+SCREENPOP_CACHE_SECONDS = env_int("SCREENPOP_CACHE_SECONDS", 60)
+SCREENPOP_MISS_CACHE_SECONDS = env_int("SCREENPOP_MISS_CACHE_SECONDS", 30)
+SCREENPOP_PANEL_TOKEN_SECONDS = env_int("SCREENPOP_PANEL_TOKEN_SECONDS", 900)
+SCREENPOP_INDEX_SYNC_SECONDS = env_int("SCREENPOP_INDEX_SYNC_SECONDS", 300)
+SCREENPOP_RUN_WORKERS = env_bool("SCREENPOP_RUN_WORKERS", True)
+SCREENPOP_WEBHOOK_MAX_BYTES = 64 * 1024
+GENESYS_SIMULATOR_URL = env_str("GENESYS_SIMULATOR_URL", "")
+
+LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"context": {"()": "screenpop.logging.ContextFilter"}},
+    "formatters": {
+        "plain": {
+            "format": "%(asctime)s %(levelname)s %(name)s tenant=%(tenant)s conversation=%(conversation)s %(message)s"
+        }
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["context"]}},
+    "loggers": {
+        "screenpop": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
+        "django": {"handlers": ["console"], "level": "WARNING"},
+    },
+}
+
+# django-oauth-toolkit's swappable models, named so migrations of ours that point at them resolve.
+OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
+OAUTH2_PROVIDER_ACCESS_TOKEN_MODEL = "oauth2_provider.AccessToken"
+OAUTH2_PROVIDER_REFRESH_TOKEN_MODEL = "oauth2_provider.RefreshToken"
+OAUTH2_PROVIDER_ID_TOKEN_MODEL = "oauth2_provider.IDToken"
+OAUTH2_PROVIDER_GRANT_MODEL = "oauth2_provider.Grant"

@@ -1,0 +1,255 @@
+"""The data of screenpop (DESIGN.md §4): tenants and their connections, pops, the event log, the phone index."""
+
+from __future__ import annotations
+
+import secrets
+
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from oauth2_provider.models import Application
+
+from screenpop.crypto import EncryptedTextField
+from screenpop.validation import validate_freshdesk_domain, validate_genesys_region, validate_phone_region
+
+
+def new_url_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+class Tenant(models.Model):
+    """One Genesys Cloud organisation that installed the app."""
+
+    class SyncState(models.TextChoices):
+        OK = "ok", _("In sync")
+        PENDING = "pending", _("Sync pending")
+        FAILED = "failed", _("Sync failed")
+
+    name = models.CharField(max_length=200)
+    genesys_org_id = models.CharField("Genesys organisation id", max_length=64, unique=True)
+    region = models.CharField(
+        "Genesys environment",
+        max_length=200,
+        default="mypurecloud.com",
+        validators=[validate_genesys_region],
+        help_text=_("The environment host without 'api.', e.g. mypurecloud.com or mypurecloud.ie."),
+    )
+    active = models.BooleanField(default=True)
+    phone_region = models.CharField(
+        "default phone region",
+        max_length=2,
+        default="US",
+        validators=[validate_phone_region],
+        help_text=_("ISO country code used to read numbers written without a country code, e.g. US, GB, DE."),
+    )
+    ticket_limit = models.PositiveSmallIntegerField(
+        default=5, validators=[MinValueValidator(1), MaxValueValidator(50)], help_text=_("Tickets shown per pop.")
+    )
+    freshdesk_webhook_token = models.CharField(max_length=64, unique=True, default=new_url_token, editable=False)
+    panel_client_id = models.CharField(
+        "Genesys OAuth client id for the panel",
+        max_length=64,
+        blank=True,
+        help_text=_("Implicit/PKCE client in the customer's org that agents log in with (set by the install wizard)."),
+    )
+    genesys_objects = models.JSONField(default=dict, blank=True, help_text=_("What the install wizard created."))
+    sync_state = models.CharField(max_length=16, choices=SyncState.choices, default=SyncState.OK)
+    sync_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.genesys_org_id})"
+
+
+class FreshdeskConnection(models.Model):
+    """A tenant's Freshdesk account: where it is, the key to it, and its plan's limits."""
+
+    class Plan(models.TextChoices):
+        TRIAL = "trial", "Trial (50/min)"
+        GROWTH = "growth", "Growth (200/min)"
+        PRO = "pro", "Pro (400/min)"
+        ENTERPRISE = "enterprise", "Enterprise (700/min)"
+
+    tenant = models.OneToOneField(Tenant, on_delete=models.CASCADE, related_name="freshdesk")
+    domain = models.CharField(
+        "Freshdesk domain",
+        max_length=255,
+        validators=[validate_freshdesk_domain],
+        help_text=_("Your helpdesk's address, e.g. acme.freshdesk.com."),
+    )
+    api_key = EncryptedTextField("API key", help_text=_("Stored encrypted; never shown again after saving."))
+    plan = models.CharField(max_length=16, choices=Plan.choices, default=Plan.GROWTH)
+    rate_limit_per_minute = models.PositiveIntegerField(
+        null=True, blank=True, help_text=_("Read from X-RateLimit-Total when the connection is verified.")
+    )
+    match_phone = models.BooleanField("match work phone", default=True)
+    match_mobile = models.BooleanField("match mobile", default=True)
+    custom_phone_field = models.CharField(
+        max_length=100, blank=True, help_text=_("Name of a custom contact field holding another phone number.")
+    )
+    webhook_secret = EncryptedTextField(
+        blank=True,
+        help_text=_("Password of the Basic auth (or value of X-Screenpop-Secret) on Freshdesk's 'Trigger webhook'."),
+    )
+    verified_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    last_error_at = models.DateTimeField(null=True, blank=True)
+    index_synced_until = models.DateTimeField(null=True, blank=True)
+    index_synced_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return self.domain
+
+    @property
+    def match_fields(self) -> list[str]:
+        fields = [name for name, on in (("phone", self.match_phone), ("mobile", self.match_mobile)) if on]
+        if self.custom_phone_field:
+            fields.append(self.custom_phone_field)
+        return fields
+
+
+class QueueFilter(models.Model):
+    """A queue whose calls pop. A tenant with none pops for every queue."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="queue_filters")
+    queue_id = models.CharField("Genesys queue id", max_length=64)
+    name = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant", "queue_id"], name="unique_queue_filter")]
+        ordering = ["name", "queue_id"]
+
+    def __str__(self) -> str:
+        return self.name or self.queue_id
+
+
+class WebhookClient(models.Model):
+    """The OAuth client (django-oauth-toolkit application) Genesys's data action authenticates with."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="webhook_clients")
+    application = models.OneToOneField(Application, on_delete=models.CASCADE, related_name="webhook_client")
+    active = models.BooleanField(default=True, help_text=_("A revoked client's tokens stop working at once."))
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    secret_rotated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.application.client_id} ({self.tenant.name})"
+
+
+class Pop(models.Model):
+    """One screen pop: the lookup for one (tenant, conversation), its state and result."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("Looking up")
+        MATCHED = "matched", _("Matched")
+        NO_MATCH = "no_match", _("No match")
+        UNAVAILABLE = "unavailable", _("Freshdesk unavailable")
+        ERROR = "error", _("Error")
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="pops")
+    conversation_id = models.CharField(max_length=64)
+    phone_raw = models.CharField(max_length=255)
+    phone_e164 = models.CharField(max_length=32, blank=True)
+    queue_id = models.CharField(max_length=64, blank=True)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING)
+    detail = models.TextField(blank=True)
+    result = models.JSONField(default=dict, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    freshdesk_calls = models.PositiveSmallIntegerField(default=0)
+    received_at = models.DateTimeField()
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    lease_owner = models.CharField(max_length=64, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "conversation_id"], name="unique_pop_per_conversation")
+        ]
+        indexes = [
+            models.Index(fields=["state", "next_attempt_at"], name="pop_due_idx"),
+            models.Index(fields=["tenant", "phone_e164"], name="pop_phone_idx"),
+        ]
+        ordering = ["-received_at"]
+
+    def __str__(self) -> str:
+        return f"{self.conversation_id} ({self.get_state_display()})"
+
+
+class PopTicket(models.Model):
+    """Which ticket a pop shows, and the `updated_at` it shows, so a ticket update reaches exactly those panels."""
+
+    pop = models.ForeignKey(Pop, on_delete=models.CASCADE, related_name="shown_tickets")
+    ticket_id = models.BigIntegerField()
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["pop", "ticket_id"], name="unique_pop_ticket")]
+        indexes = [models.Index(fields=["ticket_id"], name="pop_ticket_idx")]
+
+
+class EventLog(models.Model):
+    """Every event received, from Genesys or Freshdesk, with what became of it and why."""
+
+    class Source(models.TextChoices):
+        GENESYS = "genesys", "Genesys"
+        FRESHDESK = "freshdesk", "Freshdesk"
+
+    class Outcome(models.TextChoices):
+        ACCEPTED = "accepted", _("Accepted")
+        DUPLICATE = "duplicate", _("Duplicate")
+        IGNORED = "ignored", _("Ignored")
+        REJECTED = "rejected", _("Rejected")
+        UNAUTHORIZED = "unauthorized", _("Unauthorised")
+        FORBIDDEN = "forbidden", _("Forbidden")
+        FAILED = "failed", _("Failed")
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, null=True, blank=True, related_name="events")
+    source = models.CharField(max_length=16, choices=Source.choices, default=Source.GENESYS)
+    received_at = models.DateTimeField(db_index=True)
+    outcome = models.CharField(max_length=16, choices=Outcome.choices)
+    status_code = models.PositiveSmallIntegerField()
+    reason = models.TextField(blank=True)
+    field = models.CharField(max_length=100, blank=True)
+    conversation_id = models.CharField(max_length=64, blank=True, db_index=True)
+    phone = models.CharField(max_length=255, blank=True)
+    event_type = models.CharField(max_length=64, blank=True)
+    payload = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-received_at"]
+        indexes = [models.Index(fields=["tenant", "outcome", "received_at"], name="event_outcome_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.received_at:%Y-%m-%d %H:%M:%S} {self.outcome} {self.conversation_id}"
+
+
+class PhoneIndexEntry(models.Model):
+    """E.164 number -> Freshdesk contact, per tenant, filled by the incremental contacts sync."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="phone_index")
+    e164 = models.CharField(max_length=32)
+    contact_id = models.BigIntegerField()
+    field = models.CharField(max_length=100)
+    stored_value = models.CharField(max_length=255)
+    contact_name = models.CharField(max_length=255, blank=True)
+    contact_updated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "contact_id", "field"], name="unique_phone_index_entry")
+        ]
+        indexes = [models.Index(fields=["tenant", "e164"], name="phone_index_lookup_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.e164} -> {self.contact_id}"
+

@@ -1,0 +1,127 @@
+"""Every admin page renders for a superuser and is refused to anyone else; secrets are never rendered."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+
+from screenpop.models import EventLog, Pop
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def objects(make_tenant, make_webhook_client, settings):
+    settings.SCREENPOP_ALLOW_SIMULATORS = False
+    tenant = make_tenant(freshdesk_domain="acme.freshdesk.com", freshdesk_api_key="KeyThatMustNotShow")
+    issued = make_webhook_client(tenant)
+    pop = Pop.objects.create(tenant=tenant, conversation_id="conv-1", phone_raw="tel:+15550100", received_at=timezone.now())
+    event = EventLog.objects.create(
+        tenant=tenant, received_at=timezone.now(), outcome="rejected", status_code=422, reason="phone_number empty"
+    )
+    return {"tenant": tenant, "issued": issued, "pop": pop, "event": event}
+
+
+def admin_urls(objects) -> list[str]:
+    tenant, issued, pop, event = objects["tenant"], objects["issued"], objects["pop"], objects["event"]
+    return [
+        "/admin/",
+        "/admin/screenpop/tenant/",
+        "/admin/screenpop/tenant/add/",
+        f"/admin/screenpop/tenant/{tenant.pk}/change/",
+        "/admin/screenpop/webhookclient/",
+        "/admin/screenpop/webhookclient/add/",
+        f"/admin/screenpop/webhookclient/{issued.webhook_client.pk}/change/",
+        "/admin/screenpop/pop/",
+        f"/admin/screenpop/pop/{pop.pk}/change/",
+        "/admin/screenpop/pop/?state__exact=pending&q=conv-1",
+        "/admin/screenpop/eventlog/",
+        f"/admin/screenpop/eventlog/{event.pk}/change/",
+        "/admin/screenpop/eventlog/?outcome__exact=rejected&q=conv",
+    ]
+
+
+def test_every_admin_page_renders_for_a_superuser(client, objects) -> None:
+    user = get_user_model().objects.create_superuser("root", "root@example.com", "pw-for-tests-only")
+    client.force_login(user)
+    for url in admin_urls(objects):
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert b"KeyThatMustNotShow" not in response.content, url
+        assert objects["issued"].client_secret.encode() not in response.content, url
+
+
+@pytest.mark.parametrize("who", ["anonymous", "staff_without_permissions", "plain_user"])
+def test_admin_pages_are_refused_to_anyone_else(client, objects, who: str) -> None:
+    users = get_user_model().objects
+    if who == "staff_without_permissions":
+        client.force_login(users.create_user("staff", password="pw-for-tests-only", is_staff=True))
+    elif who == "plain_user":
+        client.force_login(users.create_user("user", password="pw-for-tests-only"))
+    for url in admin_urls(objects)[1:]:
+        response = client.get(url)
+        assert response.status_code in (302, 403), url
+        if response.status_code == 302:
+            assert "/admin/login/" in response["Location"], url
+
+
+def test_new_webhook_client_secret_is_shown_once(client, objects, token_for) -> None:
+    client.force_login(get_user_model().objects.create_superuser("root", "r@example.com", "pw-for-tests-only"))
+    response = client.post(
+        "/admin/screenpop/webhookclient/add/", {"tenant": objects["tenant"].pk, "name": "genesys"}, follow=True
+    )
+    assert response.status_code == 200
+    match = re.search(rb"Client id <code>([^<]+)</code> .{0,5} client secret <code class='screenpop-secret'>([^<]+)<", response.content)
+    assert match, response.content[:2000]
+    client_id, secret = (value.decode() for value in match.groups())
+
+    class Issued:
+        pass
+
+    issued = Issued()
+    issued.client_id, issued.client_secret = client_id, secret
+    assert token_for(issued)
+    # Not on the next page view.
+    again = client.get("/admin/screenpop/webhookclient/")
+    assert secret.encode() not in again.content
+
+
+def test_admin_keeps_the_saved_api_key_when_the_field_is_left_empty(client, objects) -> None:
+    from screenpop.models import FreshdeskConnection
+
+    client.force_login(get_user_model().objects.create_superuser("root", "r@example.com", "pw-for-tests-only"))
+    tenant = objects["tenant"]
+    connection = FreshdeskConnection.objects.get(tenant=tenant)
+    data = {
+        "name": tenant.name,
+        "genesys_org_id": tenant.genesys_org_id,
+        "region": tenant.region,
+        "active": "on",
+        "phone_region": "GB",
+        "ticket_limit": 5,
+        "panel_client_id": "",
+        "freshdesk-TOTAL_FORMS": 1,
+        "freshdesk-INITIAL_FORMS": 1,
+        "freshdesk-0-id": connection.pk,
+        "freshdesk-0-tenant": tenant.pk,
+        "freshdesk-0-domain": "acme.freshdesk.com",
+        "freshdesk-0-api_key": "",
+        "freshdesk-0-plan": "pro",
+        "freshdesk-0-match_phone": "on",
+        "freshdesk-0-webhook_secret": "",
+        "queue_filters-TOTAL_FORMS": 1,
+        "queue_filters-INITIAL_FORMS": 0,
+        "queue_filters-0-queue_id": "q-support",
+        "queue_filters-0-name": "Support",
+    }
+    response = client.post(f"/admin/screenpop/tenant/{tenant.pk}/change/", data)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    connection.refresh_from_db()
+    tenant.refresh_from_db()
+    assert connection.api_key == "KeyThatMustNotShow"
+    assert connection.plan == "pro"
+    assert tenant.phone_region == "GB"
+    assert list(tenant.queue_filters.values_list("queue_id", flat=True)) == ["q-support"]
