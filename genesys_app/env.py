@@ -85,6 +85,7 @@ def required_secret(name: str, *, production: bool, fallback: dict[str, str]) ->
     if production:
         raise ImproperlyConfigured(
             f"{name} must be set in the environment when DATABASE_URL is set (production). "
-            f"Generate one with: python -c \"from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())\""
+            "Generate one with: "
+            'python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"'
         )
     return fallback[name]

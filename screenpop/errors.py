@@ -22,6 +22,10 @@ class ScreenpopError(Exception):
             self.code = code
         self.extra = extra
 
+    def with_status(self, status_code: int) -> ScreenpopError:
+        self.status_code = status_code
+        return self
+
     def as_body(self) -> dict[str, Any]:
         body: dict[str, Any] = {"error": self.code, "detail": self.detail}
         if self.field is not None:

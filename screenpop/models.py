@@ -52,6 +52,10 @@ class Tenant(models.Model):
         blank=True,
         help_text=_("Implicit/PKCE client in the customer's org that agents log in with (set by the install wizard)."),
     )
+    webhook_signing_secret = EncryptedTextField(
+        blank=True,
+        help_text=_("Optional HMAC-SHA256 key for senders that sign their requests instead of using a bearer token."),
+    )
     genesys_objects = models.JSONField(default=dict, blank=True, help_text=_("What the install wizard created."))
     sync_state = models.CharField(max_length=16, choices=SyncState.choices, default=SyncState.OK)
     sync_error = models.TextField(blank=True)
@@ -196,6 +200,9 @@ class PopTicket(models.Model):
         constraints = [models.UniqueConstraint(fields=["pop", "ticket_id"], name="unique_pop_ticket")]
         indexes = [models.Index(fields=["ticket_id"], name="pop_ticket_idx")]
 
+    def __str__(self) -> str:
+        return f"#{self.ticket_id} in {self.pop_id}"
+
 
 class EventLog(models.Model):
     """Every event received, from Genesys or Freshdesk, with what became of it and why."""
@@ -252,4 +259,3 @@ class PhoneIndexEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.e164} -> {self.contact_id}"
-

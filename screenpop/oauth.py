@@ -17,9 +17,7 @@ class WebhookOAuth2Validator(OAuth2Validator):
         if not super().authenticate_client(request, *args, **kwargs):
             return False
         webhook_client = getattr(request.client, "webhook_client", None)
-        if webhook_client is not None and not webhook_client.active:
-            return False
-        return True
+        return webhook_client is None or webhook_client.active
 
     def authenticate_client_id(self, client_id: str, request: Any, *args: Any, **kwargs: Any) -> bool:
         # Public clients (no secret) are never webhook clients: refuse them outright.

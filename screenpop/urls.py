@@ -1,7 +1,13 @@
 from django.urls import path
 
 from screenpop import health
+from screenpop.api import views
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+    path("metrics", health.metrics_view, name="metrics"),
+    path("api/v1/genesys/events", views.GenesysEventsView.as_view(), name="genesys-events"),
+    path("api/v1/pops/<str:conversation_id>", views.PopStateView.as_view(), name="pop-state"),
+    path("api/v1/pops/<str:conversation_id>/retry", views.PopRetryView.as_view(), name="pop-retry"),
 ]

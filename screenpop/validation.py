@@ -46,7 +46,9 @@ def genesys_environment(value: str | None) -> str | None:
                 if candidate.startswith(prefix):
                     candidate = candidate[len(prefix) :]
                     break
-        elif parts.scheme == "http" and simulators_allowed() and parts.netloc and is_simulator_environment(parts.netloc):
+        elif (
+            parts.scheme == "http" and simulators_allowed() and parts.netloc and is_simulator_environment(parts.netloc)
+        ):
             return parts.netloc
         else:
             return None

@@ -18,7 +18,9 @@ def objects(make_tenant, make_webhook_client, settings):
     settings.SCREENPOP_ALLOW_SIMULATORS = False
     tenant = make_tenant(freshdesk_domain="acme.freshdesk.com", freshdesk_api_key="KeyThatMustNotShow")
     issued = make_webhook_client(tenant)
-    pop = Pop.objects.create(tenant=tenant, conversation_id="conv-1", phone_raw="tel:+15550100", received_at=timezone.now())
+    pop = Pop.objects.create(
+        tenant=tenant, conversation_id="conv-1", phone_raw="tel:+15550100", received_at=timezone.now()
+    )
     event = EventLog.objects.create(
         tenant=tenant, received_at=timezone.now(), outcome="rejected", status_code=422, reason="phone_number empty"
     )
@@ -74,7 +76,10 @@ def test_new_webhook_client_secret_is_shown_once(client, objects, token_for) -> 
         "/admin/screenpop/webhookclient/add/", {"tenant": objects["tenant"].pk, "name": "genesys"}, follow=True
     )
     assert response.status_code == 200
-    match = re.search(rb"Client id <code>([^<]+)</code> .{0,5} client secret <code class='screenpop-secret'>([^<]+)<", response.content)
+    match = re.search(
+        rb"Client id <code>([^<]+)</code> .{0,5} client secret <code class='screenpop-secret'>([^<]+)<",
+        response.content,
+    )
     assert match, response.content[:2000]
     client_id, secret = (value.decode() for value in match.groups())
 

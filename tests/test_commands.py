@@ -22,9 +22,21 @@ def run(*args: str) -> str:
 def test_tenant_create_with_freshdesk(settings) -> None:
     settings.SCREENPOP_ALLOW_SIMULATORS = False
     out = run(
-        "tenant_create", "--org-id", "org-1", "--name", "Acme", "--region", "mypurecloud.ie", "--phone-region", "GB",
-        "--freshdesk-domain", "acme.freshdesk.com", "--freshdesk-api-key", "KEY", "--json",
-    )  # fmt: skip
+        "tenant_create",
+        "--org-id",
+        "org-1",
+        "--name",
+        "Acme",
+        "--region",
+        "mypurecloud.ie",
+        "--phone-region",
+        "GB",
+        "--freshdesk-domain",
+        "acme.freshdesk.com",
+        "--freshdesk-api-key",
+        "KEY",
+        "--json",
+    )
     body = json.loads(out)
     assert body["org_id"] == "org-1"
     tenant = Tenant.objects.get(genesys_org_id="org-1")
@@ -37,8 +49,17 @@ def test_tenant_create_refuses_bad_input_with_the_field_named(settings) -> None:
     with pytest.raises(CommandError, match="region"):
         run("tenant_create", "--org-id", "org-2", "--name", "X", "--region", "evil.com")
     with pytest.raises(CommandError, match="domain"):
-        run("tenant_create", "--org-id", "org-3", "--name", "X", "--freshdesk-domain", "evil.com",
-            "--freshdesk-api-key", "K")  # fmt: skip
+        run(
+            "tenant_create",
+            "--org-id",
+            "org-3",
+            "--name",
+            "X",
+            "--freshdesk-domain",
+            "evil.com",
+            "--freshdesk-api-key",
+            "K",
+        )
     assert not Tenant.objects.exists(), "nothing half-created"
     run("tenant_create", "--org-id", "org-4", "--name", "X")
     with pytest.raises(CommandError, match="genesys_org_id"):
@@ -48,11 +69,29 @@ def test_tenant_create_refuses_bad_input_with_the_field_named(settings) -> None:
 def test_simulator_url_only_when_allowed(settings) -> None:
     settings.SCREENPOP_ALLOW_SIMULATORS = False
     with pytest.raises(CommandError, match="domain"):
-        run("tenant_create", "--org-id", "org-5", "--name", "X", "--freshdesk-url", "http://127.0.0.1:9999",
-            "--freshdesk-api-key", "K")  # fmt: skip
+        run(
+            "tenant_create",
+            "--org-id",
+            "org-5",
+            "--name",
+            "X",
+            "--freshdesk-url",
+            "http://127.0.0.1:9999",
+            "--freshdesk-api-key",
+            "K",
+        )
     settings.SCREENPOP_ALLOW_SIMULATORS = True
-    run("tenant_create", "--org-id", "org-5", "--name", "X", "--freshdesk-url", "http://127.0.0.1:9999",
-        "--freshdesk-api-key", "K")  # fmt: skip
+    run(
+        "tenant_create",
+        "--org-id",
+        "org-5",
+        "--name",
+        "X",
+        "--freshdesk-url",
+        "http://127.0.0.1:9999",
+        "--freshdesk-api-key",
+        "K",
+    )
     assert FreshdeskConnection.objects.get(tenant__genesys_org_id="org-5").domain == "http://127.0.0.1:9999"
 
 

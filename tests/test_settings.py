@@ -34,7 +34,11 @@ print(json.dumps({
 
 
 def run_python(code: str, env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
-    base = {"PATH": os.environ["PATH"], "HOME": env.get("HOME", "/tmp"), "DJANGO_SETTINGS_MODULE": "genesys_app.settings"}
+    base = {
+        "PATH": os.environ["PATH"],
+        "HOME": env.get("HOME", "/tmp"),
+        "DJANGO_SETTINGS_MODULE": "genesys_app.settings",
+    }
     return subprocess.run(
         [sys.executable, *(["-c", code] if code else []), *args],
         cwd=ROOT,

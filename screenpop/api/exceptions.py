@@ -16,6 +16,5 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         return Response(exc.as_body(), status=exc.status_code)
     response = drf_exception_handler(exc, context)
     if response is not None and isinstance(exc, drf_exceptions.APIException):
-        detail = exc.detail
-        response.data = {"error": exc.default_code, "detail": detail if isinstance(detail, str) else detail}
+        response.data = {"error": exc.default_code, "detail": exc.detail}
     return response

@@ -31,7 +31,9 @@ class Command(BaseCommand):
             "--freshdesk-url", help="Base URL of a Freshdesk simulator (only with SCREENPOP_ALLOW_SIMULATORS=1)"
         )
         parser.add_argument("--freshdesk-api-key")
-        parser.add_argument("--freshdesk-plan", default="growth", choices=[c for c, _ in FreshdeskConnection.Plan.choices])
+        parser.add_argument(
+            "--freshdesk-plan", default="growth", choices=[c for c, _ in FreshdeskConnection.Plan.choices]
+        )
         parser.add_argument("--json", action="store_true", help="Print the result as JSON")
 
     def handle(self, *args: Any, **options: Any) -> None:

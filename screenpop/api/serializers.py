@@ -1,0 +1,65 @@
+"""Request and response shapes of the public API, for validation docs and the OpenAPI schema."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+GENESYS_REQUEST_TEMPLATE = (
+    '{"conversation_id": "$esc.jsonString(${input.conversationId})", '
+    '"phone_number": "$esc.jsonString(${input.ani})", '
+    '"event_type": "INBOUND_CALL_START", '
+    '"timestamp": "$esc.jsonString(${input.eventTime})", '
+    '"queue_id": "$esc.jsonString(${input.queueId})", '
+    '"media_type": "$esc.jsonString(${input.mediaType})", '
+    '"direction": "$esc.jsonString(${input.direction})", '
+    '"participant_id": "$esc.jsonString($!{input.participantId})"}'
+)
+
+
+class GenesysEventSerializer(serializers.Serializer):
+    conversation_id = serializers.CharField(help_text="The Genesys conversation id (required).")
+    phone_number = serializers.CharField(help_text="The caller's ANI, e.g. tel:+15551234567 (required).")
+    event_type = serializers.CharField(required=False, help_text="INBOUND_CALL_START; anything else is ignored.")
+    timestamp = serializers.CharField(required=False, help_text="ISO 8601.")
+    queue_id = serializers.CharField(required=False, help_text="Checked against the tenant's queue filters.")
+    media_type = serializers.CharField(required=False, help_text="VOICE; other media are ignored.")
+    direction = serializers.CharField(required=False, help_text="INBOUND; outbound calls are ignored.")
+    call_id = serializers.CharField(required=False)
+    participant_id = serializers.CharField(required=False)
+    contact_name = serializers.CharField(required=False)
+
+
+class WebhookReplySerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=["accepted", "duplicate", "ignored"])
+    pop_id = serializers.IntegerField(required=False)
+    reason = serializers.CharField(required=False)
+
+
+class ErrorSerializer(serializers.Serializer):
+    error = serializers.CharField()
+    detail = serializers.CharField()
+    field = serializers.CharField(required=False)
+    value = serializers.JSONField(required=False)
+
+
+class TicketSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    subject = serializers.CharField()
+    status = serializers.IntegerField()
+    status_label = serializers.CharField()
+    priority = serializers.IntegerField()
+    priority_label = serializers.CharField()
+    updated_at = serializers.CharField()
+    url = serializers.URLField()
+
+
+class PopStateSerializer(serializers.Serializer):
+    type = serializers.CharField(default="pop.state")
+    conversation_id = serializers.CharField()
+    state = serializers.ChoiceField(choices=["pending", "matched", "no_match", "unavailable", "error"])
+    phone = serializers.DictField()
+    contact = serializers.DictField(allow_null=True)
+    contacts = serializers.ListField(child=serializers.DictField())
+    tickets = TicketSerializer(many=True)
+    updated_at = serializers.CharField(allow_null=True)
+    detail = serializers.CharField()

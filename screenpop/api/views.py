@@ -1,0 +1,139 @@
+"""The DRF edges of the public API: they translate HTTP to services and back, nothing more."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
+from rest_framework.parsers import BaseParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from screenpop.api.serializers import (
+    GENESYS_REQUEST_TEMPLATE,
+    ErrorSerializer,
+    GenesysEventSerializer,
+    PopStateSerializer,
+    WebhookReplySerializer,
+)
+from screenpop.errors import ScreenpopError, ValidationFailed
+from screenpop.lookup.runner import runner
+from screenpop.panel_tokens import PanelGrant, panel_token_verify
+from screenpop.pops import pop_retry_request
+from screenpop.selectors import pop_state_for
+from screenpop.webhook.endpoint import credentials_from_headers, process_identity
+from screenpop.webhook.events import event_parse
+from screenpop.webhook.recorder import Submission, events_record
+
+
+class RawJSONParser(BaseParser):
+    """Hands the raw bytes to the service, which validates them itself (the fast path does the same)."""
+
+    media_type = "application/json"
+
+    def parse(self, stream, media_type=None, parser_context=None) -> bytes:  # type: ignore[no-untyped-def]
+        return stream.read(settings.SCREENPOP_WEBHOOK_MAX_BYTES + 1)
+
+
+class GenesysEventsView(APIView):
+    """The same endpoint as the ASGI fast path (`screenpop.webhook.endpoint`), for WSGI servers and the schema.
+
+    Under the ASGI server the fast path answers this URL before Django sees it; both call `events_record`.
+    """
+
+    parser_classes = [RawJSONParser]
+
+    @extend_schema(
+        operation_id="genesys_event",
+        summary="Receive an inbound-call event from the Genesys data action",
+        description=(
+            "Authenticate with `Authorization: Bearer <token>` from `/oauth/token/` (client credentials; in Genesys "
+            "a *User Defined (OAuth)* credential), or sign with HMAC-SHA256 (`X-Screenpop-Org`, "
+            "`X-Screenpop-Timestamp`, `X-Screenpop-Signature: v1=<hex>` over `timestamp + '.' + body`). "
+            "The body is at most 64 KB. Request template to paste into the data action:\n\n"
+            f"```\n{GENESYS_REQUEST_TEMPLATE}\n```"
+        ),
+        request=GenesysEventSerializer,
+        responses={
+            202: OpenApiResponse(WebhookReplySerializer, description="Accepted: the lookup runs in the background."),
+            200: OpenApiResponse(WebhookReplySerializer, description="Duplicate or ignored (with the reason)."),
+            401: OpenApiResponse(ErrorSerializer, description="No or bad credentials."),
+            403: OpenApiResponse(ErrorSerializer, description="The client was revoked or the tenant is inactive."),
+            413: OpenApiResponse(ErrorSerializer, description="Body over 64 KB."),
+            415: OpenApiResponse(ErrorSerializer, description="Not JSON."),
+            422: OpenApiResponse(ErrorSerializer, description="A field is missing or was not resolved by Genesys."),
+        },
+        examples=[
+            OpenApiExample(
+                "Inbound call",
+                value={
+                    "conversation_id": "6f0d8a3e-2b6c-4a53-9d7e-1c2b3a4d5e6f",
+                    "phone_number": "tel:+15550199999",
+                    "event_type": "INBOUND_CALL_START",
+                    "timestamp": "2026-11-28T12:00:00Z",
+                    "queue_id": "b1c2d3e4-0000-4000-8000-000000000001",
+                    "media_type": "VOICE",
+                    "direction": "INBOUND",
+                },
+                request_only=True,
+            )
+        ],
+    )
+    def post(self, request: Request) -> Response:
+        body = request.data
+        if len(body) > settings.SCREENPOP_WEBHOOK_MAX_BYTES:
+            return Response({"error": "too_large", "detail": "The body is larger than 64 KB."}, status=413)
+        headers = {name.lower(): value for name, value in request.headers.items()}
+        bearer, signed = credentials_from_headers(headers)
+        try:
+            event, error = event_parse(body), None
+        except ValidationFailed as failure:
+            event, error = None, failure
+        submission = Submission(
+            received_at=timezone.now(), body=body, bearer=bearer, signed=signed, event=event, error=error
+        )
+        (reply,) = events_record([submission], lease_owner=process_identity())
+        lookup_runner = runner()
+        if reply.new_pop_id is not None and lookup_runner is not None:
+            lookup_runner.schedule_threadsafe([(reply.new_pop_id, reply.tenant_id)])
+        return Response(reply.body, status=reply.status, headers=reply.headers)
+
+
+def _panel_grant(request: Request, conversation_id: str) -> PanelGrant:
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    return panel_token_verify(token.strip() if scheme.lower() == "bearer" else None, conversation_id=conversation_id)
+
+
+class PopStateView(APIView):
+    @extend_schema(
+        operation_id="pop_state",
+        summary="The panel state of a conversation (the WebSocket's fallback)",
+        description="`Authorization: Bearer <panel token>`; the token is bound to this conversation.",
+        responses={200: PopStateSerializer, 401: ErrorSerializer, 403: ErrorSerializer},
+    )
+    def get(self, request: Request, conversation_id: str) -> Response:
+        grant = _panel_grant(request, conversation_id)
+        return Response(pop_state_for(tenant_id=grant.tenant_id, conversation_id=conversation_id))
+
+
+class PopRetryView(APIView):
+    @extend_schema(
+        operation_id="pop_retry",
+        summary="Look the caller up again after 'unavailable' or 'error'",
+        request=None,
+        responses={202: PopStateSerializer, 409: ErrorSerializer},
+    )
+    def post(self, request: Request, conversation_id: str) -> Response:
+        grant = _panel_grant(request, conversation_id)
+        claimed = pop_retry_request(
+            tenant_id=grant.tenant_id, conversation_id=conversation_id, owner=process_identity()
+        )
+        if claimed is None:
+            raise ScreenpopError(
+                "Only a pop that is 'unavailable' or in 'error' can be retried.", code="not_retryable"
+            ).with_status(409)
+        lookup_runner = runner()
+        if lookup_runner is not None:
+            lookup_runner.schedule_threadsafe([claimed])
+        return Response(pop_state_for(tenant_id=grant.tenant_id, conversation_id=conversation_id), status=202)

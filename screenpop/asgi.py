@@ -1,0 +1,59 @@
+"""The outermost ASGI layer of a screenpop server process.
+
+- `lifespan`: starts this process's background work (the lookup runner) and stops it on shutdown;
+- `POST /api/v1/genesys/events`: the webhook's fast path, straight to its ASGI callable (no Django middleware);
+- everything else: the Channels `ProtocolTypeRouter` (Django for HTTP, the consumers for WebSockets).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from django.conf import settings
+
+from screenpop.lookup.runner import runner_start, runner_stop
+from screenpop.webhook import endpoint
+
+logger = logging.getLogger("screenpop.asgi")
+
+ASGIApp = Callable[[dict[str, Any], Callable[[], Awaitable[dict]], Callable[[dict], Awaitable[None]]], Awaitable[None]]
+
+
+def pipeline_start() -> None:
+    """Start the lookups of this process and connect them to the webhook (idempotent; needs a running loop)."""
+    owner = endpoint.process_identity()
+    if settings.SCREENPOP_RUN_WORKERS:
+        lookup_runner = runner_start(owner)
+        endpoint.committer().on_accepted = lookup_runner.schedule
+
+
+class ScreenpopASGI:
+    def __init__(self, router: ASGIApp) -> None:
+        self.router = router
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+        elif scope["type"] == "http" and scope["path"] == endpoint.PATH:
+            pipeline_start()
+            await endpoint.webhook_app(scope, receive, send)
+        else:
+            await self.router(scope, receive, send)
+
+    async def _lifespan(self, receive: Any, send: Any) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                try:
+                    pipeline_start()
+                except Exception as error:
+                    logger.exception("Start-up failed")
+                    await send({"type": "lifespan.startup.failed", "message": str(error)})
+                    return
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await runner_stop()
+                await send({"type": "lifespan.shutdown.complete"})
+                return

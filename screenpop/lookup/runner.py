@@ -1,0 +1,143 @@
+"""The background lookups of one server process: started within milliseconds of the webhook's commit, bounded in
+concurrency, fair between tenants, retried on schedule, and recovering pops whose process died.
+
+Everything here is asyncio on the server's event loop; the lookups themselves (sync: database and `requests`) run in
+a bounded thread pool. The durable state is the pop row and its lease, so this process can die at any moment: the
+sweeper of any process leases pending pops whose lease expired and finishes them, exactly once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import OrderedDict, deque
+from concurrent.futures import ThreadPoolExecutor
+
+from asgiref.sync import SyncToAsync
+from django.conf import settings
+
+from screenpop.pops import RunOutcome, pop_claim_due, pop_lookup_run
+
+logger = logging.getLogger("screenpop.lookup")
+
+
+class LookupRunner:
+    def __init__(self, *, owner: str, concurrency: int, sweep_seconds: float = 2.0) -> None:
+        self.owner = owner
+        self.concurrency = concurrency
+        self.sweep_seconds = sweep_seconds
+        self._queues: OrderedDict[int, deque[int]] = OrderedDict()  # tenant id -> pop ids, round-robin order
+        self._queued: set[int] = set()
+        self._wakeup = asyncio.Event()
+        self._slots = asyncio.Semaphore(concurrency)
+        self._executor = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="lookup")
+        self._tasks: list[asyncio.Task] = []
+        self._running: set[asyncio.Task] = set()
+        self.loop: asyncio.AbstractEventLoop | None = None
+
+    def start(self) -> None:
+        self.loop = asyncio.get_running_loop()
+        self._tasks = [
+            self.loop.create_task(self._dispatch(), name="lookup-dispatch"),
+            self.loop.create_task(self._sweep(), name="lookup-sweep"),
+        ]
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+    def schedule(self, pops: list[tuple[int, int]]) -> None:
+        """Queue (pop id, tenant id) pairs. Call on the runner's loop, or through `schedule_threadsafe`."""
+        for pop_id, tenant_id in pops:
+            if pop_id in self._queued:
+                continue
+            self._queued.add(pop_id)
+            self._queues.setdefault(tenant_id, deque()).append(pop_id)
+        self._wakeup.set()
+
+    def schedule_threadsafe(self, pops: list[tuple[int, int]]) -> None:
+        if self.loop is not None:
+            self.loop.call_soon_threadsafe(self.schedule, pops)
+
+    def _next(self) -> int | None:
+        # Round-robin over tenants: one pop of each tenant in turn, so a storm at one tenant does not starve others.
+        while self._queues:
+            tenant_id, queue = next(iter(self._queues.items()))
+            self._queues.move_to_end(tenant_id)
+            if queue:
+                pop_id = queue.popleft()
+                if not queue:
+                    del self._queues[tenant_id]
+                return pop_id
+            del self._queues[tenant_id]
+        return None
+
+    async def _dispatch(self) -> None:
+        while True:
+            await self._wakeup.wait()
+            self._wakeup.clear()
+            while True:
+                await self._slots.acquire()
+                pop_id = self._next()
+                if pop_id is None:
+                    self._slots.release()
+                    break
+                task = asyncio.get_running_loop().create_task(self._run(pop_id))
+                self._running.add(task)
+                task.add_done_callback(self._running.discard)
+
+    async def _run(self, pop_id: int) -> None:
+        try:
+            run = SyncToAsync(pop_lookup_run, thread_sensitive=False, executor=self._executor)
+            outcome: RunOutcome = await run(pop_id=pop_id, owner=self.owner)
+        except Exception:
+            logger.exception("Lookup of pop %s failed unexpectedly; the sweeper will take it up again", pop_id)
+            outcome = RunOutcome(state="crashed")
+        finally:
+            self._queued.discard(pop_id)
+            self._slots.release()
+        if outcome.retry_in is not None:
+            asyncio.get_running_loop().call_later(outcome.retry_in, self.schedule, [(pop_id, outcome.tenant_id or 0)])
+
+    async def _sweep(self) -> None:
+        claim = SyncToAsync(pop_claim_due, thread_sensitive=False, executor=self._executor)
+        while True:
+            try:
+                due = await claim(owner=self.owner)
+                if due:
+                    logger.info("Sweeper leased %d pending pop(s)", len(due))
+                    self.schedule(due)
+            except Exception:
+                logger.exception("Sweeping for pending pops failed; trying again")
+            await asyncio.sleep(self.sweep_seconds)
+
+
+_runner: LookupRunner | None = None
+
+
+def runner() -> LookupRunner | None:
+    return _runner
+
+
+def runner_start(owner: str) -> LookupRunner:
+    """Start this process's runner on the running loop (idempotent)."""
+    global _runner
+    if _runner is not None and (_runner.loop is None or _runner.loop.is_closed()):
+        _runner = None  # the loop it ran on is gone (tests run a loop per test)
+    if _runner is None:
+        _runner = LookupRunner(
+            owner=owner,
+            concurrency=settings.SCREENPOP_LOOKUP_CONCURRENCY,
+            sweep_seconds=settings.SCREENPOP_SWEEP_SECONDS,
+        )
+        _runner.start()
+    return _runner
+
+
+async def runner_stop() -> None:
+    global _runner
+    if _runner is not None:
+        await _runner.stop()
+        _runner = None

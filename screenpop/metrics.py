@@ -1,0 +1,43 @@
+"""Prometheus metrics of this process, served at /metrics (one registry per process; scrape each process)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+registry = CollectorRegistry(auto_describe=True)
+
+webhook_ack_seconds = Histogram(
+    "screenpop_webhook_ack_seconds",
+    "Time from request start to the webhook's answer.",
+    buckets=(0.001, 0.002, 0.005, 0.01, 0.015, 0.025, 0.05, 0.1, 0.2, 0.5, 1.0),
+    registry=registry,
+)
+webhook_responses = Counter(
+    "screenpop_webhook_responses_total", "Webhook answers by HTTP status.", ["status"], registry=registry
+)
+webhook_batch_size = Histogram(
+    "screenpop_webhook_batch_size",
+    "Submissions recorded per transaction.",
+    buckets=(1, 2, 5, 10, 25, 50, 100, 250, 512),
+    registry=registry,
+)
+pops_completed = Counter("screenpop_pops_total", "Pops finished, by outcome.", ["state"], registry=registry)
+lookup_seconds = Histogram(
+    "screenpop_lookup_seconds",
+    "Time of one caller lookup against Freshdesk (one attempt).",
+    buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30),
+    registry=registry,
+)
+freshdesk_calls = Counter(
+    "screenpop_freshdesk_calls_total",
+    "Freshdesk API calls, by HTTP status (0 = no answer).",
+    ["status"],
+    registry=registry,
+)
+breaker_open = Gauge(
+    "screenpop_breaker_open",
+    "1 while the circuit breaker of a Freshdesk account is open.",
+    ["account"],
+    registry=registry,
+)
+open_sockets = Gauge("screenpop_open_sockets", "Panel WebSockets open in this process.", registry=registry)

@@ -1,0 +1,251 @@
+"""Services of a pop's life after the webhook accepted it: look the caller up, retry, finish, publish.
+
+`pop_lookup_run` runs in a worker thread for one pop this process holds the lease of. It never holds a database
+transaction across a Freshdesk call (SQLite's IMMEDIATE lock would stall every writer); instead every write is
+guarded by the lease, so a pop whose lease passed to another process is left alone.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from screenpop import metrics
+from screenpop.freshdesk.errors import (
+    FreshdeskError,
+    FreshdeskRateLimited,
+    FreshdeskTransientError,
+)
+from screenpop.logging import log_context
+from screenpop.lookup import flight
+from screenpop.lookup.breaker import CircuitBreaker
+from screenpop.models import FreshdeskConnection, Pop, PopTicket
+from screenpop.phones import normalize_caller
+from screenpop.publishing import pop_publish_on_commit
+
+logger = logging.getLogger("screenpop.pops")
+
+CLAIM_BATCH = 50
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """What became of one attempt: the state reached, and when to try again (None = finished or not ours)."""
+
+    state: str
+    retry_in: float | None = None
+    tenant_id: int | None = None
+
+
+def _parse_time(value: str | None) -> datetime:
+    if not value:
+        return timezone.now()
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def _guarded(pop: Pop, owner: str) -> Any:
+    return Pop.objects.filter(pk=pop.pk, lease_owner=owner, state=Pop.State.PENDING)
+
+
+def _finish(
+    pop: Pop, owner: str, *, state: str, detail: str = "", result: dict[str, Any] | None = None, calls: int = 0
+) -> RunOutcome:
+    now = timezone.now()
+    with transaction.atomic():
+        fields: dict[str, Any] = {
+            "state": state,
+            "detail": detail,
+            "completed_at": now,
+            "updated_at": now,
+            "next_attempt_at": None,
+            "lease_expires_at": None,
+            "freshdesk_calls": pop.freshdesk_calls + calls,
+            "attempts": pop.attempts,
+        }
+        if result is not None:
+            fields["result"] = result
+            fields["phone_e164"] = pop.phone_e164
+        if not _guarded(pop, owner).update(**fields):
+            return RunOutcome(state="lost_lease")
+        pop.refresh_from_db()
+        if result is not None:
+            PopTicket.objects.bulk_create(
+                [
+                    PopTicket(pop=pop, ticket_id=ticket["id"], updated_at=_parse_time(ticket.get("updated_at")))
+                    for contact in result.get("contacts", [])
+                    for ticket in contact.get("tickets", [])
+                ],
+                ignore_conflicts=True,
+            )
+        pop_publish_on_commit(pop)
+    metrics.pops_completed.labels(state=state).inc()
+    logger.info("pop finished: %s %s", state, detail)
+    return RunOutcome(state=state)
+
+
+def _retry_later(pop: Pop, owner: str, *, delay: float, detail: str, calls: int) -> RunOutcome:
+    now = timezone.now()
+    next_attempt = now + timedelta(seconds=delay)
+    with transaction.atomic():
+        updated = _guarded(pop, owner).update(
+            attempts=pop.attempts,
+            detail=detail,
+            next_attempt_at=next_attempt,
+            lease_expires_at=next_attempt + timedelta(seconds=settings.SCREENPOP_LEASE_SECONDS),
+            freshdesk_calls=pop.freshdesk_calls + calls,
+            updated_at=now,
+        )
+        if not updated:
+            return RunOutcome(state="lost_lease")
+        pop.refresh_from_db()
+        pop_publish_on_commit(pop)
+    logger.info("pop retry in %.1fs: %s", delay, detail)
+    return RunOutcome(state=Pop.State.PENDING, retry_in=delay, tenant_id=pop.tenant_id)
+
+
+def _failure_detail(error: FreshdeskError) -> str:
+    if isinstance(error, FreshdeskRateLimited):
+        return "Freshdesk's rate limit is reached for this account"
+    return f"Freshdesk did not answer: {error.detail}"
+
+
+def pop_lookup_run(*, pop_id: int, owner: str) -> RunOutcome:
+    """One lookup attempt for a pop this process leases. Returns when to retry, if at all. Never raises for
+    Freshdesk's failures: they become the pop's state (with retries 1 s / 5 s / 15 s, `Retry-After` first)."""
+    pop = Pop.objects.select_related("tenant").filter(pk=pop_id, lease_owner=owner, state=Pop.State.PENDING).first()
+    if pop is None:
+        return RunOutcome(state="not_ours")
+    with log_context(tenant=pop.tenant.genesys_org_id, conversation=pop.conversation_id):
+        return _run(pop, owner)
+
+
+def _run(pop: Pop, owner: str) -> RunOutcome:
+    tenant = pop.tenant
+    caller = normalize_caller(pop.phone_raw, default_region=tenant.phone_region)
+    pop.phone_e164 = caller.e164 or ""
+    phone_result = {"phone_display": caller.display or pop.phone_raw, "contacts": [], "contact": None, "tickets": []}
+    if not caller.can_look_up:
+        return _finish(pop, owner, state=Pop.State.NO_MATCH, detail=caller.reason, result=phone_result)
+    connection = FreshdeskConnection.objects.filter(tenant=tenant).first()
+    if connection is None:
+        return _finish(
+            pop,
+            owner,
+            state=Pop.State.ERROR,
+            detail="Freshdesk is not connected for this organisation: an admin adds the domain and API key.",
+        )
+    from screenpop.lookup.service import caller_lookup, freshdesk_client_for
+
+    client = freshdesk_client_for(connection)
+    breaker = CircuitBreaker(client.base_url)
+    pop.attempts += 1
+    cached = flight.cached_result(tenant.pk, caller.e164)
+    if cached is None and not breaker.allow():
+        return _finish(
+            pop,
+            owner,
+            state=Pop.State.UNAVAILABLE,
+            detail="Freshdesk is unavailable (several failures in a row); lookups resume after a short pause.",
+        )
+
+    def compute() -> dict[str, Any]:
+        started = time.perf_counter()
+        try:
+            found = caller_lookup(tenant=tenant, caller=caller, client=client)
+        finally:
+            metrics.lookup_seconds.observe(time.perf_counter() - started)
+        return asdict(found)
+
+    try:
+        result, computed_here = flight.shared_lookup(tenant.pk, caller.e164, compute)
+    except (FreshdeskTransientError, FreshdeskRateLimited) as error:
+        if not isinstance(error, FreshdeskRateLimited):
+            breaker.record_failure()
+        delays = settings.SCREENPOP_RETRY_DELAYS
+        if pop.attempts > len(delays):
+            return _finish(
+                pop,
+                owner,
+                state=Pop.State.UNAVAILABLE,
+                detail=f"{_failure_detail(error)} after {pop.attempts} attempts.",
+            )
+        delay = delays[pop.attempts - 1]
+        if isinstance(error, FreshdeskRateLimited) and error.retry_after is not None:
+            delay = float(error.retry_after)
+        return _retry_later(pop, owner, delay=delay, detail=f"{_failure_detail(error)}; retrying.", calls=0)
+    except FreshdeskError as error:
+        _connection_error(connection, error)
+        return _finish(pop, owner, state=Pop.State.ERROR, detail=error.detail)
+    if computed_here:
+        breaker.record_success()
+    calls = result.get("freshdesk_calls", 0) if computed_here else 0
+    stored = {
+        "phone_display": result.get("phone_display") or phone_result["phone_display"],
+        "contact": result.get("contact"),
+        "contacts": result.get("contacts", []),
+        "tickets": result.get("tickets", []),
+        "source": result.get("source", "") if computed_here else "cache",
+    }
+    state = Pop.State.MATCHED if result.get("state") == "matched" else Pop.State.NO_MATCH
+    detail = "" if state == Pop.State.MATCHED else "No Freshdesk contact has this number."
+    return _finish(pop, owner, state=state, detail=detail, result=stored, calls=calls)
+
+
+def _connection_error(connection: FreshdeskConnection, error: FreshdeskError) -> None:
+    logger.error("Freshdesk refused a lookup: %s", error.detail)
+    FreshdeskConnection.objects.filter(pk=connection.pk).update(last_error=error.detail, last_error_at=timezone.now())
+
+
+def pop_claim_due(*, owner: str, limit: int = CLAIM_BATCH) -> list[tuple[int, int]]:
+    """Lease pending pops nobody holds (their process died, or they were never leased) and that are due.
+
+    `SELECT ... FOR UPDATE SKIP LOCKED` on PostgreSQL lets several processes claim at once without taking the same
+    pop; SQLite serialises writers anyway (IMMEDIATE transactions). Returns (pop id, tenant id) pairs.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        due = list(
+            Pop.objects.select_for_update(skip_locked=True)
+            .filter(state=Pop.State.PENDING)
+            .filter(Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lt=now))
+            .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+            .order_by("received_at")
+            .values_list("pk", "tenant_id")[:limit]
+        )
+        if due:
+            Pop.objects.filter(pk__in=[pop_id for pop_id, _ in due]).update(
+                lease_owner=owner, lease_expires_at=now + timedelta(seconds=settings.SCREENPOP_LEASE_SECONDS)
+            )
+    return due
+
+
+def pop_retry_request(*, tenant_id: int, conversation_id: str, owner: str) -> tuple[int, int] | None:
+    """The agent asked to try again after 'unavailable' or 'error': the pop goes back to pending, leased to us."""
+    now = timezone.now()
+    with transaction.atomic():
+        pop = (
+            Pop.objects.select_for_update()
+            .filter(tenant_id=tenant_id, conversation_id=conversation_id)
+            .filter(state__in=[Pop.State.UNAVAILABLE, Pop.State.ERROR])
+            .first()
+        )
+        if pop is None:
+            return None
+        pop.state = Pop.State.PENDING
+        pop.attempts = 0
+        pop.detail = "Trying again."
+        pop.completed_at = None
+        pop.next_attempt_at = None
+        pop.lease_owner = owner
+        pop.lease_expires_at = now + timedelta(seconds=settings.SCREENPOP_LEASE_SECONDS)
+        pop.save()
+        pop_publish_on_commit(pop)
+        return pop.pk, pop.tenant_id

@@ -1,0 +1,137 @@
+"""What the Genesys data action sends, validated (DESIGN.md §3 "Webhook request").
+
+`event_parse` turns a JSON body into a `GenesysEvent` or raises `ValidationFailed` naming the field and echoing
+the value received. It catches the seed guide's traps: a template variable Genesys did not resolve (`${x}` is
+printed literally by Velocity, `$!{x}` prints nothing), an empty required field, a `tel:` URI without digits.
+Unknown fields are kept (`extra`), never rejected.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from screenpop.errors import ValidationFailed
+
+REQUIRED_FIELDS = ("conversation_id", "phone_number")
+OPTIONAL_FIELDS = (
+    "event_type",
+    "timestamp",
+    "queue_id",
+    "media_type",
+    "direction",
+    "call_id",
+    "participant_id",
+    "contact_name",
+)
+POP_EVENT_TYPES = {"INBOUND_CALL_START"}
+VOICE_MEDIA_TYPES = {"VOICE", "CALL"}
+MAX_FIELD_LENGTH = 512
+
+_UNRESOLVED = re.compile(r"\$!?\{[^}]*\}")
+_CONVERSATION_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
+_DIGIT = re.compile(r"\d")
+
+
+@dataclass(frozen=True)
+class GenesysEvent:
+    conversation_id: str
+    phone_number: str
+    event_type: str = ""
+    timestamp: str = ""
+    queue_id: str = ""
+    media_type: str = ""
+    direction: str = ""
+    call_id: str = ""
+    participant_id: str = ""
+    contact_name: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def ignore_reason(self) -> str | None:
+        """Why this event starts no pop (not an inbound voice call start), or None when it does."""
+        if self.event_type and self.event_type.upper() not in POP_EVENT_TYPES:
+            return f"event_type {self.event_type!r} does not start a pop; only INBOUND_CALL_START does"
+        if self.media_type and self.media_type.upper() not in VOICE_MEDIA_TYPES:
+            return f"media_type {self.media_type!r} is not a voice call; only VOICE pops"
+        if self.direction and self.direction.upper() != "INBOUND":
+            return f"direction {self.direction!r} is not inbound; only INBOUND calls pop"
+        return None
+
+    def as_record(self) -> dict[str, Any]:
+        record = {name: getattr(self, name) for name in (*REQUIRED_FIELDS, *OPTIONAL_FIELDS) if getattr(self, name)}
+        record.update(self.extra)
+        return record
+
+
+def _invalid(field_name: str, value: Any, detail: str) -> ValidationFailed:
+    return ValidationFailed(detail, field=field_name, value=value)
+
+
+def _text(body: dict[str, Any], name: str, *, required: bool) -> str:
+    value = body.get(name)
+    if value is None:
+        if required:
+            raise _invalid(name, None, f"{name} is required. Map it in the data action's request template.")
+        return ""
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise _invalid(name, value, f"{name} must be a string.")
+    value = str(value)
+    if _UNRESOLVED.search(value):
+        raise _invalid(
+            name,
+            value,
+            f"{name} holds a template variable Genesys did not resolve ({_UNRESOLVED.search(value).group(0)}). "
+            "Check the variable's name in the data action's request template.",
+        )
+    if len(value) > MAX_FIELD_LENGTH:
+        raise _invalid(name, value[:80] + "…", f"{name} is longer than {MAX_FIELD_LENGTH} characters.")
+    value = value.strip()
+    if required and not value:
+        raise _invalid(
+            name, value, f"{name} is empty. Genesys sends an empty string when a template variable has no value."
+        )
+    return value
+
+
+def event_parse(raw: bytes) -> GenesysEvent:
+    """Validate a webhook body. Raises `ValidationFailed` (422) with `field` and the `value` received."""
+    try:
+        body = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ValidationFailed(f"The body is not valid JSON: {error}.", field="body") from error
+    if not isinstance(body, dict):
+        raise ValidationFailed("The body must be a JSON object.", field="body")
+    values = {
+        name: _text(body, name, required=name in REQUIRED_FIELDS) for name in (*REQUIRED_FIELDS, *OPTIONAL_FIELDS)
+    }
+    if not _CONVERSATION_ID.match(values["conversation_id"]):
+        raise _invalid(
+            "conversation_id",
+            values["conversation_id"],
+            "conversation_id must be the Genesys conversation id (letters, digits, '-', '.', '_' or ':', up to 64).",
+        )
+    phone = values["phone_number"]
+    if (
+        phone.lower().startswith(("tel:", "sip:"))
+        and not _DIGIT.search(phone.split("@")[0])
+        and not _is_withheld(phone)
+    ):
+        raise _invalid("phone_number", phone, "phone_number is a URI without a number: the ANI did not resolve.")
+    if values["timestamp"]:
+        try:
+            datetime.fromisoformat(values["timestamp"].replace("Z", "+00:00"))
+        except ValueError as error:
+            raise _invalid("timestamp", values["timestamp"], "timestamp must be ISO 8601.") from error
+    extra = {key: value for key, value in body.items() if key not in values}
+    return GenesysEvent(**values, extra=extra)
+
+
+WITHHELD_WORDS = ("anonymous", "withheld", "private", "restricted", "unknown", "unavailable")
+
+
+def _is_withheld(phone: str) -> bool:
+    lowered = phone.lower()
+    return any(word in lowered for word in WITHHELD_WORDS)

@@ -1,0 +1,284 @@
+"""Record a batch of webhook submissions in one transaction and decide each one's reply.
+
+This is the one place webhook rules live, whichever entry point received the request (the ASGI fast path batches
+many requests into one call; the DRF view calls it with one). For each submission, in order:
+authenticate (bearer token by checksum, or HMAC signature) -> 401/403; validation error -> 422; not an inbound
+voice call start, or a queue outside the tenant's filters -> 200 ignored; a pop for (tenant, conversation)
+already there -> 200 duplicate; else a new pop -> 202. Every submission leaves an event-log row with its outcome.
+The new pops are leased to this process so its lookup workers start on them as soon as the transaction commits.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+from oauth2_provider.models import AccessToken
+
+from screenpop.errors import ValidationFailed
+from screenpop.models import EventLog, Pop, QueueFilter, Tenant
+from screenpop.webhook.events import GenesysEvent
+from screenpop.webhook.signing import SignedRequest, signature_problem
+
+MAX_LOGGED_BODY = 8 * 1024
+
+
+@dataclass(frozen=True)
+class Submission:
+    """One webhook request as received: credentials, raw body, and the parsed event or why it did not parse."""
+
+    received_at: datetime
+    body: bytes
+    bearer: str | None = None
+    signed: SignedRequest | None = None
+    event: GenesysEvent | None = None
+    error: ValidationFailed | None = None
+
+
+@dataclass
+class Reply:
+    status: int
+    body: dict[str, Any]
+    new_pop_id: int | None = None
+    tenant_id: int | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class _Principal:
+    tenant_id: int | None = None
+    problem: Reply | None = None
+
+
+def _unauthorized(detail: str) -> Reply:
+    return Reply(
+        401,
+        {"error": "not_authenticated", "detail": detail},
+        headers={"www-authenticate": 'Bearer realm="screenpop", error="invalid_token"'},
+    )
+
+
+def _forbidden(detail: str, tenant_id: int | None) -> Reply:
+    return Reply(403, {"error": "permission_denied", "detail": detail}, tenant_id=tenant_id)
+
+
+def _checksum(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _resolve_principals(submissions: list[Submission], now: datetime) -> list[_Principal]:
+    checksums = {_checksum(s.bearer) for s in submissions if s.bearer}
+    tokens = {
+        row["token_checksum"]: row
+        for row in AccessToken.objects.filter(token_checksum__in=checksums).values(
+            "token_checksum",
+            "expires",
+            "application__webhook_client__tenant_id",
+            "application__webhook_client__active",
+            "application__webhook_client__tenant__active",
+        )
+    }
+    org_ids = {s.signed.org_id for s in submissions if s.signed and not s.bearer}
+    signers = {tenant.genesys_org_id: tenant for tenant in Tenant.objects.filter(genesys_org_id__in=org_ids)}
+    principals = []
+    wall_clock = time.time()
+    for submission in submissions:
+        if submission.bearer:
+            row = tokens.get(_checksum(submission.bearer))
+            if row is None or row["application__webhook_client__tenant_id"] is None:
+                principals.append(_Principal(problem=_unauthorized("The bearer token is not valid.")))
+            elif row["expires"] <= now:
+                principals.append(_Principal(problem=_unauthorized("The bearer token has expired; get a new one.")))
+            else:
+                tenant_id = row["application__webhook_client__tenant_id"]
+                if not row["application__webhook_client__active"]:
+                    problem = _forbidden("This webhook client was revoked. Issue a new one in the admin.", tenant_id)
+                elif not row["application__webhook_client__tenant__active"]:
+                    problem = _forbidden("This tenant is inactive.", tenant_id)
+                else:
+                    problem = None
+                principals.append(_Principal(tenant_id=tenant_id, problem=problem))
+        elif submission.signed:
+            tenant = signers.get(submission.signed.org_id)
+            if tenant is None or not tenant.webhook_signing_secret:
+                principals.append(_Principal(problem=_unauthorized("No signing key for this organisation.")))
+                continue
+            problem = signature_problem(
+                submission.signed, key=tenant.webhook_signing_secret, body=submission.body, now=wall_clock
+            )
+            if problem:
+                principals.append(_Principal(problem=_unauthorized(problem)))
+            elif not tenant.active:
+                principals.append(
+                    _Principal(tenant_id=tenant.pk, problem=_forbidden("This tenant is inactive.", tenant.pk))
+                )
+            else:
+                principals.append(_Principal(tenant_id=tenant.pk))
+        else:
+            principals.append(
+                _Principal(problem=_unauthorized("Send 'Authorization: Bearer <token>' from /oauth/token/."))
+            )
+    return principals
+
+
+def _queue_filters(tenant_ids: set[int]) -> dict[int, set[str]]:
+    filters: dict[int, set[str]] = {}
+    for tenant_id, queue_id in QueueFilter.objects.filter(tenant_id__in=tenant_ids).values_list(
+        "tenant_id", "queue_id"
+    ):
+        filters.setdefault(tenant_id, set()).add(queue_id)
+    return filters
+
+
+_POP_COLUMNS = (
+    "tenant_id",
+    "conversation_id",
+    "phone_raw",
+    "phone_e164",
+    "queue_id",
+    "state",
+    "detail",
+    "result",
+    "attempts",
+    "freshdesk_calls",
+    "received_at",
+    "lease_owner",
+    "lease_expires_at",
+    "updated_at",
+)
+
+
+def _insert_pops(rows: list[dict[str, Any]]) -> dict[tuple[int, str], int]:
+    """INSERT ... ON CONFLICT DO NOTHING RETURNING: which (tenant, conversation) pops this batch created."""
+    if not rows:
+        return {}
+    fields = [Pop._meta.get_field(name.removesuffix("_id") if name == "tenant_id" else name) for name in _POP_COLUMNS]
+    values = []
+    for row in rows:
+        for name, model_field in zip(_POP_COLUMNS, fields, strict=True):
+            values.append(model_field.get_db_prep_save(row[name], connection))
+    placeholders = ", ".join(["(" + ", ".join(["%s"] * len(_POP_COLUMNS)) + ")"] * len(rows))
+    table = connection.ops.quote_name(Pop._meta.db_table)
+    sql = (
+        f"INSERT INTO {table} ({', '.join(_POP_COLUMNS)}) VALUES {placeholders} "  # noqa: S608 (columns are ours)
+        "ON CONFLICT (tenant_id, conversation_id) DO NOTHING RETURNING id, tenant_id, conversation_id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        return {(tenant_id, conversation_id): pop_id for pop_id, tenant_id, conversation_id in cursor.fetchall()}
+
+
+def _logged_payload(submission: Submission) -> dict[str, Any]:
+    if submission.event is not None:
+        return submission.event.as_record()
+    text = submission.body[:MAX_LOGGED_BODY].decode("utf-8", errors="replace")
+    try:
+        parsed = json.loads(text)
+        return parsed if isinstance(parsed, dict) else {"body": parsed}
+    except json.JSONDecodeError:
+        return {"raw": text}
+
+
+def _outcome_of(reply: Reply) -> str:
+    if reply.status == 202:
+        return EventLog.Outcome.ACCEPTED
+    if reply.status == 401:
+        return EventLog.Outcome.UNAUTHORIZED
+    if reply.status == 403:
+        return EventLog.Outcome.FORBIDDEN
+    if reply.status >= 400:
+        return EventLog.Outcome.REJECTED
+    return EventLog.Outcome.DUPLICATE if reply.body.get("status") == "duplicate" else EventLog.Outcome.IGNORED
+
+
+def events_record(submissions: list[Submission], *, lease_owner: str) -> list[Reply]:
+    """Decide and durably record a batch; returns one reply per submission, in order. Raises only on DB failure."""
+    now = submissions[0].received_at if submissions else datetime.now()
+    lease_expires = now + timedelta(seconds=settings.SCREENPOP_LEASE_SECONDS)
+    with transaction.atomic():
+        principals = _resolve_principals(submissions, now)
+        filters = _queue_filters({p.tenant_id for p in principals if p.tenant_id and not p.problem})
+        replies: list[Reply | None] = []
+        candidates: dict[tuple[int, str], int] = {}  # first submission index of each new (tenant, conversation)
+        pop_rows: list[dict[str, Any]] = []
+        for index, (submission, principal) in enumerate(zip(submissions, principals, strict=True)):
+            if principal.problem:
+                replies.append(principal.problem)
+                continue
+            if submission.error is not None:
+                replies.append(Reply(422, submission.error.as_body(), tenant_id=principal.tenant_id))
+                continue
+            event = submission.event
+            assert event is not None
+            reason = event.ignore_reason()
+            queues = filters.get(principal.tenant_id)
+            if reason is None and queues and event.queue_id not in queues:
+                reason = f"queue {event.queue_id or '(none sent)'} is not among this tenant's queue filters"
+            if reason:
+                replies.append(Reply(200, {"status": "ignored", "reason": reason}, tenant_id=principal.tenant_id))
+                continue
+            key = (principal.tenant_id, event.conversation_id)
+            replies.append(None)
+            if key in candidates:
+                continue
+            candidates[key] = index
+            pop_rows.append(
+                {
+                    "tenant_id": principal.tenant_id,
+                    "conversation_id": event.conversation_id,
+                    "phone_raw": event.phone_number,
+                    "phone_e164": "",
+                    "queue_id": event.queue_id,
+                    "state": Pop.State.PENDING,
+                    "detail": "",
+                    "result": {},
+                    "attempts": 0,
+                    "freshdesk_calls": 0,
+                    "received_at": submission.received_at,
+                    "lease_owner": lease_owner,
+                    "lease_expires_at": lease_expires,
+                    "updated_at": now,
+                }
+            )
+        created = _insert_pops(pop_rows)
+        missing = [key for key in candidates if key not in created]
+        existing: dict[tuple[int, str], int] = {}
+        for key in missing:
+            existing[key] = Pop.objects.filter(tenant_id=key[0], conversation_id=key[1]).values_list("id", flat=True)[0]
+        final: list[Reply] = []
+        for index, (submission, principal, reply) in enumerate(zip(submissions, principals, replies, strict=True)):
+            if reply is None:
+                key = (principal.tenant_id, submission.event.conversation_id)
+                if key in created and candidates[key] == index:
+                    reply = Reply(
+                        202, {"status": "accepted", "pop_id": created[key]}, created[key], principal.tenant_id
+                    )
+                else:
+                    pop_id = created.get(key) or existing[key]
+                    reply = Reply(200, {"status": "duplicate", "pop_id": pop_id}, tenant_id=principal.tenant_id)
+            final.append(reply)
+        EventLog.objects.bulk_create(
+            [
+                EventLog(
+                    tenant_id=reply.tenant_id,
+                    source=EventLog.Source.GENESYS,
+                    received_at=submission.received_at,
+                    outcome=_outcome_of(reply),
+                    status_code=reply.status,
+                    reason=reply.body.get("reason") or reply.body.get("detail") or "",
+                    field=reply.body.get("field") or "",
+                    conversation_id=(submission.event.conversation_id if submission.event else "")[:64],
+                    phone=(submission.event.phone_number if submission.event else "")[:255],
+                    event_type=(submission.event.event_type if submission.event else "")[:64],
+                    payload=_logged_payload(submission),
+                )
+                for submission, reply in zip(submissions, final, strict=True)
+            ]
+        )
+    return final

@@ -1,0 +1,292 @@
+"""The Genesys webhook, through its real ASGI entry point (the fast path), with a real database.
+
+`transactional_db`: the webhook records in its own database thread, which must see the rows the test made.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from channels.testing import HttpCommunicator
+from django.utils import timezone
+from oauth2_provider.models import AccessToken
+
+from screenpop.models import EventLog, Pop, QueueFilter
+from screenpop.webhook.signing import signature_compute
+
+pytestmark = [pytest.mark.django_db(transaction=True)]
+
+PATH = "/api/v1/genesys/events"
+
+
+def call_event(**overrides: Any) -> dict[str, Any]:
+    body = {
+        "conversation_id": "3e4f5a6b-0000-4000-8000-000000000001",
+        "phone_number": "tel:+15550199999",
+        "event_type": "INBOUND_CALL_START",
+        "timestamp": "2026-11-28T12:00:00Z",
+        "queue_id": "queue-support",
+        "media_type": "VOICE",
+        "direction": "INBOUND",
+    }
+    body.update(overrides)
+    return {key: value for key, value in body.items() if value is not None}
+
+
+@pytest.fixture
+def app(settings):
+    settings.SCREENPOP_RUN_WORKERS = False
+    from genesys_app.asgi import application
+
+    return application
+
+
+@pytest.fixture
+def tenant_with_token(make_tenant, make_webhook_client, token_for):
+    def make(**tenant_fields: Any) -> tuple[Any, str]:
+        tenant = make_tenant(**tenant_fields)
+        issued = make_webhook_client(tenant)
+        return tenant, token_for(issued)
+
+    return make
+
+
+async def post(
+    app,
+    body: Any,
+    *,
+    token: str | None = None,
+    headers: list[tuple[bytes, bytes]] | None = None,
+    content_type: bytes = b"application/json",
+    raw: bytes | None = None,
+) -> tuple[int, dict[str, Any]]:
+    payload = raw if raw is not None else json.dumps(body).encode()
+    all_headers = [(b"content-type", content_type), *(headers or [])]
+    if token:
+        all_headers.append((b"authorization", f"Bearer {token}".encode()))
+    communicator = HttpCommunicator(app, "POST", PATH, body=payload, headers=all_headers)
+    response = await communicator.get_response(timeout=10)
+    return response["status"], json.loads(response["body"] or b"{}")
+
+
+def sync(coroutine):  # the tests are sync so the ORM can be used freely around the async calls
+    return asyncio.run(coroutine)
+
+
+def test_an_inbound_call_is_accepted_and_recorded_before_the_ack(app, tenant_with_token) -> None:
+    tenant, token = tenant_with_token()
+    status, body = sync(post(app, call_event(extra_field="kept"), token=token))
+    assert status == 202
+    assert body["status"] == "accepted"
+    pop = Pop.objects.get(pk=body["pop_id"])
+    assert (pop.tenant, pop.conversation_id, pop.phone_raw, pop.state) == (
+        tenant,
+        "3e4f5a6b-0000-4000-8000-000000000001",
+        "tel:+15550199999",
+        "pending",
+    )
+    event = EventLog.objects.get()
+    assert (event.outcome, event.status_code, event.tenant) == ("accepted", 202, tenant)
+    assert event.payload["extra_field"] == "kept", "unknown fields are kept in the record"
+
+
+def test_second_event_for_the_conversation_is_a_duplicate(app, tenant_with_token) -> None:
+    _, token = tenant_with_token()
+    first = sync(post(app, call_event(), token=token))
+    transfer = sync(post(app, call_event(participant_id="second-agent"), token=token))
+    assert first[0] == 202
+    assert transfer == (200, {"status": "duplicate", "pop_id": first[1]["pop_id"]})
+    assert Pop.objects.count() == 1
+    assert list(EventLog.objects.order_by("received_at").values_list("outcome", flat=True)) == ["accepted", "duplicate"]
+
+
+def test_concurrent_redeliveries_make_one_pop(app, tenant_with_token) -> None:
+    _, token = tenant_with_token()
+
+    async def storm():
+        return await asyncio.gather(*(post(app, call_event(), token=token) for _ in range(10)))
+
+    replies = sync(storm())
+    statuses = sorted(status for status, _ in replies)
+    assert statuses == [200] * 9 + [202]
+    assert len({body["pop_id"] for _, body in replies}) == 1
+    assert Pop.objects.count() == 1
+
+
+def test_same_conversation_id_in_two_tenants_makes_two_pops(app, tenant_with_token) -> None:
+    tenant_a, token_a = tenant_with_token()
+    tenant_b, token_b = tenant_with_token()
+    assert sync(post(app, call_event(), token=token_a))[0] == 202
+    assert sync(post(app, call_event(), token=token_b))[0] == 202
+    assert set(Pop.objects.values_list("tenant_id", flat=True)) == {tenant_a.pk, tenant_b.pk}
+
+
+@pytest.mark.parametrize(
+    ("authorization", "detail"),
+    [(None, "Authorization: Bearer"), ("Bearer not-a-token", "not valid"), ("Basic abc", "Authorization: Bearer")],
+)
+def test_missing_or_bad_credentials_are_401_and_recorded(app, tenant_with_token, authorization, detail) -> None:
+    tenant_with_token()
+    headers = [(b"authorization", authorization.encode())] if authorization else []
+    status, body = sync(post(app, call_event(), headers=headers))
+    assert status == 401
+    assert detail in body["detail"]
+    assert not Pop.objects.exists()
+    event = EventLog.objects.get()
+    assert (event.outcome, event.status_code, event.tenant) == ("unauthorized", 401, None)
+
+
+def test_expired_token_is_401(app, tenant_with_token) -> None:
+    _, token = tenant_with_token()
+    AccessToken.objects.update(expires=timezone.now() - timedelta(seconds=1))
+    status, body = sync(post(app, call_event(), token=token))
+    assert (status, "expired" in body["detail"]) == (401, True)
+
+
+def test_revoked_client_token_is_refused_at_once(app, make_tenant, make_webhook_client, token_for) -> None:
+    from screenpop.tenants import webhook_client_revoke
+
+    tenant = make_tenant()
+    issued = make_webhook_client(tenant)
+    token = token_for(issued)
+    assert sync(post(app, call_event(conversation_id="c-before"), token=token))[0] == 202
+    webhook_client_revoke(webhook_client=issued.webhook_client)
+    status, body = sync(post(app, call_event(conversation_id="c-after"), token=token))
+    assert status == 403
+    assert "revoked" in body["detail"]
+    assert not Pop.objects.filter(conversation_id="c-after").exists()
+
+
+def test_inactive_tenant_is_403(app, tenant_with_token) -> None:
+    tenant, token = tenant_with_token()
+    tenant.active = False
+    tenant.save()
+    assert sync(post(app, call_event(), token=token))[0] == 403
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field", "value"),
+    [
+        ({"phone_number": "${callerId}"}, "phone_number", "${callerId}"),
+        ({"phone_number": "tel:${phoneNumbers[0].value}"}, "phone_number", "tel:${phoneNumbers[0].value}"),
+        ({"phone_number": ""}, "phone_number", ""),
+        ({"phone_number": "tel:"}, "phone_number", "tel:"),
+        ({"phone_number": None}, "phone_number", None),
+        ({"conversation_id": "${callId}"}, "conversation_id", "${callId}"),
+        ({"conversation_id": "$!{callId}"}, "conversation_id", "$!{callId}"),
+        ({"conversation_id": ""}, "conversation_id", ""),
+        ({"conversation_id": "../../etc/passwd"}, "conversation_id", "../../etc/passwd"),
+        ({"timestamp": "${startTime}"}, "timestamp", "${startTime}"),
+        ({"timestamp": "yesterday"}, "timestamp", "yesterday"),
+        ({"queue_id": "${queueId}"}, "queue_id", "${queueId}"),
+        ({"phone_number": {"nested": 1}}, "phone_number", {"nested": 1}),
+    ],
+)
+def test_unresolved_or_invalid_fields_are_422_naming_the_field(app, tenant_with_token, overrides, field, value) -> None:
+    tenant, token = tenant_with_token()
+    status, body = sync(post(app, call_event(**overrides) if value is not None else _without(field), token=token))
+    assert status == 422
+    assert body["field"] == field
+    assert body["value"] == value
+    assert body["error"] == "validation_failed"
+    assert not Pop.objects.exists()
+    event = EventLog.objects.get()
+    assert (event.outcome, event.status_code, event.field, event.tenant) == ("rejected", 422, field, tenant)
+
+
+def _without(field: str) -> dict[str, Any]:
+    body = call_event()
+    del body[field]
+    return body
+
+
+@pytest.mark.parametrize(
+    ("raw", "field"), [(b"{not json", "body"), (b"[1, 2]", "body"), (b"\xff\xfe", "body"), (b"", "body")]
+)
+def test_bodies_that_are_not_a_json_object_are_422(app, tenant_with_token, raw, field) -> None:
+    _, token = tenant_with_token()
+    status, body = sync(post(app, None, token=token, raw=raw))
+    assert (status, body["field"]) == (422, field)
+
+
+def test_wrong_content_type_is_415_and_large_body_is_413(app, tenant_with_token) -> None:
+    _, token = tenant_with_token()
+    assert sync(post(app, call_event(), token=token, content_type=b"text/plain"))[0] == 415
+    huge = call_event(padding="x" * (64 * 1024))
+    assert sync(post(app, huge, token=token))[0] == 413
+    assert not Pop.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("overrides", "reason"),
+    [
+        ({"media_type": "CHAT"}, "media_type"),
+        ({"media_type": "EMAIL"}, "media_type"),
+        ({"media_type": "CALLBACK"}, "media_type"),
+        ({"direction": "OUTBOUND"}, "direction"),
+        ({"event_type": "CALL_TRANSFERRED"}, "event_type"),
+    ],
+)
+def test_non_inbound_voice_events_are_ignored_with_a_reason(app, tenant_with_token, overrides, reason) -> None:
+    _, token = tenant_with_token()
+    status, body = sync(post(app, call_event(**overrides), token=token))
+    assert status == 200
+    assert body["status"] == "ignored"
+    assert reason in body["reason"]
+    assert not Pop.objects.exists()
+    assert EventLog.objects.get().outcome == "ignored"
+
+
+def test_queue_filters_are_enforced_server_side(app, tenant_with_token) -> None:
+    tenant, token = tenant_with_token()
+    assert sync(post(app, call_event(conversation_id="c-any", queue_id="queue-x"), token=token))[0] == 202
+    QueueFilter.objects.create(tenant=tenant, queue_id="queue-support", name="Support")
+    status, body = sync(post(app, call_event(conversation_id="c-billing", queue_id="queue-billing"), token=token))
+    assert (status, body["status"]) == (200, "ignored")
+    assert "queue-billing" in body["reason"]
+    assert sync(post(app, call_event(conversation_id="c-support", queue_id="queue-support"), token=token))[0] == 202
+
+
+def test_hmac_signed_requests(app, make_tenant) -> None:
+    tenant = make_tenant()
+    tenant.webhook_signing_secret = "signing-key"
+    tenant.save()
+    body = json.dumps(call_event()).encode()
+
+    def signed(timestamp: int, key: str = "signing-key") -> list[tuple[bytes, bytes]]:
+        signature = signature_compute(key=key, timestamp=str(timestamp), body=body)
+        return [
+            (b"x-screenpop-org", tenant.genesys_org_id.encode()),
+            (b"x-screenpop-timestamp", str(timestamp).encode()),
+            (b"x-screenpop-signature", signature.encode()),
+        ]
+
+    now = int(time.time())
+    assert sync(post(app, None, raw=body, headers=signed(now - 400)))[0] == 401, "outside the 5-minute window"
+    assert sync(post(app, None, raw=body, headers=signed(now, key="wrong")))[0] == 401
+    status, reply = sync(post(app, None, raw=body, headers=signed(now)))
+    assert (status, reply["status"]) == (202, "accepted")
+    assert Pop.objects.get().tenant == tenant
+
+
+def test_get_is_405(app) -> None:
+    async def get():
+        communicator = HttpCommunicator(app, "GET", PATH)
+        return await communicator.get_response()
+
+    assert sync(get())["status"] == 405
+
+
+def test_openapi_schema_documents_the_webhook(client) -> None:
+    response = client.get("/api/schema/", HTTP_ACCEPT="application/json")
+    assert response.status_code == 200
+    schema = json.loads(response.content)
+    operation = schema["paths"]["/api/v1/genesys/events"]["post"]
+    assert {"202", "200", "401", "403", "413", "415", "422"} <= set(operation["responses"])
+    assert "$esc.jsonString(${input.ani})" in operation["description"]
+    assert client.get("/api/docs/").status_code == 200
