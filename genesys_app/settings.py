@@ -174,6 +174,9 @@ if PRODUCTION:
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+    if not SECURE_HSTS_PRELOAD:
+        # Joining the browsers' HSTS preload list binds the whole domain for months: the operator's decision.
+        SILENCED_SYSTEM_CHECKS = ["security.W021"]
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 
@@ -216,8 +219,25 @@ OAUTH2_PROVIDER = {
     "DEFAULT_SCOPES": ["webhook"],
     "OAUTH2_VALIDATOR_CLASS": "screenpop.oauth.WebhookOAuth2Validator",
     "PKCE_REQUIRED": True,
-    # Keep only the SHA-256 of access tokens at rest (RFC 9700); the webhook looks tokens up by that checksum.
-    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
+    # Only the client-credentials grant is used: every RFC 9700 hardening applies. Among them, only the SHA-256 of
+    # access tokens is kept at rest; the webhook looks tokens up by that checksum.
+    **{
+        f"COMPLIANT_BCP_RFC9700_{name}": True
+        for name in (
+            "IMPLICIT_GRANT",
+            "PASSWORD_GRANT",
+            "PKCE_METHOD",
+            "ACCESS_TOKEN_TRANSPORT",
+            "AUTHZ_RESPONSE_ISS",
+            "TOKEN_STORAGE",
+            "REFRESH_TOKEN",
+            "REDIRECT_URI_SCHEME",
+            "REDIRECT_URI_MATCHING",
+            "PKCE_REQUIRED",
+        )
+    },
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["https"],
 }
 
 # Pipeline tuning (see README). Intervals are configurable so tests can run the retry timeline fast.

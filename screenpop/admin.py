@@ -133,6 +133,7 @@ class WebhookClientAdmin(admin.ModelAdmin):
             return
         issued = tenants.webhook_client_create(tenant=form.cleaned_data["tenant"], name=form.cleaned_data["name"])
         obj.pk = issued.webhook_client.pk
+        obj.refresh_from_db()
         self._show_secret_once(request, issued)
 
     def _show_secret_once(self, request: HttpRequest, issued: tenants.IssuedCredentials) -> None:

@@ -204,6 +204,20 @@ class PopTicket(models.Model):
         return f"#{self.ticket_id} in {self.pop_id}"
 
 
+class PopContact(models.Model):
+    """Which Freshdesk contacts a pop shows, so a ticket created for one of them during the call reaches the panel."""
+
+    pop = models.ForeignKey(Pop, on_delete=models.CASCADE, related_name="shown_contacts")
+    contact_id = models.BigIntegerField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["pop", "contact_id"], name="unique_pop_contact")]
+        indexes = [models.Index(fields=["contact_id"], name="pop_contact_idx")]
+
+    def __str__(self) -> str:
+        return f"contact {self.contact_id} in {self.pop_id}"
+
+
 class EventLog(models.Model):
     """Every event received, from Genesys or Freshdesk, with what became of it and why."""
 

@@ -27,7 +27,7 @@ from screenpop.freshdesk.errors import (
 from screenpop.logging import log_context
 from screenpop.lookup import flight
 from screenpop.lookup.breaker import CircuitBreaker
-from screenpop.models import FreshdeskConnection, Pop, PopTicket
+from screenpop.models import FreshdeskConnection, Pop, PopContact, PopTicket
 from screenpop.phones import normalize_caller
 from screenpop.publishing import pop_publish_on_commit
 
@@ -83,6 +83,10 @@ def _finish(
                     for contact in result.get("contacts", [])
                     for ticket in contact.get("tickets", [])
                 ],
+                ignore_conflicts=True,
+            )
+            PopContact.objects.bulk_create(
+                [PopContact(pop=pop, contact_id=contact["id"]) for contact in result.get("contacts", [])],
                 ignore_conflicts=True,
             )
         pop_publish_on_commit(pop)

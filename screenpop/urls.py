@@ -8,6 +8,7 @@ urlpatterns = [
     path("readyz", health.readyz, name="readyz"),
     path("metrics", health.metrics_view, name="metrics"),
     path("api/v1/genesys/events", views.GenesysEventsView.as_view(), name="genesys-events"),
+    path("api/v1/freshdesk/events/<str:url_token>", views.FreshdeskEventsView.as_view(), name="freshdesk-events"),
     path("api/v1/pops/<str:conversation_id>", views.PopStateView.as_view(), name="pop-state"),
     path("api/v1/pops/<str:conversation_id>/retry", views.PopRetryView.as_view(), name="pop-retry"),
 ]

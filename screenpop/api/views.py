@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
+
 from django.conf import settings
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
@@ -22,6 +26,12 @@ from screenpop.lookup.runner import runner
 from screenpop.panel_tokens import PanelGrant, panel_token_verify
 from screenpop.pops import pop_retry_request
 from screenpop.selectors import pop_state_for
+from screenpop.ticket_updates import (
+    freshdesk_webhook_authenticate,
+    ticket_id_from_payload,
+    ticket_update_apply,
+    ticket_update_record,
+)
 from screenpop.webhook.endpoint import credentials_from_headers, process_identity
 from screenpop.webhook.events import event_parse
 from screenpop.webhook.recorder import Submission, events_record
@@ -137,3 +147,63 @@ class PopRetryView(APIView):
         if lookup_runner is not None:
             lookup_runner.schedule_threadsafe([claimed])
         return Response(pop_state_for(tenant_id=grant.tenant_id, conversation_id=conversation_id), status=202)
+
+
+def _basic_password(request: Request) -> str | None:
+    scheme, _, encoded = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        return base64.b64decode(encoded.strip(), validate=True).decode().partition(":")[2]
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+
+
+class FreshdeskEventsView(APIView):
+    parser_classes = [RawJSONParser]
+
+    @extend_schema(
+        operation_id="freshdesk_ticket_event",
+        summary="Receive Freshdesk's 'Trigger webhook' for a created or updated ticket",
+        description=(
+            "Point a Freshdesk automation rule (ticket creation and ticket updates) at the URL shown on the tenant in "
+            "the admin. Authenticate with Basic auth (any user name, the tenant's webhook secret as password) or the "
+            "`X-Screenpop-Secret` header. Simple mode (`freshdesk_webhook.ticket_id` ticked) or an advanced JSON "
+            'body with `"ticket_id": "{{ticket.id}}"`. Safe to deliver more than once, in any order.'
+        ),
+        request=None,
+        responses={200: None, 401: ErrorSerializer, 415: ErrorSerializer, 422: ErrorSerializer},
+    )
+    def post(self, request: Request, url_token: str) -> Response:
+        try:
+            tenant = freshdesk_webhook_authenticate(
+                url_token=url_token,
+                basic_password=_basic_password(request),
+                header_secret=request.headers.get("X-Screenpop-Secret"),
+            )
+        except ScreenpopError as error:
+            ticket_update_record(tenant=None, status_code=401, outcome="unauthorized", reason=error.detail, payload={})
+            raise
+        raw = request.data
+        try:
+            if len(raw) > settings.SCREENPOP_WEBHOOK_MAX_BYTES:
+                raise ScreenpopError("The body is larger than 64 KB.", code="too_large").with_status(413)
+            try:
+                payload = json.loads(raw)
+            except (UnicodeDecodeError, json.JSONDecodeError) as error:
+                raise ValidationFailed(f"The body is not valid JSON: {error}.", field="body") from error
+            outcome = ticket_update_apply(tenant=tenant, ticket_id=ticket_id_from_payload(payload))
+        except ScreenpopError as error:
+            ticket_update_record(
+                tenant=tenant, status_code=error.status_code, outcome="rejected" if error.status_code < 500 else
+                "failed", reason=error.detail, payload={"raw": raw[:2000].decode("utf-8", "replace")},
+            )  # fmt: skip
+            raise
+        ticket_update_record(
+            tenant=tenant,
+            status_code=200,
+            outcome="accepted" if outcome.status == "updated" else "ignored",
+            reason=f"ticket {outcome.ticket_id}: {outcome.status} ({outcome.panels_updated} panel(s) updated)",
+            payload=payload,
+        )
+        return Response({"status": outcome.status, "ticket_id": outcome.ticket_id, "panels": outcome.panels_updated})

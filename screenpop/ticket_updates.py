@@ -1,0 +1,162 @@
+"""Freshdesk's "Trigger webhook" automation: a ticket was created or updated (DESIGN.md §2, seed edge case 3).
+
+Freshdesk delivers at least once and out of order, with labels instead of codes (reference §8), so the body is
+only a hint: the ticket is re-read through the API (within the account's budget) and pushed to the panels showing
+it only when its `updated_at` is newer than what they show. A re-delivery or an older update changes nothing.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from screenpop.errors import NotAuthenticated, ValidationFailed
+from screenpop.lookup import flight
+from screenpop.models import EventLog, FreshdeskConnection, Pop, PopTicket, Tenant
+from screenpop.publishing import pop_publish_on_commit
+
+logger = logging.getLogger("screenpop.ticket_updates")
+
+RECENT_POPS = timedelta(hours=4)
+
+
+@dataclass(frozen=True)
+class TicketUpdateOutcome:
+    ticket_id: int
+    panels_updated: int
+    status: str  # "updated" | "unchanged" | "not_shown"
+
+
+def freshdesk_webhook_authenticate(*, url_token: str, basic_password: str | None, header_secret: str | None) -> Tenant:
+    """The tenant whose Freshdesk sent this, or NotAuthenticated. The URL token names the tenant, the secret
+    (Basic auth password, or the X-Screenpop-Secret header) proves it; compared in constant time."""
+    tenant = Tenant.objects.filter(freshdesk_webhook_token=url_token, active=True).select_related("freshdesk").first()
+    connection = getattr(tenant, "freshdesk", None) if tenant else None
+    offered = header_secret or basic_password or ""
+    expected = connection.webhook_secret if connection else ""
+    if not expected or not hmac.compare_digest(offered.encode(), expected.encode()):
+        raise NotAuthenticated(
+            "Unknown webhook URL or wrong secret. Use the URL shown on the tenant in the admin, with the webhook "
+            "secret as the Basic auth password (any user name) or in the X-Screenpop-Secret header."
+        )
+    return tenant
+
+
+def ticket_id_from_payload(payload: Any) -> int:
+    """The ticket id in a "simple" (`{"freshdesk_webhook": {"ticket_id": ...}}`) or "advanced" body."""
+    if not isinstance(payload, dict):
+        raise ValidationFailed("The body must be a JSON object.", field="body")
+    candidates = [
+        (payload.get("freshdesk_webhook") or {}).get("ticket_id")
+        if isinstance(payload.get("freshdesk_webhook"), dict)
+        else None,
+        payload.get("ticket_id"),
+        (payload.get("ticket") or {}).get("id") if isinstance(payload.get("ticket"), dict) else None,
+        payload.get("id"),
+    ]
+    for value in candidates:
+        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+            return value
+        if isinstance(value, str) and value.strip().isdigit():
+            return int(value.strip())
+    raise ValidationFailed(
+        "No ticket id found: send {{ticket.id}} as freshdesk_webhook.ticket_id (simple mode) or ticket_id.",
+        field="ticket_id",
+        value=candidates[0] or candidates[1],
+    )
+
+
+def _parse(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def _replace_ticket(result: dict[str, Any], shaped: dict[str, Any]) -> dict[str, Any]:
+    def swap(tickets: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [shaped if ticket.get("id") == shaped["id"] else ticket for ticket in tickets]
+
+    updated = dict(result)
+    updated["tickets"] = swap(result.get("tickets", []))
+    updated["contacts"] = [
+        {**contact, "tickets": swap(contact.get("tickets", []))} for contact in result.get("contacts", [])
+    ]
+    return updated
+
+
+def _add_ticket(result: dict[str, Any], shaped: dict[str, Any], requester_id: int, limit: int) -> dict[str, Any] | None:
+    from screenpop.lookup.service import rank_tickets
+
+    contacts = result.get("contacts", [])
+    if not any(contact.get("id") == requester_id for contact in contacts):
+        return None
+    updated = dict(result)
+    updated["contacts"] = [
+        {**contact, "tickets": rank_tickets([shaped, *contact.get("tickets", [])])[:limit]}
+        if contact.get("id") == requester_id
+        else contact
+        for contact in contacts
+    ]
+    if contacts and contacts[0].get("id") == requester_id:
+        updated["tickets"] = updated["contacts"][0]["tickets"]
+    return updated
+
+
+def ticket_update_apply(*, tenant: Tenant, ticket_id: int) -> TicketUpdateOutcome:
+    """Re-read the ticket and update every recent panel that shows it (or its requester), if it is newer."""
+    from screenpop.lookup.service import freshdesk_client_for, ticket_labels, ticket_shape
+
+    connection = FreshdeskConnection.objects.get(tenant=tenant)
+    client = freshdesk_client_for(connection)
+    ticket = client.get_ticket(ticket_id)
+    shaped = ticket_shape(ticket, ticket_labels(client), client.base_url)
+    updated_at = _parse(ticket["updated_at"])
+    requester_id = ticket.get("requester_id")
+    panels = 0
+    with transaction.atomic():
+        shown = {
+            row.pop_id: row
+            for row in PopTicket.objects.select_for_update().filter(ticket_id=ticket_id, pop__tenant=tenant)
+        }
+        recent = Pop.objects.filter(
+            tenant=tenant, state=Pop.State.MATCHED, received_at__gte=timezone.now() - RECENT_POPS
+        )
+        candidates = list(recent.filter(Q(pk__in=shown) | Q(shown_contacts__contact_id=requester_id)).distinct())
+        for pop in candidates:
+            row = shown.get(pop.pk)
+            if row is not None:
+                if updated_at <= row.updated_at:
+                    continue  # a re-delivery or an older update: the panel has this or newer
+                pop.result = _replace_ticket(pop.result, shaped)
+                row.updated_at = updated_at
+                row.save(update_fields=["updated_at"])
+            else:
+                added = _add_ticket(pop.result, shaped, requester_id, tenant.ticket_limit)
+                if added is None:
+                    continue
+                pop.result = added
+                PopTicket.objects.create(pop=pop, ticket_id=ticket_id, updated_at=updated_at)
+            pop.save(update_fields=["result", "updated_at"])
+            if pop.phone_e164:
+                flight.forget(tenant.pk, pop.phone_e164)
+            pop_publish_on_commit(pop)
+            panels += 1
+    status = "updated" if panels else ("unchanged" if shown else "not_shown")
+    return TicketUpdateOutcome(ticket_id=ticket_id, panels_updated=panels, status=status)
+
+
+def ticket_update_record(*, tenant: Tenant | None, status_code: int, outcome: str, reason: str, payload: Any) -> None:
+    EventLog.objects.create(
+        tenant=tenant,
+        source=EventLog.Source.FRESHDESK,
+        received_at=timezone.now(),
+        outcome=outcome,
+        status_code=status_code,
+        reason=reason[:2000],
+        payload=payload if isinstance(payload, dict) else {"body": str(payload)[:2000]},
+    )

@@ -1,0 +1,170 @@
+"""The panel's WebSocket and its REST fallback: panel tokens, state on connect, pushes, refresh, isolation."""
+
+from __future__ import annotations
+
+import pytest
+from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.db import transaction
+from django.utils import timezone
+
+from screenpop.models import Pop
+from screenpop.panel_tokens import panel_token_issue
+from screenpop.publishing import pop_publish_on_commit
+
+pytestmark = [pytest.mark.django_db(transaction=True)]
+
+CONVERSATION = "7a1b2c3d-0000-4000-8000-00000000000a"
+
+
+@pytest.fixture
+def app(settings):
+    settings.SCREENPOP_RUN_WORKERS = False
+    from genesys_app.asgi import application
+
+    return application
+
+
+def connect(
+    app, conversation_id: str, token: str | None, origin: bytes = b"http://testserver"
+) -> WebsocketCommunicator:
+    path = f"/ws/pops/{conversation_id}/" + (f"?token={token}" if token else "")
+    return WebsocketCommunicator(app, path, headers=[(b"origin", origin)])
+
+
+def finish_pop(pop: Pop, **fields) -> None:
+    with transaction.atomic():
+        for name, value in fields.items():
+            setattr(pop, name, value)
+        pop.save()
+        pop_publish_on_commit(pop)
+
+
+async def test_state_on_connect_then_pushes_then_refresh(app, make_tenant) -> None:
+    tenant = await database_sync_to_async(make_tenant)()
+    token = panel_token_issue(tenant_id=tenant.pk, conversation_id=CONVERSATION, user_id="agent-1")
+    socket = connect(app, CONVERSATION, token)
+    connected, _ = await socket.connect()
+    assert connected
+    first = await socket.receive_json_from(timeout=5)
+    assert (first["type"], first["state"], first["conversation_id"]) == ("pop.state", "pending", CONVERSATION)
+
+    pop = await database_sync_to_async(Pop.objects.create)(
+        tenant=tenant, conversation_id=CONVERSATION, phone_raw="tel:+15550199999", received_at=timezone.now()
+    )
+    result = {
+        "phone_display": "+1 555-019-9999",
+        "contact": {"id": 7, "name": "Dana"},
+        "contacts": [{"id": 7, "name": "Dana", "tickets": []}],
+        "tickets": [],
+    }
+    await database_sync_to_async(finish_pop)(pop, state="matched", result=result, phone_e164="+15550199999")
+    pushed = await socket.receive_json_from(timeout=5)
+    assert pushed["state"] == "matched"
+    assert pushed["contact"] == {"id": 7, "name": "Dana"}
+    assert pushed["phone"] == {"e164": "+15550199999", "display": "+1 555-019-9999"}
+
+    await socket.send_json_to({"type": "refresh"})
+    again = await socket.receive_json_from(timeout=5)
+    assert again["state"] == "matched"
+    await socket.send_json_to({"type": "anything-else"})
+    assert (await socket.receive_json_from(timeout=5))["type"] == "error"
+    await socket.send_to(text_data="not json")
+    assert (await socket.receive_json_from(timeout=5))["type"] == "error"
+    await socket.disconnect()
+
+
+async def test_result_before_socket_is_sent_on_connect(app, make_tenant) -> None:
+    tenant = await database_sync_to_async(make_tenant)()
+    await database_sync_to_async(Pop.objects.create)(
+        tenant=tenant, conversation_id=CONVERSATION, phone_raw="tel:+15550100", state="no_match",
+        detail="No Freshdesk contact has this number.", received_at=timezone.now(),
+    )  # fmt: skip
+    socket = connect(
+        app, CONVERSATION, panel_token_issue(tenant_id=tenant.pk, conversation_id=CONVERSATION, user_id="a")
+    )
+    assert (await socket.connect())[0]
+    state = await socket.receive_json_from(timeout=5)
+    assert state["state"] == "no_match"
+    await socket.disconnect()
+
+
+@pytest.mark.parametrize("token_kind", ["none", "forged", "other_conversation", "expired"])
+async def test_sockets_without_a_valid_token_for_this_conversation_are_closed(
+    app, make_tenant, settings, token_kind
+) -> None:
+    tenant = await database_sync_to_async(make_tenant)()
+    tokens = {
+        "none": None,
+        "forged": "eyJ0IjoxLCJjIjoiYSIsInUiOiJ4In0:1abc:forged",
+        "other_conversation": panel_token_issue(tenant_id=tenant.pk, conversation_id="other", user_id="a"),
+        "expired": panel_token_issue(tenant_id=tenant.pk, conversation_id=CONVERSATION, user_id="a"),
+    }
+    if token_kind == "expired":
+        settings.SCREENPOP_PANEL_TOKEN_SECONDS = -1
+    socket = connect(app, CONVERSATION, tokens[token_kind])
+    connected, code = await socket.connect()
+    assert not connected
+    assert code == (4403 if token_kind == "other_conversation" else 4401)
+
+
+async def test_socket_from_a_foreign_origin_is_refused(app, make_tenant) -> None:
+    tenant = await database_sync_to_async(make_tenant)()
+    token = panel_token_issue(tenant_id=tenant.pk, conversation_id=CONVERSATION, user_id="a")
+    connected, _ = await connect(app, CONVERSATION, token, origin=b"https://evil.example").connect()
+    assert not connected
+
+
+async def test_a_panel_never_sees_another_tenants_pop(app, make_tenant) -> None:
+    tenant_a = await database_sync_to_async(make_tenant)()
+    tenant_b = await database_sync_to_async(make_tenant)()
+    pop_b = await database_sync_to_async(Pop.objects.create)(
+        tenant=tenant_b, conversation_id=CONVERSATION, phone_raw="tel:+15550100", received_at=timezone.now()
+    )
+    socket = connect(
+        app, CONVERSATION, panel_token_issue(tenant_id=tenant_a.pk, conversation_id=CONVERSATION, user_id="a")
+    )
+    assert (await socket.connect())[0]
+    assert (await socket.receive_json_from(timeout=5))["detail"].startswith("Waiting")
+    await database_sync_to_async(finish_pop)(pop_b, state="matched", result={"contact": {"name": "Secret"}})
+    assert await socket.receive_nothing(timeout=0.5)
+    await socket.disconnect()
+
+
+def test_rest_state_needs_the_panel_token_of_the_conversation(client, make_tenant) -> None:
+    tenant = make_tenant()
+    Pop.objects.create(
+        tenant=tenant,
+        conversation_id=CONVERSATION,
+        phone_raw="tel:+15550100",
+        state="no_match",
+        received_at=timezone.now(),
+    )
+    token = panel_token_issue(tenant_id=tenant.pk, conversation_id=CONVERSATION, user_id="a")
+    url = f"/api/v1/pops/{CONVERSATION}"
+    assert client.get(url).status_code == 401
+    assert client.get(url, HTTP_AUTHORIZATION="Bearer forged").status_code == 401
+    other = panel_token_issue(tenant_id=tenant.pk, conversation_id="another", user_id="a")
+    assert client.get(url, HTTP_AUTHORIZATION=f"Bearer {other}").status_code == 403
+    response = client.get(url, HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert response.status_code == 200
+    assert response.json()["state"] == "no_match"
+
+
+def test_retry_is_only_for_unavailable_or_error(client, make_tenant) -> None:
+    tenant = make_tenant()
+    pop = Pop.objects.create(
+        tenant=tenant,
+        conversation_id=CONVERSATION,
+        phone_raw="tel:+15550100",
+        state="matched",
+        received_at=timezone.now(),
+    )
+    auth = f"Bearer {panel_token_issue(tenant_id=tenant.pk, conversation_id=CONVERSATION, user_id='a')}"
+    assert client.post(f"/api/v1/pops/{CONVERSATION}/retry", HTTP_AUTHORIZATION=auth).status_code == 409
+    Pop.objects.filter(pk=pop.pk).update(state="unavailable", attempts=4)
+    response = client.post(f"/api/v1/pops/{CONVERSATION}/retry", HTTP_AUTHORIZATION=auth)
+    assert response.status_code == 202
+    assert response.json()["state"] == "pending"
+    pop.refresh_from_db()
+    assert (pop.state, pop.attempts) == ("pending", 0)
