@@ -114,7 +114,12 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": env_str("CHANNEL_LAYER_PREFIX", "screenpop")},
+            "CONFIG": {
+                # redis-py 8 times sockets out after 5 s by default, exactly the layer's blocking-receive timeout:
+                # without a longer read timeout every idle consumer dies with "Timeout reading from ...".
+                "hosts": [{"address": REDIS_URL, "socket_timeout": 30, "socket_connect_timeout": 5}],
+                "prefix": env_str("CHANNEL_LAYER_PREFIX", "screenpop"),
+            },
         }
     }
     CACHES = {

@@ -264,3 +264,10 @@ def test_every_seeded_freshdesk_phone_normalizes_to_the_callers_e164() -> None:
     for stored, e164, region in pairs:
         assert normalize_stored(stored, default_region=region) == e164, stored
         assert normalize_caller(f"tel:{e164}", default_region=region).e164 == e164
+
+
+def test_a_number_written_without_its_country_code_is_not_guessed_into_a_merely_possible_foreign_one() -> None:
+    # A French tenant's contact stored as a US national number: +55 50199999 is only "possible" in Brazil.
+    assert normalize_stored("(555) 019-9999", default_region="FR") is None
+    # An exit prefix is an explicit international reading and stays accepted.
+    assert normalize_stored("0044 20 7946 0123", default_region="FR") == "+442079460123"

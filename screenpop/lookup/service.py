@@ -27,6 +27,7 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+import phonenumbers
 from django.conf import settings
 from django.core.cache import cache
 from django.utils.dateparse import parse_datetime
@@ -257,10 +258,11 @@ def _contacts_from_search(
     fields = connection.match_fields
     if not fields:
         return []
-    query = contact_search_query(search_variants(e164), fields=tuple(fields))
+    variants = search_variants(e164)
+    query = contact_search_query(variants, fields=tuple(fields))
     # One page (30 contacts): more than 30 contacts sharing one number is an import gone wrong, not a caller.
     found = client.search_contacts(query).get("results") or []
-    confirmed = [
+    normalised = [
         contact
         for contact in found
         if any(
@@ -268,13 +270,27 @@ def _contacts_from_search(
             for name in fields
         )
     ]
+    # A stored string equal to a spelling made from the caller's own number is that number when the tenant's
+    # default region cannot read it as a real number of its own (a US tenant's contact stored as Japan's
+    # "03-1234-5678"). When the region reads it as another valid number (a UK tenant's "2079460958" is London, not
+    # the US caller +1 207-946-0958), the region wins. Such contacts are shown but not indexed: their index key
+    # would come from the wrong region.
+    spelled = [
+        contact
+        for contact in found
+        if contact not in normalised
+        and any(
+            _foreign_spelling(phone_index.stored_value(contact, name), variants, tenant.phone_region) for name in fields
+        )
+    ]
+    confirmed = normalised + spelled
     if not confirmed:
         return []
     # A contact the sync has already read at this version or later is in the index exactly as the contacts list
     # has it; if it is missing there, this search result is a stale copy (search lags) and must not be indexed.
     watermark = connection.index_synced_until.timestamp() if connection.index_synced_until else None
     unsynced = [
-        contact for contact in confirmed if watermark is None or _timestamp(contact.get("updated_at")) > watermark
+        contact for contact in normalised if watermark is None or _timestamp(contact.get("updated_at")) > watermark
     ]
     phone_index.phone_index_apply(tenant=tenant, contacts=unsynced, fields=fields)
     confirmed.sort(key=lambda contact: (-_timestamp(contact.get("updated_at")), contact["id"]))
@@ -289,6 +305,13 @@ def _contacts_from_search(
         }
         for contact in confirmed
     ]
+
+
+def _foreign_spelling(stored: str | None, variants: list[str], region: str) -> bool:
+    if not stored or stored.strip() not in variants:
+        return False
+    regional = normalize_stored(stored, default_region=region)
+    return regional is None or not phonenumbers.is_valid_number(phonenumbers.parse(regional))
 
 
 def _tickets_of(client: FreshdeskClient, contact_id: int) -> list[dict[str, Any]]:
