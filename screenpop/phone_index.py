@@ -282,3 +282,20 @@ def _datetime(value: Any) -> datetime | None:
     if parsed is not None and parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
     return parsed
+
+
+def phone_index_refresh_due(*, owner: str, now: datetime | None = None) -> list[SyncReport]:
+    """Sync every tenant whose index is due, each by one process only (a lock in the shared cache), for the
+    periodic refresh inside the server. A tenant's failure is recorded on its connection and does not stop others."""
+    from django.core.cache import cache
+
+    reports = []
+    for tenant in phone_index_sync_due(now or timezone.now()):
+        lock = f"phone-index-sync:{tenant.pk}"
+        if not cache.add(lock, owner, timeout=max(30, settings.SCREENPOP_INDEX_SYNC_SECONDS)):
+            continue  # another process has it (or had it within the interval)
+        try:
+            reports.append(phone_index_sync(tenant=tenant))
+        except FreshdeskError:
+            logger.warning("Phone index sync of tenant %s failed; retried next interval", tenant.pk)
+    return reports

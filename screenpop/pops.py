@@ -184,7 +184,8 @@ def _run(pop: Pop, owner: str) -> RunOutcome:
         delay = delays[pop.attempts - 1]
         if isinstance(error, FreshdeskRateLimited) and error.retry_after is not None:
             delay = float(error.retry_after)
-        return _retry_later(pop, owner, delay=delay, detail=f"{_failure_detail(error)}; retrying.", calls=0)
+        calls = getattr(error, "freshdesk_calls", 0)
+        return _retry_later(pop, owner, delay=delay, detail=f"{_failure_detail(error)}; retrying.", calls=calls)
     except FreshdeskError as error:
         _connection_error(connection, error)
         return _finish(pop, owner, state=Pop.State.ERROR, detail=error.detail)

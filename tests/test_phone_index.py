@@ -187,3 +187,15 @@ def test_the_command_syncs_one_tenant_and_prints_what_it_did(sim_tenant, freshde
     freshdesk_sim.configure(outage=True)
     with pytest.raises(CommandError, match="1 tenant"):
         call_command("phone_index_sync", stdout=out, stderr=StringIO())
+
+
+def test_the_servers_periodic_refresh_syncs_each_due_tenant_once_across_processes(sim_tenant, freshdesk_sim):
+    from screenpop.phone_index import phone_index_refresh_due
+
+    tenant = sim_tenant("US")
+    reports = phone_index_refresh_due(owner="process-a")
+    assert [report.tenant_id for report in reports] == [tenant.pk]
+    assert PhoneIndexEntry.objects.filter(tenant=tenant).exists()
+    # Another process in the same interval finds the tenant taken (the lock is in the shared cache).
+    FreshdeskConnection.objects.filter(tenant=tenant).update(index_synced_at=None)
+    assert phone_index_refresh_due(owner="process-b") == []

@@ -21,6 +21,7 @@ import requests
 from django.conf import settings
 from requests.adapters import HTTPAdapter
 
+from screenpop import metrics
 from screenpop.errors import ValidationFailed
 from screenpop.freshdesk.budget import EndpointKind, RateBudget
 from screenpop.freshdesk.errors import (
@@ -332,11 +333,13 @@ class FreshdeskClient:
                 allow_redirects=False,
             )
         except requests.Timeout as error:
+            metrics.freshdesk_calls.labels(status="0").inc()
             raise FreshdeskTransientError(
                 f"Freshdesk did not answer {method} {_path(url)} within {self._timeout_text()} "
                 f"({error.__class__.__name__})."
             ) from None
         except requests.ConnectionError as error:
+            metrics.freshdesk_calls.labels(status="0").inc()
             raise FreshdeskTransientError(
                 f"Could not connect to Freshdesk at {self.base_url} ({error.__class__.__name__}); check the domain "
                 "and the network."
@@ -345,6 +348,7 @@ class FreshdeskClient:
             raise FreshdeskTransientError(
                 f"The request {method} {_path(url)} to Freshdesk failed: {error.__class__.__name__}."
             ) from None
+        metrics.freshdesk_calls.labels(status=str(response.status_code)).inc()
         if self.budget is not None:
             self.budget.observe(status=response.status_code, headers=response.headers)
         if response.status_code >= 300:

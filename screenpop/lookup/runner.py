@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from asgiref.sync import SyncToAsync
 from django.conf import settings
 
+from screenpop.phone_index import phone_index_refresh_due
 from screenpop.pops import RunOutcome, pop_claim_due, pop_lookup_run
 
 logger = logging.getLogger("screenpop.lookup")
@@ -30,7 +31,8 @@ class LookupRunner:
         self._queued: set[int] = set()
         self._wakeup = asyncio.Event()
         self._slots = asyncio.Semaphore(concurrency)
-        self._executor = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="lookup")
+        # Two more threads than lookup slots, for the sweeper and the phone-index refresh.
+        self._executor = ThreadPoolExecutor(max_workers=concurrency + 2, thread_name_prefix="lookup")
         self._tasks: list[asyncio.Task] = []
         self._running: set[asyncio.Task] = set()
         self.loop: asyncio.AbstractEventLoop | None = None
@@ -40,6 +42,7 @@ class LookupRunner:
         self._tasks = [
             self.loop.create_task(self._dispatch(), name="lookup-dispatch"),
             self.loop.create_task(self._sweep(), name="lookup-sweep"),
+            self.loop.create_task(self._refresh_phone_index(), name="phone-index-refresh"),
         ]
 
     async def stop(self) -> None:
@@ -112,6 +115,18 @@ class LookupRunner:
             except Exception:
                 logger.exception("Sweeping for pending pops failed; trying again")
             await asyncio.sleep(self.sweep_seconds)
+
+    async def _refresh_phone_index(self) -> None:
+        """The periodic contacts sync of every tenant (one process per tenant and interval does it)."""
+        refresh = SyncToAsync(phone_index_refresh_due, thread_sensitive=False, executor=self._executor)
+        interval = min(60.0, max(1.0, settings.SCREENPOP_INDEX_SYNC_SECONDS / 5))
+        while True:
+            try:
+                for report in await refresh(owner=self.owner):
+                    logger.info("Phone index of tenant %s synced: %s", report.tenant_id, report)
+            except Exception:
+                logger.exception("Phone index refresh failed; trying again")
+            await asyncio.sleep(interval)
 
 
 _runner: LookupRunner | None = None

@@ -1,0 +1,40 @@
+"""Request and response shapes of the panel's API (validation and the OpenAPI schema)."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from screenpop.api.serializers import PopStateSerializer, TicketSerializer
+
+
+class PanelSessionRequestSerializer(serializers.Serializer):
+    conversation_id = serializers.CharField(max_length=64, help_text="The Genesys conversation the panel shows.")
+    environment = serializers.CharField(
+        max_length=200, help_text="The Genesys environment: `mypurecloud.ie`, or a discovery name such as `prod-euw1`."
+    )
+    genesys_token = serializers.CharField(
+        required=False, max_length=4096, help_text="The agent's Genesys access token (implicit grant)."
+    )
+    code = serializers.CharField(required=False, max_length=2048, help_text="PKCE: the authorization code.")
+    code_verifier = serializers.CharField(required=False, min_length=43, max_length=128, help_text="PKCE verifier.")
+    client_id = serializers.CharField(required=False, max_length=64, help_text="PKCE: the panel's OAuth client id.")
+
+
+class PanelSessionSerializer(serializers.Serializer):
+    panel_token = serializers.CharField(help_text="`Authorization: Bearer` for the pop API; `?token=` for the socket.")
+    expires_in = serializers.IntegerField(help_text="Seconds; the panel renews the session before then.")
+    tenant = serializers.DictField()
+    agent = serializers.DictField()
+    freshdesk_origin = serializers.CharField(allow_null=True, help_text="Ticket links must be on this origin.")
+    genesys_token = serializers.CharField(required=False, help_text="Only after a PKCE exchange.")
+    genesys_expires_in = serializers.IntegerField(required=False)
+
+
+class TicketCreateRequestSerializer(serializers.Serializer):
+    subject = serializers.CharField(
+        required=False, allow_blank=True, max_length=255, help_text='Default "Call from <number>".'
+    )
+
+
+class TicketCreatedSerializer(PopStateSerializer):
+    ticket = TicketSerializer()

@@ -1,0 +1,44 @@
+"""Operations endpoints: liveness, readiness of every dependency, Prometheus metrics."""
+
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.django_db
+
+
+def test_healthz(client) -> None:
+    assert client.get("/healthz").json() == {"status": "ok"}
+
+
+def test_readyz_checks_database_cache_and_channel_layer(client) -> None:
+    response = client.get("/readyz")
+    assert response.status_code == 200
+    assert response.json() == {
+        "status": "ready",
+        "checks": {"database": "ok", "cache": "ok", "channel_layer": "ok"},
+    }
+
+
+def test_readyz_is_503_with_the_failing_part_named(client, settings) -> None:
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}  # stores nothing
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json()["checks"]["cache"].startswith("failed")
+    assert response.json()["checks"]["database"] == "ok"
+
+
+def test_metrics_are_prometheus_text_with_the_pipelines_series(client) -> None:
+    response = client.get("/metrics")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/plain")
+    text = response.content.decode()
+    for series in (
+        "screenpop_webhook_ack_seconds",
+        "screenpop_pops_total",
+        "screenpop_lookup_seconds",
+        "screenpop_freshdesk_calls_total",
+        "screenpop_breaker_open",
+        "screenpop_open_sockets",
+    ):
+        assert f"# TYPE {series}" in text, series
