@@ -76,7 +76,8 @@ def test_a_newer_update_is_pushed_and_stored(client, matched_pop, freshdesk_sim)
     assert response.status_code == 200, response.content
     assert response.json() == {"status": "updated", "ticket_id": ticket_id, "panels": 1}
     pushed = panel.next()
-    assert pushed is not None and pushed["type"] == "pop.state"
+    assert pushed is not None
+    assert pushed["type"] == "pop.state"
     ticket = pushed["state"]["tickets"][0]
     assert (ticket["id"], ticket["status"], ticket["status_label"], ticket["subject"]) == (
         ticket_id, 3, "Pending", "Now pending"
