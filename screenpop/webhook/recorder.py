@@ -19,6 +19,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.utils import timezone
 from oauth2_provider.models import AccessToken
 
 from screenpop.errors import ValidationFailed
@@ -199,7 +200,7 @@ def _outcome_of(reply: Reply) -> str:
 
 def events_record(submissions: list[Submission], *, lease_owner: str) -> list[Reply]:
     """Decide and durably record a batch; returns one reply per submission, in order. Raises only on DB failure."""
-    now = submissions[0].received_at if submissions else datetime.now()
+    now = submissions[0].received_at if submissions else timezone.now()
     lease_expires = now + timedelta(seconds=settings.SCREENPOP_LEASE_SECONDS)
     with transaction.atomic():
         principals = _resolve_principals(submissions, now)
@@ -276,7 +277,8 @@ def events_record(submissions: list[Submission], *, lease_owner: str) -> list[Re
                     conversation_id=(submission.event.conversation_id if submission.event else "")[:64],
                     phone=(submission.event.phone_number if submission.event else "")[:255],
                     event_type=(submission.event.event_type if submission.event else "")[:64],
-                    payload=_logged_payload(submission),
+                    # An unauthenticated sender could fill the log: keep its body out, the outcome and ids suffice.
+                    payload=_logged_payload(submission) if reply.status != 401 else {},
                 )
                 for submission, reply in zip(submissions, final, strict=True)
             ]
