@@ -6,7 +6,6 @@ simulator logged them. The seed (`simulators.freshdesk.seed`) stores phones the 
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -28,29 +27,6 @@ from simulators.freshdesk.seed import DEMO_TICKETS, demo_contact
 
 TICKET_KEYS = {"id", "subject", "status", "status_label", "priority", "priority_label", "updated_at", "url"}
 CONTACT_KEYS = {"id", "name", "email", "phone", "mobile", "url", "tickets"}
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cache() -> None:
-    # Rate budgets, ticket labels and remembered misses live in the cache, keyed by the simulator's URL, which
-    # every test shares.
-    caches["default"].clear()
-
-
-@pytest.fixture
-def sim_tenant(freshdesk_sim: Any, make_tenant: Callable[..., Tenant], settings: Any) -> Callable[..., Tenant]:
-    """A factory of tenants whose Freshdesk is the simulator."""
-    settings.SCREENPOP_ALLOW_SIMULATORS = True
-
-    def make(phone_region: str = "US", **fields: Any) -> Tenant:
-        return make_tenant(
-            phone_region=phone_region,
-            freshdesk_domain=freshdesk_sim.base_url,
-            freshdesk_api_key=freshdesk_sim.api_key,
-            **fields,
-        )
-
-    return make
 
 
 def lookup(tenant: Tenant, number: str) -> LookupResult:

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from io import StringIO
-from typing import Any
 
 import pytest
-from django.core.cache import caches
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
@@ -16,26 +13,6 @@ from screenpop.freshdesk import FreshdeskTransientError
 from screenpop.models import FreshdeskConnection, PhoneIndexEntry, Tenant
 from screenpop.phone_index import phone_index_apply, phone_index_sync, phone_index_sync_due
 from simulators.freshdesk.seed import DEMO_CONTACTS, demo_contact
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cache() -> None:
-    caches["default"].clear()  # the rate budget of the simulator's account lives there
-
-
-@pytest.fixture
-def sim_tenant(freshdesk_sim: Any, make_tenant: Callable[..., Tenant], settings: Any) -> Callable[..., Tenant]:
-    settings.SCREENPOP_ALLOW_SIMULATORS = True
-
-    def make(phone_region: str = "US", **fields: Any) -> Tenant:
-        return make_tenant(
-            phone_region=phone_region,
-            freshdesk_domain=freshdesk_sim.base_url,
-            freshdesk_api_key=freshdesk_sim.api_key,
-            **fields,
-        )
-
-    return make
 
 
 def index_of(tenant: Tenant) -> dict[tuple[int, str], str]:

@@ -7,7 +7,6 @@ import binascii
 import json
 
 from django.conf import settings
-from django.utils import timezone
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework.parsers import BaseParser
 from rest_framework.request import Request
@@ -32,9 +31,9 @@ from screenpop.ticket_updates import (
     ticket_update_apply,
     ticket_update_record,
 )
-from screenpop.webhook.endpoint import credentials_from_headers, process_identity
-from screenpop.webhook.events import event_parse
-from screenpop.webhook.recorder import Submission, events_record
+from screenpop.webhook.endpoint import process_identity
+from screenpop.webhook.intake import submission_from_request
+from screenpop.webhook.recorder import events_record
 
 
 class RawJSONParser(BaseParser):
@@ -95,14 +94,7 @@ class GenesysEventsView(APIView):
         if len(body) > settings.SCREENPOP_WEBHOOK_MAX_BYTES:
             return Response({"error": "too_large", "detail": "The body is larger than 64 KB."}, status=413)
         headers = {name.lower(): value for name, value in request.headers.items()}
-        bearer, signed = credentials_from_headers(headers)
-        try:
-            event, error = event_parse(body), None
-        except ValidationFailed as failure:
-            event, error = None, failure
-        submission = Submission(
-            received_at=timezone.now(), body=body, bearer=bearer, signed=signed, event=event, error=error
-        )
+        submission = submission_from_request(body=body, headers=headers)
         (reply,) = events_record([submission], lease_owner=process_identity())
         lookup_runner = runner()
         if reply.new_pop_id is not None and lookup_runner is not None:

@@ -21,13 +21,10 @@ from typing import Any
 
 from django.conf import settings
 from django.db import close_old_connections, connection
-from django.utils import timezone
 
 from screenpop import metrics
-from screenpop.errors import ValidationFailed
-from screenpop.webhook.events import event_parse
+from screenpop.webhook.intake import submission_from_request
 from screenpop.webhook.recorder import Reply, Submission, events_record
-from screenpop.webhook.signing import SignedRequest
 
 logger = logging.getLogger("screenpop.webhook")
 
@@ -136,22 +133,6 @@ async def _read_body(receive: ASGIReceive, limit: int) -> bytes | None:
             return b"".join(chunks)
 
 
-def credentials_from_headers(headers: dict[str, str]) -> tuple[str | None, SignedRequest | None]:
-    authorization = headers.get("authorization", "")
-    scheme, _, value = authorization.partition(" ")
-    if scheme.lower() == "bearer" and value.strip():
-        return value.strip(), None
-    signature = headers.get("x-screenpop-signature")
-    if signature:
-        signed = SignedRequest(
-            org_id=headers.get("x-screenpop-org", ""),
-            timestamp=headers.get("x-screenpop-timestamp", ""),
-            signature=signature,
-        )
-        return None, signed
-    return None, None
-
-
 async def webhook_app(scope: dict[str, Any], receive: ASGIReceive, send: ASGISend) -> None:
     started = time.perf_counter()
     status = await _handle(scope, receive, send)
@@ -181,14 +162,6 @@ async def _handle(scope: dict[str, Any], receive: ASGIReceive, send: ASGISend) -
     if body is None:
         await _respond(send, 413, {"error": "too_large", "detail": f"The body is larger than {limit} bytes."})
         return 413
-    bearer, signed = credentials_from_headers(headers)
-    try:
-        event, error = event_parse(body), None
-    except ValidationFailed as failure:
-        event, error = None, failure
-    submission = Submission(
-        received_at=timezone.now(), body=body, bearer=bearer, signed=signed, event=event, error=error
-    )
-    reply = await committer().submit(submission)
+    reply = await committer().submit(submission_from_request(body=body, headers=headers))
     await _respond(send, reply.status, reply.body, reply.headers)
     return reply.status
