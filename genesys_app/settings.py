@@ -156,7 +156,14 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "static_build"
-STATICFILES_DIRS = [BASE_DIR / "static"]
+STATICFILES_DIRS = [
+    BASE_DIR / "static",
+    # The agent panel serves Genesys's own front-end packages from node_modules (installed by `npm ci`), so nothing
+    # loads from a CDN at run time: the Client App SDK's browser bundle, and Spark's lazy-loading build (it resolves
+    # its chunks, icons and i18n files next to its entry module, i.e. under /static/vendor/spark/).
+    ("vendor/client-app-sdk", BASE_DIR / "node_modules" / "purecloud-client-app-sdk" / "dist"),
+    ("vendor/spark", BASE_DIR / "node_modules" / "genesys-spark-components" / "dist" / "genesys-webcomponents"),
+]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -259,6 +266,13 @@ SCREENPOP_INDEX_SYNC_SECONDS = env_int("SCREENPOP_INDEX_SYNC_SECONDS", 300)
 SCREENPOP_RUN_WORKERS = env_bool("SCREENPOP_RUN_WORKERS", True)
 SCREENPOP_WEBHOOK_MAX_BYTES = 64 * 1024
 GENESYS_SIMULATOR_URL = env_str("GENESYS_SIMULATOR_URL", "")
+# The install wizard: the app's own Genesys OAuth client (authorization code + PKCE, redirect URI
+# <PUBLIC_BASE_URL>/install/callback/) admins log in with, and the premium app's integration type id (a placeholder
+# until Genesys approves the app), whose presence in an org's integration types means the org bought the app.
+SCREENPOP_INSTALL_CLIENT_ID = env_str("SCREENPOP_INSTALL_CLIENT_ID", "")
+SCREENPOP_PREMIUM_INTEGRATION_TYPE = env_str("SCREENPOP_PREMIUM_INTEGRATION_TYPE", "premium-widget-example")
+# The demo desktop (/demo/, SCREENPOP_DEV only) creates its tenant against this Freshdesk simulator if none exists.
+FRESHDESK_SIMULATOR_URL = env_str("FRESHDESK_SIMULATOR_URL", "")
 
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
 LOGGING = {

@@ -13,6 +13,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from screenpop import tenants
+from screenpop.install import sync as install_sync
 from screenpop.models import EventLog, FreshdeskConnection, Pop, QueueFilter, Tenant, WebhookClient
 
 
@@ -72,7 +73,15 @@ class TenantAdmin(admin.ModelAdmin):
     list_filter = ["active", "region", "sync_state"]
     search_fields = ["name", "genesys_org_id"]
     inlines = [FreshdeskConnectionInline, QueueFilterInline]
-    readonly_fields = ["freshdesk_webhook_url", "genesys_objects", "sync_state", "sync_error", "created_at"]
+    readonly_fields = [
+        "freshdesk_webhook_url",
+        "genesys_sync_client_id",
+        "genesys_objects",
+        "sync_state",
+        "sync_error",
+        "created_at",
+    ]
+    actions = ["retry_genesys_sync"]
     fields = [
         "name",
         "genesys_org_id",
@@ -82,6 +91,7 @@ class TenantAdmin(admin.ModelAdmin):
         "ticket_limit",
         "panel_client_id",
         "freshdesk_webhook_url",
+        "genesys_sync_client_id",
         "sync_state",
         "sync_error",
         "genesys_objects",
@@ -95,6 +105,29 @@ class TenantAdmin(admin.ModelAdmin):
         from django.conf import settings
 
         return f"{settings.PUBLIC_BASE_URL}/api/v1/freshdesk/events/{tenant.freshdesk_webhook_token}"
+
+    def save_related(self, request: HttpRequest, form: forms.ModelForm, formsets: Any, change: bool) -> None:
+        """After the queue filters are saved, send them to the tenant's Genesys trigger and widget (issue 6 §2),
+        once the transaction has committed; the outcome lands on the tenant (`sync_state`, `sync_error`)."""
+        tenant = form.instance
+        before = set(QueueFilter.objects.filter(tenant=tenant).values_list("queue_id", flat=True)) if change else set()
+        super().save_related(request, form, formsets, change)
+        after = set(QueueFilter.objects.filter(tenant=tenant).values_list("queue_id", flat=True))
+        if before != after and install_sync.needs_sync(tenant):
+            install_sync.queue_filters_sync_on_commit(
+                tenant_id=tenant.pk, done=lambda result: self._report_sync(request, result)
+            )
+
+    def _report_sync(self, request: HttpRequest, result: install_sync.SyncResult) -> None:
+        if result.state == Tenant.SyncState.OK:
+            messages.success(request, _("Genesys Cloud updated: %(detail)s") % {"detail": result.detail})
+        else:
+            messages.error(request, result.detail)
+
+    @admin.action(description=_("Retry the Genesys queue-filter sync"))
+    def retry_genesys_sync(self, request: HttpRequest, queryset: QuerySet[Tenant]) -> None:
+        for tenant in queryset:
+            self._report_sync(request, install_sync.queue_filters_sync(tenant=tenant))
 
 
 class WebhookClientAddForm(forms.ModelForm):

@@ -52,6 +52,18 @@ class Tenant(models.Model):
         blank=True,
         help_text=_("Implicit/PKCE client in the customer's org that agents log in with (set by the install wizard)."),
     )
+    genesys_sync_client_id = models.CharField(
+        "Genesys sync OAuth client id",
+        max_length=64,
+        blank=True,
+        help_text=_(
+            "Client-credentials client in the customer's org that keeps queue filters in sync (set by the "
+            "install wizard)."
+        ),
+    )
+    genesys_sync_client_secret = EncryptedTextField(
+        blank=True, help_text=_("Secret of the sync client, stored encrypted (set by the install wizard).")
+    )
     webhook_signing_secret = EncryptedTextField(
         blank=True,
         help_text=_("Optional HMAC-SHA256 key for senders that sign their requests instead of using a bearer token."),

@@ -95,6 +95,13 @@ def test_an_inbound_call_is_accepted_and_recorded_before_the_ack(app, tenant_wit
     assert event.payload["extra_field"] == "kept", "unknown fields are kept in the record"
 
 
+def test_epoch_millisecond_event_time_is_recorded_as_iso(app, tenant_with_token) -> None:
+    _, token = tenant_with_token()
+    status, _ = sync(post(app, call_event(timestamp="1795870800000"), token=token))
+    assert status == 202
+    assert EventLog.objects.get().payload["timestamp"] == "2026-11-28T13:00:00Z"
+
+
 def test_second_event_for_the_conversation_is_a_duplicate(app, tenant_with_token) -> None:
     _, token = tenant_with_token()
     first = sync(post(app, call_event(), token=token))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from screenpop.errors import ValidationFailed
@@ -121,10 +121,7 @@ def event_parse(raw: bytes) -> GenesysEvent:
     ):
         raise _invalid("phone_number", phone, "phone_number is a URI without a number: the ANI did not resolve.")
     if values["timestamp"]:
-        try:
-            datetime.fromisoformat(values["timestamp"].replace("Z", "+00:00"))
-        except ValueError as error:
-            raise _invalid("timestamp", values["timestamp"], "timestamp must be ISO 8601.") from error
+        values["timestamp"] = _iso_timestamp(values["timestamp"])
     extra = {key: value for key, value in body.items() if key not in values}
     return GenesysEvent(**values, extra=extra)
 
@@ -135,3 +132,17 @@ WITHHELD_WORDS = ("anonymous", "withheld", "private", "restricted", "unknown", "
 def _is_withheld(phone: str) -> bool:
     lowered = phone.lower()
     return any(word in lowered for word in WITHHELD_WORDS)
+
+
+def _iso_timestamp(value: str) -> str:
+    """ISO 8601 as sent, or Genesys's event time in epoch milliseconds (`eventTime`) turned into ISO 8601 UTC."""
+    if value.isdigit() and len(value) >= 12:
+        try:
+            return datetime.fromtimestamp(int(value) / 1000, tz=UTC).isoformat().replace("+00:00", "Z")
+        except (OverflowError, ValueError, OSError) as error:
+            raise _invalid("timestamp", value, "timestamp in epoch milliseconds is out of range.") from error
+    try:
+        datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as error:
+        raise _invalid("timestamp", value, "timestamp must be ISO 8601 or epoch milliseconds.") from error
+    return value

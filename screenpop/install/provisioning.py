@@ -1,0 +1,469 @@
+"""Provisioning: everything the app needs in the customer's org, made idempotently, in dependency order.
+
+Each step finds its object (by the id recorded on the tenant, else by its exact name, which starts with
+`blueprint.PREFIX`), creates it when missing, updates it when it differs from `blueprint`, and otherwise leaves it
+alone: a re-run sends only reads. What exists is recorded in `Tenant.genesys_objects` as soon as it exists, so an
+interrupted run is resumed by the next one and removed by the uninstall (`uninstall.py`).
+
+Steps: the sync role → the sync OAuth client (client credentials; secret stored encrypted on the tenant) → the
+agents' panel OAuth client (implicit; redirect URI = the panel) → our webhook OAuth client and its Genesys
+credential (User Defined (OAuth), pointing at /oauth/token/) → the Web Services Data Actions integration → its custom
+auth action → the published data action → the Interaction Widget → the trigger on acd.start targeting the imported
+workflow (the step waits, without failing, until the admin has imported it).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from django.core.cache import cache
+from django.utils import timezone
+
+from screenpop import tenants
+from screenpop.errors import ScreenpopError
+from screenpop.install import blueprint
+from screenpop.install.errors import GenesysNotFound, InstallNotPossible
+from screenpop.install.genesys import GenesysApi, differs, wait_until
+from screenpop.install.services import queue_ids
+from screenpop.models import FreshdeskConnection, Tenant, WebhookClient
+
+ROLE_WAIT_SECONDS = 30.0
+ROLE_POLL_SECONDS = 3.0
+AUTH_ACTION_WAIT_SECONDS = 10.0
+LOCK_SECONDS = 600
+
+
+@dataclass
+class StepResult:
+    """One step's outcome: `created`, `updated`, `unchanged`, `waiting` (needs the admin), `failed`; for the
+    uninstall `removed`, `absent` or `failed`."""
+
+    step: str
+    label: str
+    status: str
+    detail: str = ""
+    object_id: str = ""
+
+
+@dataclass
+class RunReport:
+    action: str
+    steps: list[StepResult] = field(default_factory=list)
+    at: str = field(default_factory=lambda: timezone.now().isoformat())
+
+    @property
+    def ok(self) -> bool:
+        return not any(step.status == "failed" for step in self.steps)
+
+    @property
+    def waiting(self) -> bool:
+        return any(step.status == "waiting" for step in self.steps)
+
+    @property
+    def changed(self) -> bool:
+        return any(step.status in ("created", "updated", "removed") for step in self.steps)
+
+    @property
+    def error(self) -> str:
+        return next((step.detail for step in self.steps if step.status == "failed"), "")
+
+    def as_json(self) -> dict[str, Any]:
+        return {"action": self.action, "at": self.at, "ok": self.ok, "steps": [asdict(step) for step in self.steps]}
+
+
+def exact(items: list[dict[str, Any]], name: str, **where: Any) -> dict[str, Any] | None:
+    """The first item named exactly `name` (Genesys name filters are partial or case-insensitive)."""
+    for item in items:
+        if item.get("name") == name and all(item.get(key) == value for key, value in where.items()):
+            return item
+    return None
+
+
+class Provisioner:
+    """Provision one tenant's objects with an admin's API (`admin_user_id` None for client credentials)."""
+
+    def __init__(self, *, tenant: Tenant, api: GenesysApi, admin_user_id: str | None = None) -> None:
+        self.tenant = tenant
+        self.api = api
+        self.admin_user_id = admin_user_id
+        self.objects: dict[str, Any] = dict(tenant.genesys_objects or {})
+
+    # -- bookkeeping ----------------------------------------------------------------------------------------------
+
+    def _save(self, *extra_fields: str) -> None:
+        self.tenant.genesys_objects = self.objects
+        self.tenant.save(update_fields=["genesys_objects", "updated_at", *extra_fields])
+
+    def _record(self, key: str, value: dict[str, Any] | None) -> None:
+        if value is None:
+            self.objects.pop(key, None)
+        else:
+            self.objects[key] = value
+        self._save()
+
+    def _recorded_id(self, key: str) -> str | None:
+        return (self.objects.get(key) or {}).get("id")
+
+    def _by_id(self, read: Callable[[str], dict[str, Any]], key: str) -> dict[str, Any] | None:
+        object_id = self._recorded_id(key)
+        if not object_id:
+            return None
+        try:
+            return read(object_id)
+        except GenesysNotFound:
+            return None
+
+    # -- the run --------------------------------------------------------------------------------------------------
+
+    def run(self) -> RunReport:
+        """Run every step in order; the first failure stops the run (later steps depend on earlier ones)."""
+        report = RunReport(action="install")
+        if not FreshdeskConnection.objects.filter(tenant=self.tenant).exists():
+            report.steps.append(StepResult("freshdesk", "Freshdesk connection", "failed", "Connect Freshdesk first."))
+            return self._finish(report)
+        steps: list[tuple[str, str, Callable[[], StepResult]]] = [
+            ("role", "Role of the sync client", self.role),
+            ("sync_client", "Sync OAuth client (client credentials)", self.sync_client),
+            ("panel_client", "Agents' panel OAuth client", self.panel_client),
+            ("credential", "Webhook OAuth client and its Genesys credential", self.webhook_credential),
+            ("data_integration", "Web Services Data Actions integration", self.data_integration),
+            ("auth_action", "Its custom authentication action", self.auth_action),
+            ("data_action", f"Data action “{blueprint.DATA_ACTION_NAME}”", self.data_action),
+            ("widget", "Interaction Widget", self.widget),
+            ("trigger", "Trigger on inbound calls (acd.start)", self.trigger),
+        ]
+        for step, label, run_step in steps:
+            try:
+                result = run_step()
+            except ScreenpopError as error:
+                report.steps.append(StepResult(step, label, "failed", error.detail))
+                break
+            result.step, result.label = step, label
+            report.steps.append(result)
+        return self._finish(report)
+
+    def _finish(self, report: RunReport) -> RunReport:
+        self.objects["last_run"] = report.as_json()
+        fields = ["genesys_objects"]
+        if report.ok:
+            self.objects.setdefault("installed_at", report.at)
+            self.objects["environment"] = self.tenant.region
+            if not self.tenant.active:
+                self.tenant.active = True
+                fields.append("active")
+            self.tenant.sync_state, self.tenant.sync_error = Tenant.SyncState.OK, ""
+            fields += ["sync_state", "sync_error"]
+        self._save(*fields[1:])
+        return report
+
+    # -- steps ----------------------------------------------------------------------------------------------------
+
+    def role(self) -> StepResult:
+        role = self._by_id(self.api.role, "role") or exact(
+            self.api.roles(name=blueprint.ROLE_NAME), blueprint.ROLE_NAME
+        )
+        if role is None:
+            role = self.api.role_create(blueprint.role_body())
+            status = "created"
+        elif set(role.get("permissions") or []) != blueprint.role_permissions():
+            role = self.api.role_put(role["id"], blueprint.role_body())
+            status = "updated"
+        else:
+            status = "unchanged"
+        self._record("role", {"id": role["id"], "name": role["name"]})
+        if self.admin_user_id:
+            self._hold_role(role["id"])
+        return StepResult("", "", status, f"Permissions: {', '.join(sorted(blueprint.role_permissions()))}", role["id"])
+
+    def _hold_role(self, role_id: str) -> None:
+        """Genesys lets an admin give a client only roles the admin holds (reference §9): add the admin to the role
+        and wait until it shows in their authorization."""
+
+        def held() -> bool:
+            roles = (self.api.me().get("authorization") or {}).get("roles") or []
+            return any(role.get("id") == role_id for role in roles)
+
+        if held():
+            return
+        self.api.role_users_add(role_id, [self.admin_user_id or ""])
+        if not wait_until(held, timeout=ROLE_WAIT_SECONDS, interval=ROLE_POLL_SECONDS):
+            raise InstallNotPossible(
+                f"The role {blueprint.ROLE_NAME!r} has not reached your account yet. Wait a minute and run the "
+                "installation again."
+            )
+
+    def sync_client(self) -> StepResult:
+        role_id = self._recorded_id("role") or ""
+        wanted = blueprint.sync_client_body(role_id, division_id=self.api.home_division_id())
+        client = self._by_id(self.api.oauth_client, "sync_client") or exact(
+            self.api.oauth_clients(), blueprint.SYNC_CLIENT_NAME
+        )
+        if client is not None and not (
+            self.tenant.genesys_sync_client_id == client["id"] and self.tenant.genesys_sync_client_secret
+        ):
+            # Genesys shows a secret only when the client is created: without it the client is of no use.
+            self.api.oauth_client_delete(client["id"])
+            client = None
+        if client is None:
+            client = self.api.oauth_client_create(wanted)
+            self.tenant.genesys_sync_client_id = client["id"]
+            self.tenant.genesys_sync_client_secret = client["secret"]
+            self.tenant.save(update_fields=["genesys_sync_client_id", "genesys_sync_client_secret", "updated_at"])
+            status = "created"
+        elif differs(client, wanted):
+            client = self.api.oauth_client_put(client["id"], wanted)
+            status = "updated"
+        else:
+            status = "unchanged"
+        self._record("sync_client", {"id": client["id"], "name": client["name"]})
+        return StepResult("", "", status, "Secret stored encrypted.", client["id"])
+
+    def panel_client(self) -> StepResult:
+        wanted = blueprint.panel_client_body()
+        client = self._by_id(self.api.oauth_client, "panel_client") or exact(
+            self.api.oauth_clients(), blueprint.PANEL_CLIENT_NAME
+        )
+        if client is None:
+            client = self.api.oauth_client_create(wanted)
+            status = "created"
+        elif differs(client, wanted):
+            client = self.api.oauth_client_put(client["id"], wanted)
+            status = "updated"
+        else:
+            status = "unchanged"
+        if self.tenant.panel_client_id != client["id"]:
+            self.tenant.panel_client_id = client["id"]
+            self.tenant.save(update_fields=["panel_client_id", "updated_at"])
+        self._record("panel_client", {"id": client["id"], "name": client["name"]})
+        return StepResult("", "", status, f"Redirect URI {blueprint.panel_redirect_uri()}", client["id"])
+
+    def webhook_credential(self) -> StepResult:
+        webhook_client = (
+            WebhookClient.objects.select_related("application")
+            .filter(tenant=self.tenant, pk=(self.objects.get("webhook_client") or {}).get("pk") or 0, active=True)
+            .first()
+        )
+        credential = self._by_id(self.api.credential, "credential")
+        if credential is None:
+            listed = exact(self.api.credentials(), blueprint.CREDENTIAL_NAME)
+            credential = self.api.credential(listed["id"]) if listed else None
+        fields = (credential or {}).get("credentialFields") or {}
+        current = (
+            webhook_client is not None
+            and credential is not None
+            and fields.get("clientId") == webhook_client.application.client_id
+            and fields.get("loginUrl") == blueprint.token_url()
+            and ((credential.get("type") or {}).get("name") or credential.get("type")) == "userDefinedOAuth"
+        )
+        if current:
+            self._record("credential", {"id": credential["id"], "name": credential["name"]})
+            return StepResult("", "", "unchanged", f"Token URL {blueprint.token_url()}", credential["id"])
+        # A new webhook client: its secret exists in clear only now, long enough to hand it to Genesys.
+        issued = tenants.webhook_client_create(tenant=self.tenant, name=f"{blueprint.PREFIX} ({self.tenant.name})")
+        body = blueprint.credential_body(client_id=issued.client_id, client_secret=issued.client_secret)
+        try:
+            if credential is None:
+                credential = self.api.credential_create(body)
+                status = "created"
+            else:
+                credential = self.api.credential_put(credential["id"], body)
+                status = "updated"
+        except ScreenpopError:
+            tenants.webhook_client_revoke(webhook_client=issued.webhook_client)
+            raise
+        if webhook_client is not None:
+            tenants.webhook_client_revoke(webhook_client=webhook_client)
+        self._record("webhook_client", {"pk": issued.webhook_client.pk, "client_id": issued.client_id})
+        self._record("credential", {"id": credential["id"], "name": credential["name"]})
+        return StepResult("", "", status, f"Token URL {blueprint.token_url()}", credential["id"])
+
+    def _integration(self, key: str, type_id: str, name: str) -> tuple[dict[str, Any], bool]:
+        integration = self._by_id(self.api.integration, key) or exact(self.api.integrations(type_id=type_id), name)
+        created = integration is None
+        if integration is None:
+            integration = self.api.integration_create(type_id=type_id, name=name)
+        self._record(key, {**(self.objects.get(key) or {}), "id": integration["id"], "name": name})
+        return integration, created
+
+    def _enable(self, integration: dict[str, Any]) -> bool:
+        if integration.get("intendedState") == "ENABLED":
+            return False
+        self.api.integration_set_state(integration["id"], "ENABLED")
+        return True
+
+    def data_integration(self) -> StepResult:
+        integration, created = self._integration(
+            "data_integration", blueprint.DATA_ACTIONS_TYPE, blueprint.DATA_INTEGRATION_NAME
+        )
+        credential_id = self._recorded_id("credential") or ""
+        config, written = self.api.integration_config_update(
+            integration["id"], lambda current: blueprint.data_integration_config(current, credential_id=credential_id)
+        )
+        enabled = self._enable(integration)
+        self._record(
+            "data_integration",
+            {"id": integration["id"], "name": blueprint.DATA_INTEGRATION_NAME, "config_version": config["version"]},
+        )
+        status = "created" if created else "updated" if written or enabled else "unchanged"
+        return StepResult("", "", status, f"Configuration version {config['version']}, enabled", integration["id"])
+
+    def auth_action(self) -> StepResult:
+        integration_id = self._recorded_id("data_integration") or ""
+
+        def find() -> dict[str, Any] | None:
+            candidates = self.api.actions(name="customAuth", include_auth=True)
+            return next((a for a in candidates if a.get("integrationId") == integration_id), None)
+
+        found: dict[str, Any] = {}
+
+        def located() -> bool:
+            found["action"] = find()
+            return found["action"] is not None
+
+        # Genesys makes it when the integration's configuration names the credential; it may take a moment.
+        if not wait_until(located, timeout=AUTH_ACTION_WAIT_SECONDS, interval=1.0):
+            raise InstallNotPossible(
+                "Genesys Cloud has not created the integration's authentication action yet. Run the installation "
+                "again in a minute."
+            )
+        action = self.api.action(found["action"]["id"])
+        status = "unchanged"
+        if differs(action.get("config") or {}, blueprint.AUTH_ACTION_CONFIG):
+            draft = self.api.action_draft_open(action["id"])
+            draft = self.api.action_draft_update(
+                action["id"], {"version": draft["version"], "config": blueprint.AUTH_ACTION_CONFIG}
+            )
+            action = self.api.action_publish(action["id"], draft["version"])
+            status = "updated"
+        self._record("auth_action", {"id": action["id"], "name": action["name"], "version": action.get("version")})
+        return StepResult("", "", status, "Requests a token from our /oauth/token/", action["id"])
+
+    def data_action(self) -> StepResult:
+        integration_id = self._recorded_id("data_integration") or ""
+        wanted = blueprint.data_action_body(integration_id=integration_id)
+        editable = {key: value for key, value in wanted.items() if key != "integrationId"}
+        published = self._by_id(self.api.action, "data_action")
+        if published is None:
+            listed = exact(
+                self.api.actions(name=blueprint.DATA_ACTION_NAME),
+                blueprint.DATA_ACTION_NAME,
+                integrationId=integration_id,
+            )
+            published = self.api.action(listed["id"]) if listed else None
+        if published is None:
+            # A draft an interrupted run left behind, else a new one.
+            draft = exact(
+                self.api.action_drafts(name=blueprint.DATA_ACTION_NAME),
+                blueprint.DATA_ACTION_NAME,
+                integrationId=integration_id,
+            )
+            if draft is None:
+                draft = self.api.action_draft_create(wanted)
+                self._record("data_action", {"id": draft["id"], "name": draft["name"]})
+            else:
+                draft = self.api.action_draft_update(draft["id"], {**editable, "version": draft["version"]})
+            action, status = self.api.action_publish(draft["id"], draft["version"]), "created"
+        elif differs(published, editable):
+            draft = self.api.action_draft_open(published["id"])
+            draft = self.api.action_draft_update(published["id"], {**editable, "version": draft["version"]})
+            action, status = self.api.action_publish(published["id"], draft["version"]), "updated"
+        else:
+            action, status = published, "unchanged"
+        self._record("data_action", {"id": action["id"], "name": action["name"], "version": action.get("version")})
+        return StepResult("", "", status, f"Posts to {blueprint.webhook_url()}", action["id"])
+
+    def widget(self) -> StepResult:
+        integration, created = self._integration("widget", blueprint.WIDGET_TYPE, blueprint.WIDGET_NAME)
+        queues = queue_ids(self.tenant)
+        config, written = self.api.integration_config_update(
+            integration["id"], lambda current: blueprint.widget_config(current, tenant=self.tenant, queue_ids=queues)
+        )
+        enabled = self._enable(integration)
+        self._record(
+            "widget", {"id": integration["id"], "name": blueprint.WIDGET_NAME, "config_version": config["version"]}
+        )
+        status = "created" if created else "updated" if written or enabled else "unchanged"
+        scope = f"{len(queues)} queue(s)" if queues else "every queue"
+        return StepResult(
+            "", "", status, f"Calls in {scope}; URL {blueprint.widget_url_template(self.tenant)}", integration["id"]
+        )
+
+    def trigger(self) -> StepResult:
+        workflow = exact(self.api.workflows(name=blueprint.WORKFLOW_NAME), blueprint.WORKFLOW_NAME)
+        if workflow is None:
+            self._record("workflow", None)
+            return StepResult(
+                "",
+                "",
+                "waiting",
+                f"Import the workflow “{blueprint.WORKFLOW_NAME}” in Architect (see below), then finish the "
+                "installation.",
+            )
+        self._record("workflow", {"id": workflow["id"], "name": workflow["name"]})
+        queues = queue_ids(self.tenant)
+        wanted = blueprint.trigger_body(workflow_id=workflow["id"], queue_ids=queues)
+        trigger = self._by_id(self.api.trigger, "trigger") or exact(self.api.triggers(), blueprint.TRIGGER_NAME)
+        if trigger is None:
+            trigger, status = self.api.trigger_create(wanted), "created"
+        else:
+            trigger, written = self.api.trigger_update(trigger["id"], lambda current: {**current, **wanted})
+            status = "updated" if written else "unchanged"
+        self._record("trigger", {"id": trigger["id"], "name": trigger["name"], "version": trigger["version"]})
+        return StepResult("", "", status, f"Targets the workflow {workflow['id']}", trigger["id"])
+
+
+@contextmanager
+def tenant_install_lock(tenant: Tenant) -> Iterator[None]:
+    """One install or uninstall at a time per tenant, across processes (the cache is shared in production): two
+    concurrent runs would both find nothing and both create. Raises `InstallNotPossible` when one is running."""
+    key = f"screenpop:install-lock:{tenant.pk}"
+    if not cache.add(key, "1", timeout=LOCK_SECONDS):
+        raise InstallNotPossible(
+            "An installation or uninstallation for this organization is already running. Wait for it to finish."
+        )
+    try:
+        yield
+    finally:
+        cache.delete(key)
+
+
+def provision(*, tenant: Tenant, api: GenesysApi, admin_user_id: str | None = None) -> RunReport:
+    """Install or update everything for `tenant` in its org (see the module docstring). Never raises for a Genesys
+    failure: the report says which step failed and why, and it is stored on the tenant. Raises `InstallNotPossible`
+    while another run for the tenant is going on."""
+    with tenant_install_lock(tenant):
+        return Provisioner(tenant=tenant, api=api, admin_user_id=admin_user_id).run()
+
+
+@dataclass(frozen=True)
+class TestCallResult:
+    ok: bool
+    inputs: dict[str, Any]
+    answer: Any = None
+    detail: str = ""
+
+
+def data_action_test_call(*, tenant: Tenant, api: GenesysApi, phone: str) -> TestCallResult:
+    """Run the data action as the workflow would for a call from `phone`, and return the webhook's answer (or
+    Genesys's account of the failure, which quotes the webhook's answer)."""
+    action_id = (tenant.genesys_objects.get("data_action") or {}).get("id")
+    if not action_id:
+        raise InstallNotPossible("The data action is not installed yet: run the installation first.")
+    filters = queue_ids(tenant)
+    inputs = {
+        "conversationId": f"install-test-{uuid.uuid4()}",
+        "ani": phone if phone.startswith("tel:") else f"tel:{phone}",
+        "queueId": filters[0] if filters else "install-test",
+        "mediaType": "VOICE",
+        "direction": "INBOUND",
+        "participantId": "install-test",
+        "eventTime": timezone.now().isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+    }
+    try:
+        return TestCallResult(ok=True, inputs=inputs, answer=api.action_execute(action_id, inputs))
+    except ScreenpopError as error:
+        return TestCallResult(ok=False, inputs=inputs, detail=error.detail)

@@ -1,0 +1,608 @@
+"""The install wizard through its views (Django's test client), against the Genesys and Freshdesk simulators.
+
+The admin's login really goes through the simulator's /oauth/authorize (PKCE; the simulator signs in the user named
+by `login_hint`), and the data action really calls this app: the test runs a live server (`live_server`) that
+PUBLIC_BASE_URL points at, so the test call goes Genesys → our /oauth/token/ → our webhook.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import pytest
+import requests
+from django.db import connection
+from django.test import Client
+from oauth2_provider.models import AccessToken
+
+from screenpop.install import blueprint
+from screenpop.install.provisioning import tenant_install_lock
+from screenpop.install.workflow import SIMULATOR_INPUT_MAPPING
+from screenpop.models import FreshdeskConnection, QueueFilter, Tenant, WebhookClient
+from tests.fixtures.genesys_sim import CODE_CLIENT_ID, DEMO_ORG_ID, USERS, GenesysSim
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
+
+PREFIX = blueprint.PREFIX
+
+
+# -- helpers (also used by test_queue_sync and test_install_browser) ----------------------------------------------
+
+
+def sim_environment(sim: GenesysSim) -> str:
+    return urlsplit(sim.base_url).netloc
+
+
+def admin_get(sim: GenesysSim, path: str, token: str | None = None) -> Any:
+    response = sim.api("GET", path, token=token or sim.admin_token())
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def prefixed_objects(sim: GenesysSim) -> dict[str, list[Any]]:
+    """Everything in the demo org whose name starts with the prefix (and the custom auth actions of our
+    integrations), with what a change would bump: versions, states, configurations."""
+    token = sim.admin_token()
+    ours = lambda items: [item for item in items if item["name"].startswith(PREFIX)]  # noqa: E731
+    integrations = ours(admin_get(sim, "/api/v2/integrations?pageSize=100&expand=config.current", token)["entities"])
+    integration_ids = {item["id"] for item in integrations}
+    actions = admin_get(sim, "/api/v2/integrations/actions?pageSize=100&includeAuthActions=true", token)["entities"]
+    return {
+        "oauth_clients": sorted(
+            (c["id"], c["name"], c["state"], c.get("dateModified", ""))
+            for c in ours(admin_get(sim, "/api/v2/oauth/clients?pageSize=100", token)["entities"])
+        ),
+        "roles": sorted(
+            (r["id"], r["name"], tuple(sorted(r["permissions"])))
+            for r in admin_get(sim, f"/api/v2/authorization/roles?pageSize=100&name={PREFIX}*", token)["entities"]
+        ),
+        "integrations": sorted(
+            (i["id"], i["name"], i["integrationType"]["id"], i["intendedState"], i["config"]["current"]["version"])
+            for i in integrations
+        ),
+        "credentials": sorted(
+            (c["id"], c["name"], c["modifiedDate"])
+            for c in ours(admin_get(sim, "/api/v2/integrations/credentials/listing?pageSize=100", token)["entities"])
+        ),
+        "actions": sorted(
+            (a["id"], a["name"], a["version"])
+            for a in actions
+            if a["name"].startswith(PREFIX) or a.get("integrationId") in integration_ids
+        ),
+        "drafts": sorted(
+            (d["id"], d["name"])
+            for d in ours(admin_get(sim, "/api/v2/integrations/actions/drafts?pageSize=100", token)["entities"])
+        ),
+        "triggers": sorted(
+            (t["id"], t["name"], t["version"])
+            for t in ours(admin_get(sim, "/api/v2/processautomation/triggers?pageSize=100", token)["entities"])
+        ),
+    }
+
+
+def writes_since(sim: GenesysSim, seq: int) -> list[tuple[str, str]]:
+    return [(e["method"], e["path"]) for e in sim.log(since=seq, direction="in") if e["method"] != "GET"]
+
+
+KINDS = (
+    "processautomation/triggers",
+    "flows",
+    "integrations/actions",
+    "integrations/credentials",
+    "integrations",
+    "oauth/clients",
+    "authorization/roles",
+)
+
+
+def kind_of(path: str) -> str:
+    return next(kind for kind in KINDS if path.startswith(f"/api/v2/{kind}"))
+
+
+def last_seq(sim: GenesysSim) -> int:
+    entries = sim.log()
+    return entries[-1]["seq"] if entries else 0
+
+
+@dataclass
+class WizardDriver:
+    """Drives the wizard's pages like the admin's browser would, through Django's test client."""
+
+    client: Client
+    sim: GenesysSim
+    freshdesk: Any
+
+    def login(self, user: str = "avery") -> Any:
+        started = self.client.post("/install/login/", {"environment": sim_environment(self.sim)})
+        assert started.status_code == 302, started.content
+        authorize = started["Location"]
+        assert authorize.startswith(f"{self.sim.base_url}/oauth/authorize?"), authorize
+        query = parse_qs(urlsplit(authorize).query)
+        assert query["code_challenge_method"] == ["S256"]
+        assert query["response_type"] == ["code"]
+        answer = requests.get(
+            f"{authorize}&{urlencode({'login_hint': USERS.get(user, user)})}", allow_redirects=False, timeout=10
+        )
+        assert answer.status_code == 302, answer.text
+        back = urlsplit(answer.headers["Location"])
+        assert back.path == "/install/callback/"
+        return self.client.get(f"{back.path}?{back.query}")
+
+    def connect_freshdesk(self, *, domain: str | None = None, api_key: str | None = None) -> Any:
+        return self.client.post(
+            "/install/freshdesk/",
+            {
+                "domain": domain or self.freshdesk.base_url,
+                "api_key": self.freshdesk.api_key if api_key is None else api_key,
+            },
+        )
+
+    def choose_queues(self, *names: str) -> None:
+        for name in names:
+            page = self.client.get("/install/queues/", {"q": name})
+            assert page.status_code == 200
+            rows = page.context["rows"]
+            data = {"q": name, "page": 1, "shown": [row["id"] for row in rows], "queue": []}
+            for row in rows:
+                data[f"name-{row['id']}"] = row["name"]
+                if row["name"] == name or row["selected"]:
+                    data["queue"].append(row["id"])
+            assert self.client.post("/install/queues/", data).status_code == 302
+
+    def provision(self) -> Any:
+        return self.client.post("/install/provision/", follow=True)
+
+    def import_workflow(self) -> Any:
+        return self.client.post("/install/simulator-workflow/", follow=True)
+
+    def install(self, *queues: str) -> Any:
+        assert self.login().status_code == 302
+        assert self.connect_freshdesk().status_code == 302
+        self.choose_queues(*queues)
+        first = self.provision()
+        assert "import the workflow" in first.content.decode().lower()
+        self.import_workflow()
+        return self.provision()
+
+
+@pytest.fixture
+def wizard_settings(settings, genesys_sim, live_server):
+    """The wizard's deployment settings, with PUBLIC_BASE_URL at the live server Genesys calls back."""
+    settings.SCREENPOP_ALLOW_SIMULATORS = True
+    settings.SCREENPOP_INSTALL_CLIENT_ID = CODE_CLIENT_ID
+    settings.SCREENPOP_RUN_WORKERS = False
+    settings.PUBLIC_BASE_URL = live_server.url
+    genesys_sim.configure(redirect_uris=[f"{live_server.url}/install/callback/"])
+    return settings
+
+
+@pytest.fixture
+def wizard(client, genesys_sim, freshdesk_sim, genesys_sdk, wizard_settings) -> WizardDriver:
+    return WizardDriver(client, genesys_sim, freshdesk_sim)
+
+
+def step_statuses(tenant: Tenant) -> dict[str, str]:
+    return {step["step"]: step["status"] for step in tenant.genesys_objects["last_run"]["steps"]}
+
+
+# -- the full install ---------------------------------------------------------------------------------------------
+
+
+def test_full_install_through_the_wizard(wizard, genesys_sim, live_server) -> None:
+    support = genesys_sim.queue_id("Support")
+
+    logged_in = wizard.login()
+    assert logged_in["Location"] == "/install/freshdesk/"
+    tenant = Tenant.objects.get(genesys_org_id=DEMO_ORG_ID)
+    assert (tenant.name, tenant.region) == ("Demo Org", sim_environment(genesys_sim))
+
+    connected = wizard.connect_freshdesk()
+    assert connected["Location"] == "/install/queues/"
+    fd = FreshdeskConnection.objects.get(tenant=tenant)
+    assert (fd.rate_limit_per_minute, fd.plan, fd.verified_at is not None) == (200, "growth", True)
+
+    queues_page = wizard.client.get("/install/queues/")
+    assert queues_page.context["total"] == 30
+    assert len(queues_page.context["rows"]) == 25
+    assert queues_page.context["next_url"] == "?page=2"
+    wizard.choose_queues("Support")
+    assert list(QueueFilter.objects.filter(tenant=tenant).values_list("queue_id", "name")) == [(support, "Support")]
+
+    first = wizard.provision()
+    tenant.refresh_from_db()
+    statuses = step_statuses(tenant)
+    assert statuses.pop("trigger") == "waiting"
+    assert set(statuses.values()) <= {"created", "unchanged"}  # the auth action Genesys made already fits
+    page = first.content.decode()
+    assert "One step left: import the workflow" in page
+    assert blueprint.WORKFLOW_NAME in page
+    assert "/install/workflow.yaml" in page
+
+    wizard.import_workflow()
+    done = wizard.provision()
+    tenant.refresh_from_db()
+    assert done.status_code == 200
+    assert "Installed." in done.content.decode()
+    assert step_statuses(tenant)["trigger"] == "created"
+    assert tenant.active
+    assert tenant.sync_state == Tenant.SyncState.OK
+
+    # What Genesys now holds, as its admin sees it.
+    objects = tenant.genesys_objects
+    token = genesys_sim.admin_token()
+    clients = {c["name"]: c for c in admin_get(genesys_sim, "/api/v2/oauth/clients", token)["entities"]}
+    panel, sync = clients[blueprint.PANEL_CLIENT_NAME], clients[blueprint.SYNC_CLIENT_NAME]
+    assert (panel["authorizedGrantType"], panel["registeredRedirectUri"]) == ("TOKEN", [f"{live_server.url}/widget/"])
+    assert tenant.panel_client_id == panel["id"] == objects["panel_client"]["id"]
+    role = admin_get(genesys_sim, f"/api/v2/authorization/roles/{objects['role']['id']}", token)
+    assert sync["authorizedGrantType"] == "CLIENT-CREDENTIALS"
+    assert [division["roleId"] for division in sync["roleDivisions"]] == [role["id"]]
+    assert sorted(role["permissions"]) == [
+        "integrations:integration:edit",
+        "integrations:integration:view",
+        "processautomation:trigger:edit",
+        "processautomation:trigger:view",
+        "routing:queue:view",
+    ]
+    assert tenant.genesys_sync_client_id == sync["id"]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT genesys_sync_client_secret FROM screenpop_tenant WHERE id = %s", [tenant.pk])
+        assert cursor.fetchone()[0].startswith("fernet:")
+    assert genesys_sim.client_token(sync["id"], tenant.genesys_sync_client_secret)
+
+    credential = admin_get(genesys_sim, f"/api/v2/integrations/credentials/{objects['credential']['id']}", token)
+    webhook_client = WebhookClient.objects.get(tenant=tenant, active=True)
+    assert credential["type"]["name"] == "userDefinedOAuth"
+    assert credential["credentialFields"] == {
+        "loginUrl": f"{live_server.url}/oauth/token/",
+        "clientId": webhook_client.application.client_id,
+        "clientSecret": "********",
+    }
+    data = admin_get(genesys_sim, f"/api/v2/integrations/{objects['data_integration']['id']}?expand=config.current")
+    assert (data["name"], data["intendedState"]) == (blueprint.DATA_INTEGRATION_NAME, "ENABLED")
+    assert data["config"]["current"]["credentials"]["basicAuth"]["id"] == credential["id"]
+    action = admin_get(
+        genesys_sim,
+        f"/api/v2/integrations/actions/{objects['data_action']['id']}?includeConfig=true&expand=contract",
+        token,
+    )
+    assert (action["name"], action["integrationId"]) == ("Freshdesk screen pop", data["id"])
+    assert action["config"]["request"]["requestUrlTemplate"] == f"{live_server.url}/api/v1/genesys/events"
+    assert action["contract"]["input"]["inputSchema"]["required"] == ["conversationId", "ani"]
+    widget = admin_get(genesys_sim, f"/api/v2/integrations/{objects['widget']['id']}?expand=config.current", token)
+    assert (widget["integrationType"]["id"], widget["intendedState"]) == (
+        "embedded-client-app-interaction-widget",
+        "ENABLED",
+    )
+    properties = widget["config"]["current"]["properties"]
+    assert properties["url"] == (
+        f"{live_server.url}/widget/?gcConversationId={{{{gcConversationId}}}}&gcHostOrigin={{{{gcHostOrigin}}}}"
+        f"&gcTargetEnv={{{{gcTargetEnv}}}}&gcLangTag={{{{gcLangTag}}}}&clientId={panel['id']}"
+    )
+    assert (properties["communicationTypeFilter"], properties["queueIdFilterList"]) == ("call", [support])
+    trigger = admin_get(genesys_sim, f"/api/v2/processautomation/triggers/{objects['trigger']['id']}", token)
+    flow = genesys_sim.control("GET", "flows")["entities"][0]
+    assert (trigger["topicName"], trigger["enabled"], trigger["target"]["id"]) == (
+        "v2.detail.events.conversation.{id}.acd.start",
+        True,
+        flow["id"],
+    )
+    assert trigger["matchCriteria"] == [
+        {"jsonPath": "mediaType", "operator": "Equal", "value": "VOICE"},
+        {"jsonPath": "direction", "operator": "Equal", "value": "INBOUND"},
+        {"jsonPath": "queueId", "operator": "In", "values": [support]},
+    ]
+    assert (flow["name"], flow["dataActionName"], flow["inputMapping"]) == (
+        blueprint.WORKFLOW_NAME,
+        blueprint.DATA_ACTION_NAME,
+        SIMULATOR_INPUT_MAPPING,
+    )
+
+    # The summary page shows ids and versions, and the test call shows the webhook's answer.
+    summary = wizard.client.get("/install/summary/").content.decode()
+    for key in ("trigger", "widget", "data_action", "panel_client", "sync_client", "role", "credential"):
+        assert objects[key]["id"] in summary
+    tested = wizard.client.post("/install/test-call/", {"phone": "+15550199999"}, follow=True)
+    page = tested.content.decode()
+    assert "The webhook answered:" in page, page
+    assert "&#x27;status&#x27;: &#x27;accepted&#x27;" in page
+    outgoing = [e for e in genesys_sim.log(direction="out")]
+    assert [(e["purpose"], e["status"]) for e in outgoing[-2:]] == [("auth", 200), ("action", 202)]
+    assert outgoing[-2]["url"] == f"{live_server.url}/oauth/token/"
+
+
+def test_the_admins_token_stays_on_the_server(wizard, genesys_sim) -> None:
+    wizard.login()
+    session_token = wizard.client.session["screenpop_install"]["access_token"]
+    page = wizard.client.get("/install/freshdesk/")
+
+    assert session_token
+    assert session_token not in page.content.decode()
+    assert all(session_token not in morsel.value for morsel in wizard.client.cookies.values())
+    assert set(wizard.client.cookies) >= {"sessionid"}
+
+
+def test_rerun_changes_nothing_and_duplicates_nothing(wizard, genesys_sim) -> None:
+    wizard.install("Support", "Billing")
+    before = prefixed_objects(genesys_sim)
+    seq = last_seq(genesys_sim)
+
+    again = wizard.provision()
+
+    tenant = Tenant.objects.get(genesys_org_id=DEMO_ORG_ID)
+    assert "Everything was already installed." in again.content.decode()
+    assert set(step_statuses(tenant).values()) == {"unchanged"}
+    assert writes_since(genesys_sim, seq) == []  # reads only: nothing created, updated or deleted
+    assert prefixed_objects(genesys_sim) == before
+    assert [len(before[kind]) for kind in ("oauth_clients", "roles", "integrations", "credentials", "triggers")] == [
+        2,
+        1,
+        2,
+        1,
+        1,
+    ]
+    assert WebhookClient.objects.filter(tenant=tenant, active=True).count() == 1
+
+
+def test_rerun_repairs_what_was_changed_or_deleted_in_genesys(wizard, genesys_sim) -> None:
+    wizard.install("Support")
+    tenant = Tenant.objects.get(genesys_org_id=DEMO_ORG_ID)
+    token = genesys_sim.admin_token()
+    widget_id, trigger_id = tenant.genesys_objects["widget"]["id"], tenant.genesys_objects["trigger"]["id"]
+    genesys_sim.api("DELETE", f"/api/v2/processautomation/triggers/{trigger_id}", token=token)
+    genesys_sim.api("PATCH", f"/api/v2/integrations/{widget_id}", token=token, json={"intendedState": "DISABLED"})
+
+    wizard.provision()
+
+    tenant.refresh_from_db()
+    statuses = step_statuses(tenant)
+    assert (statuses["trigger"], statuses["widget"], statuses["data_action"]) == ("created", "updated", "unchanged")
+    assert admin_get(genesys_sim, f"/api/v2/integrations/{widget_id}")["intendedState"] == "ENABLED"
+    assert len(prefixed_objects(genesys_sim)["triggers"]) == 1
+
+
+def test_uninstall_leaves_nothing_with_the_prefix(wizard, genesys_sim) -> None:
+    wizard.install("Support")
+    tenant = Tenant.objects.get(genesys_org_id=DEMO_ORG_ID)
+    webhook_client = WebhookClient.objects.get(tenant=tenant, active=True)
+    wizard.client.post("/install/test-call/", {"phone": "+15550199999"})  # Genesys now holds a webhook token
+    assert AccessToken.objects.filter(application=webhook_client.application).count() == 1
+    seq = last_seq(genesys_sim)
+
+    confirm = wizard.client.get("/install/uninstall/")
+    done = wizard.client.post("/install/uninstall/")
+
+    assert confirm.status_code == 200
+    assert "Uninstall from Demo Org?" in confirm.content.decode()
+    assert done.status_code == 200, done.content.decode()
+    assert "Uninstalled" in done.content.decode()
+    assert prefixed_objects(genesys_sim) == {kind: [] for kind in prefixed_objects(genesys_sim)}
+    writes = writes_since(genesys_sim, seq)
+    # Reverse order of creation; OAuth clients made inactive before they are deleted.
+    kinds = [kind_of(path) for _, path in writes if path.startswith("/api/v2/")]
+    assert list(dict.fromkeys(kinds)) == [
+        "processautomation/triggers",
+        "flows",  # the simulator has no DELETE /api/v2/flows/{id}: it answers 404, counted as already gone
+        "integrations",  # the widget
+        "integrations/actions",
+        "integrations/credentials",
+        "oauth/clients",
+        "authorization/roles",
+    ]
+    assert kinds.count("integrations") == 2  # the widget, then (after the data action) the data-actions integration
+    assert kinds.index("integrations/credentials") > len(kinds) - 1 - kinds[::-1].index("integrations")
+    client_writes = [(method, path) for method, path in writes if path.startswith("/api/v2/oauth/clients/")]
+    assert [method for method, _ in client_writes] == ["PUT", "DELETE", "PUT", "DELETE"]
+    tenant.refresh_from_db()
+    webhook_client.refresh_from_db()
+    assert (tenant.active, webhook_client.active, tenant.panel_client_id, tenant.genesys_sync_client_id) == (
+        False,
+        False,
+        "",
+        "",
+    )
+    assert not AccessToken.objects.filter(application=webhook_client.application).exists()
+    assert "trigger" not in tenant.genesys_objects
+    assert "uninstalled_at" in tenant.genesys_objects
+
+
+def test_a_partial_uninstall_is_reported_and_can_be_retried(wizard, genesys_sim) -> None:
+    wizard.install("Support")
+    genesys_sim.configure(
+        faults=[{"path": "/api/v2/authorization/roles/*", "method": "DELETE", "count": 1, "status": 500}]
+    )
+
+    partial = wizard.client.post("/install/uninstall/")
+    tenant = Tenant.objects.get(genesys_org_id=DEMO_ORG_ID)
+    left = prefixed_objects(genesys_sim)
+    retried = wizard.client.post("/install/uninstall/")
+
+    assert partial.status_code == 502
+    assert "Uninstall incomplete" in partial.content.decode()
+    assert "Retry the uninstall" in partial.content.decode()
+    assert [name for _, name, _ in left["roles"]] == [blueprint.ROLE_NAME]
+    assert left["triggers"] == left["integrations"] == left["oauth_clients"] == []
+    assert "role" in tenant.genesys_objects
+    assert not tenant.active
+    assert retried.status_code == 200
+    assert prefixed_objects(genesys_sim)["roles"] == []
+
+
+# -- clear outcomes -------------------------------------------------------------------------------------------------
+
+
+def test_product_not_available(wizard, genesys_sim) -> None:
+    genesys_sim.configure(premium_type_id=None)
+
+    answer = wizard.login()
+    page = wizard.client.get("/install/check/").content.decode()
+
+    assert answer["Location"] == "/install/check/"
+    assert "The app is not available to Demo Org" in page
+    assert "premium-widget-example" in page
+    assert "AppFoundry" in page
+    assert not Tenant.objects.exists()
+    assert wizard.client.get("/install/provision/")["Location"] == "/install/check/"
+
+
+def test_missing_permissions_are_listed_by_name_with_what_to_do(wizard, genesys_sim) -> None:
+    answer = wizard.login("alex")  # an agent: employee + User roles
+    page = wizard.client.get("/install/check/").content.decode()
+
+    assert answer["Location"] == "/install/check/"
+    assert "permissions missing" in page
+    for permission in ("oauth:client:add", "integrations:integration:add", "processautomation:trigger:add"):
+        assert f"<code>{permission}</code>" in page
+    assert "routing:queue:view" not in page  # the User role has it
+    assert "What to do:" in page
+    assert "Master Admin" in page
+    assert not Tenant.objects.exists()
+    genesys_sim.configure(enforce_permissions=False)  # no effect on the check: it reads the user's permissions
+    assert wizard.client.post("/install/check/")["Location"] == "/install/check/"
+
+
+def test_bad_freshdesk_key_and_domain_get_precise_messages(wizard, freshdesk_sim, settings) -> None:
+    wizard.login()
+
+    wrong_key = wizard.connect_freshdesk(api_key="not-the-key")
+    not_freshdesk = wizard.connect_freshdesk(domain="acme.zendesk.com")
+    settings.SCREENPOP_ALLOW_SIMULATORS = False
+    simulator_refused = wizard.connect_freshdesk()
+
+    assert wrong_key.status_code == 400
+    assert "Freshdesk refused this API key (401)" in wrong_key.content.decode()
+    assert "View API key" in wrong_key.content.decode()
+    assert "is not a Freshdesk domain" in not_freshdesk.content.decode()
+    assert "SCREENPOP_ALLOW_SIMULATORS" in simulator_refused.content.decode()
+    assert not FreshdeskConnection.objects.exists()
+    assert [call["status"] for call in freshdesk_sim.requests()] == [401]  # the bad domains were never called
+
+
+def test_a_persistent_429_stops_with_a_clear_message_and_a_rerun_resumes(wizard, genesys_sim) -> None:
+    wizard.login()
+    wizard.connect_freshdesk()
+    genesys_sim.configure(
+        faults=[{"path": "/api/v2/integrations/credentials*", "count": 100, "status": 429, "retry_after": 30}]
+    )
+    seq = last_seq(genesys_sim)
+
+    stopped = wizard.provision()
+
+    tenant = Tenant.objects.get(genesys_org_id=DEMO_ORG_ID)
+    page = stopped.content.decode()
+    assert "The installation stopped" in page
+    assert "limiting this app&#x27;s requests (429)" in page
+    assert "try again in 30 seconds" in page
+    statuses = step_statuses(tenant)
+    assert (statuses["panel_client"], statuses["credential"]) == ("created", "failed")
+    # A Retry-After longer than the wizard may wait is not retried in a loop: one request, one clear answer.
+    assert [e["status"] for e in genesys_sim.log(since=seq, direction="in") if "credentials" in e["path"]] == [429]
+
+    genesys_sim.configure(faults=[])
+    resumed = wizard.provision()
+    tenant.refresh_from_db()
+    assert "Almost done" in resumed.content.decode()
+    assert step_statuses(tenant)["role"] == "unchanged"
+    assert step_statuses(tenant)["credential"] == "created"
+    assert len(prefixed_objects(genesys_sim)["oauth_clients"]) == 2
+
+
+def test_short_429s_are_retried_transparently(wizard, genesys_sim) -> None:
+    wizard.login()
+    wizard.connect_freshdesk()
+    genesys_sim.configure(faults=[{"path": "/api/v2/oauth/clients", "count": 2, "status": 429, "retry_after": 1}])
+    seq = last_seq(genesys_sim)
+
+    wizard.provision()
+
+    tenant = Tenant.objects.get(genesys_org_id=DEMO_ORG_ID)
+    assert step_statuses(tenant)["sync_client"] == "created"
+    statuses = [e["status"] for e in genesys_sim.log(since=seq, direction="in") if e["path"] == "/api/v2/oauth/clients"]
+    assert statuses[:3] == [429, 429, 200]
+
+
+def test_a_version_conflict_on_the_widget_is_re_read_and_retried_once(wizard, genesys_sim) -> None:
+    wizard.install("Support")
+    tenant = Tenant.objects.get(genesys_org_id=DEMO_ORG_ID)
+    widget_id = tenant.genesys_objects["widget"]["id"]
+    path = f"/api/v2/integrations/{widget_id}/config/current"
+    genesys_sim.configure(faults=[{"path": path, "method": "PUT", "count": 1, "status": 409}])
+    seq = last_seq(genesys_sim)
+
+    wizard.choose_queues("Billing")
+
+    tenant.refresh_from_db()
+    assert tenant.sync_state == Tenant.SyncState.OK
+    calls = [(e["method"], e["status"]) for e in genesys_sim.log(since=seq, direction="in") if e["path"] == path]
+    assert calls == [("GET", 200), ("PUT", 409), ("GET", 200), ("PUT", 200)]
+    properties = admin_get(genesys_sim, path)["properties"]
+    assert sorted(properties["queueIdFilterList"]) == sorted(
+        [genesys_sim.queue_id("Support"), genesys_sim.queue_id("Billing")]
+    )
+
+
+def test_two_runs_at_once_are_refused(wizard, genesys_sim) -> None:
+    wizard.login()
+    wizard.connect_freshdesk()
+    tenant = Tenant.objects.get(genesys_org_id=DEMO_ORG_ID)
+
+    with tenant_install_lock(tenant):
+        busy = wizard.client.post("/install/provision/")
+
+    assert busy.status_code == 409
+    assert "already running" in busy.content.decode()
+    assert prefixed_objects(genesys_sim)["roles"] == []
+
+
+def test_login_answers_that_do_not_match_the_login_started_are_refused(wizard, genesys_sim) -> None:
+    started = wizard.client.post("/install/login/", {"environment": sim_environment(genesys_sim)})
+    code_answer = requests.get(
+        f"{started['Location']}&login_hint={USERS['avery']}", allow_redirects=False, timeout=10
+    ).headers["Location"]
+    forged = re.sub(r"state=[^&]+", "state=forged", urlsplit(code_answer).query)
+
+    refused = wizard.client.get(f"/install/callback/?{forged}", follow=True)
+
+    assert "did not match the login this page started" in refused.content.decode()
+    assert "screenpop_install" not in wizard.client.session
+
+
+def test_an_unlisted_region_is_refused_before_any_redirect(wizard) -> None:
+    refused = wizard.client.post("/install/login/", {"environment": "evil.example.com"})
+
+    assert refused.status_code == 400
+    assert "Select a valid choice" in refused.content.decode()
+
+
+def test_every_post_needs_the_csrf_token(genesys_sim, wizard_settings) -> None:
+    strict = Client(enforce_csrf_checks=True)
+    page = strict.get("/install/")
+
+    refused = strict.post("/install/login/", {"environment": sim_environment(genesys_sim)})
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.content.decode()).group(1)
+    accepted = strict.post(
+        "/install/login/", {"environment": sim_environment(genesys_sim), "csrfmiddlewaretoken": token}
+    )
+
+    assert refused.status_code == 403
+    assert accepted.status_code == 302
+
+
+def test_the_start_page_takes_the_region_from_the_url(wizard_settings, client) -> None:
+    page = client.get("/install/", {"gcHostOrigin": "https://apps.mypurecloud.ie"})
+
+    assert page.context["form"].initial["environment"] == "mypurecloud.ie"
+    assert "<script" not in page.content.decode()
+
+
+def test_the_workflow_file_is_served(client) -> None:
+    response = client.get("/install/workflow.yaml")
+
+    text = response.content.decode()
+    assert response["Content-Disposition"] == 'attachment; filename="freshdesk-screen-pop.yaml"'
+    assert f"name: {blueprint.WORKFLOW_NAME}" in text
+    assert f"{blueprint.DATA_INTEGRATION_NAME}:" in text
+    assert f"{blueprint.DATA_ACTION_NAME}:" in text
