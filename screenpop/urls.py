@@ -12,9 +12,6 @@ urlpatterns = [
     path("api/v1/pops/<str:conversation_id>", views.PopStateView.as_view(), name="pop-state"),
     path("api/v1/pops/<str:conversation_id>/retry", views.PopRetryView.as_view(), name="pop-retry"),
     path("install/", include("screenpop.install.urls")),
+    # The agent panel and the demo desktop: /widget/, /api/v1/panel/session, /api/v1/pops/<id>/tickets, /demo/.
+    path("", include("screenpop.panel.urls")),
 ]
-
-# The agent panel and the demo desktop (issue 5): /widget/, /api/v1/panel/session, /api/v1/pops/<id>/tickets, /demo/.
-from django.urls import include  # noqa: E402
-
-urlpatterns += [path("", include("screenpop.panel.urls"))]

@@ -1,0 +1,321 @@
+"""The demo desktop (`/demo/`): the Genesys agent desktop played around the real panel, for development only.
+
+It exists only with `SCREENPOP_DEV` (404 otherwise) and needs the Genesys simulator (`GENESYS_SIMULATOR_URL`); the
+Freshdesk simulator is the demo tenant's Freshdesk (created against `FRESHDESK_SIMULATOR_URL` when there is no
+tenant for the simulator's demo organisation yet). Ringing a caller does what Genesys would: the simulator creates
+the conversation with the agent as a participant and, when an install wizard provisioned its trigger, calls the
+webhook itself; otherwise the demo records the same event through the webhook's recorder, signed with the tenant's
+HMAC key. The panel then runs exactly as inside Genesys: login against the simulator, session, socket.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+import time
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+from django.conf import settings
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from screenpop.errors import ScreenpopError, ValidationFailed
+from screenpop.models import FreshdeskConnection, Tenant
+from screenpop.panel.views import panel_redirect_uri
+
+logger = logging.getLogger("screenpop.panel.demo")
+
+SIMULATOR_TIMEOUT_SECONDS = 30
+FRESHDESK_SIMULATOR_API_KEY = "freshdesk-sim-key"  # the Freshdesk simulator's default key
+
+# The seeded callers (simulators/freshdesk seed and README), one per situation the panel must handle.
+DEMO_CALLERS: list[dict[str, str]] = [
+    {"key": "known", "ani": "+12015550123", "label": "Known contact", "hint": "Stored as +12015550123; 2 tickets."},
+    {"key": "messy", "ani": "+15550199998", "label": "Messy stored number", "hint": "Stored as 555.019.9998."},
+    {"key": "unknown", "ani": "+12015550111", "label": "Unknown number", "hint": "No contact: create a ticket."},
+    {"key": "anonymous", "ani": "anonymous", "label": "Anonymous caller", "hint": "Number withheld."},
+    {"key": "many", "ani": "+15550199999", "label": "Many tickets", "hint": "45 tickets, open ones first."},
+    {"key": "shared", "ani": "+61355504321", "label": "Shared number", "hint": "Two contacts: a picker."},
+    {"key": "html", "ani": "+33199001234", "label": "HTML in a subject", "hint": "<img src=x onerror=…> as text."},
+]
+CALLERS_BY_KEY = {caller["key"]: caller for caller in DEMO_CALLERS}
+
+
+class DemoUnavailable(ScreenpopError):
+    status_code = 503
+    code = "demo_unavailable"
+
+
+@dataclass(frozen=True)
+class DemoSetup:
+    simulator_url: str
+    environment: str
+    tenant: Tenant
+    agents: dict[str, dict[str, str]]  # "alex"/"blair" -> {"id", "name"}
+    panel_client_id: str
+    freshdesk_url: str | None
+
+
+def _require_dev() -> None:
+    if not settings.SCREENPOP_DEV:
+        raise Http404("The demo desktop exists only in development (SCREENPOP_DEV=1).")
+
+
+def _simulator(method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+    url = f"{settings.GENESYS_SIMULATOR_URL.rstrip('/')}/_sim/{path}"
+    try:
+        response = requests.request(method, url, json=body, timeout=SIMULATOR_TIMEOUT_SECONDS)
+        response.raise_for_status()
+    except requests.RequestException as error:
+        raise DemoUnavailable(
+            f"The Genesys simulator at {settings.GENESYS_SIMULATOR_URL} did not answer: {error}"
+        ) from error
+    return response.json() if response.content else None
+
+
+def demo_setup(*, callback_url: str) -> DemoSetup:
+    """Make the development world ready for the demo, idempotently: the tenant of the simulator's demo organisation
+    (created if `FRESHDESK_SIMULATOR_URL` is set), its panel client, the panel's redirect URI registered on the
+    simulator's browser clients, and an HMAC key for recording calls. Raises `DemoUnavailable` saying what is missing.
+    """
+    if not settings.GENESYS_SIMULATOR_URL:
+        raise DemoUnavailable("Start the Genesys simulator and set GENESYS_SIMULATOR_URL (make run does both).")
+    seed = _simulator("GET", "seed")
+    org_id = seed["orgs"][0]["id"]
+    agents = {
+        user["name"].split()[0].lower(): {"id": user["id"], "name": user["name"]}
+        for user in seed["users"]
+        if user["org_id"] == org_id and user["agent"]
+    }
+    panel_client_id = seed["clients"]["implicit"]["id"]
+    environment = urlsplit(settings.GENESYS_SIMULATOR_URL).netloc
+    tenant = Tenant.objects.filter(genesys_org_id=org_id).first()
+    if tenant is None:
+        if not settings.FRESHDESK_SIMULATOR_URL:
+            raise DemoUnavailable(
+                f"No tenant for the simulator's organisation {org_id}: set FRESHDESK_SIMULATOR_URL, or run "
+                f"manage.py tenant_create --org-id {org_id} --region {environment} --freshdesk-url <simulator> ..."
+            )
+        from screenpop.tenants import tenant_create
+
+        tenant = tenant_create(
+            org_id=org_id,
+            name="Demo Org",
+            region=environment,
+            freshdesk_domain=settings.FRESHDESK_SIMULATOR_URL,
+            freshdesk_api_key=FRESHDESK_SIMULATOR_API_KEY,
+        )
+    changed = []
+    if not tenant.panel_client_id:
+        tenant.panel_client_id = panel_client_id
+        changed.append("panel_client_id")
+    if not tenant.webhook_signing_secret:
+        tenant.webhook_signing_secret = secrets.token_urlsafe(32)
+        changed.append("webhook_signing_secret")
+    if changed:
+        tenant.save(update_fields=changed)
+    redirect_uris = _simulator("GET", "config")["redirect_uris"]
+    if callback_url not in redirect_uris:
+        _simulator("POST", "config", {"redirect_uris": [*redirect_uris, callback_url]})
+    connection = FreshdeskConnection.objects.filter(tenant=tenant).first()
+    return DemoSetup(
+        simulator_url=settings.GENESYS_SIMULATOR_URL.rstrip("/"),
+        environment=environment,
+        tenant=tenant,
+        agents=agents,
+        panel_client_id=tenant.panel_client_id,
+        freshdesk_url=connection.domain if connection else None,
+    )
+
+
+def demo_agent_set(setup: DemoSetup, *, agent: str) -> dict[str, str]:
+    """Who the simulator's login signs in from now on (its `default_login_user` knob)."""
+    chosen = setup.agents.get(agent)
+    if chosen is None:
+        raise ValidationFailed(f"Unknown demo agent {agent!r}; one of {', '.join(setup.agents)}.", field="agent")
+    _simulator("POST", "config", {"default_login_user": chosen["id"]})
+    return chosen
+
+
+def demo_call(setup: DemoSetup, *, caller: str, agent: str) -> dict[str, Any]:
+    """Ring a seeded caller to `agent` through the simulator; record the webhook event if no trigger delivered it."""
+    spec = CALLERS_BY_KEY.get(caller)
+    if spec is None:
+        raise ValidationFailed(f"Unknown demo caller {caller!r}.", field="caller")
+    chosen = demo_agent_set(setup, agent=agent)
+    placed = _simulator(
+        "POST",
+        "calls",
+        {"ani": spec["ani"], "queue": "Support", "org": setup.tenant.genesys_org_id, "agent": chosen["id"]},
+    )
+    conversation_id = placed["conversationId"]
+    delivered = [
+        result
+        for result in placed.get("triggers", [])
+        if 200 <= int(((result or {}).get("webhook") or {}).get("status") or 0) < 300
+    ]
+    if delivered:
+        webhook = {"status": delivered[0]["webhook"]["status"], "via": "Genesys simulator data action"}
+    else:
+        queue_id = next(
+            (
+                event["eventBody"].get("queueId")
+                for event in placed.get("events", [])
+                if event["topicName"].endswith(".acd.start")
+            ),
+            "",
+        )
+        webhook = _record_call(setup.tenant, conversation_id=conversation_id, ani=spec["ani"], queue_id=queue_id)
+    return {"conversation_id": conversation_id, "caller": spec, "agent": chosen, "webhook": webhook}
+
+
+def _record_call(tenant: Tenant, *, conversation_id: str, ani: str, queue_id: str) -> dict[str, Any]:
+    """The event the data action would send, through the webhook's own recorder (HMAC-signed, as a sender that
+    signs), and the lookup scheduled as the webhook schedules it."""
+    from screenpop.lookup.runner import runner
+    from screenpop.webhook.endpoint import process_identity
+    from screenpop.webhook.events import event_parse
+    from screenpop.webhook.recorder import Submission, events_record
+    from screenpop.webhook.signing import SignedRequest, signature_compute
+
+    body = json.dumps(
+        {
+            "conversation_id": conversation_id,
+            "phone_number": ani if ani.startswith("tel:") else f"tel:{ani}",
+            "event_type": "INBOUND_CALL_START",
+            "timestamp": timezone.now().isoformat().replace("+00:00", "Z"),
+            "queue_id": queue_id,
+            "media_type": "VOICE",
+            "direction": "INBOUND",
+        }
+    ).encode()
+    stamp = str(int(time.time()))
+    signed = SignedRequest(
+        org_id=tenant.genesys_org_id,
+        timestamp=stamp,
+        signature=signature_compute(key=tenant.webhook_signing_secret, timestamp=stamp, body=body),
+    )
+    submission = Submission(received_at=timezone.now(), body=body, signed=signed, event=event_parse(body))
+    (reply,) = events_record([submission], lease_owner=process_identity())
+    lookup_runner = runner()
+    if reply.new_pop_id is not None and lookup_runner is not None:
+        lookup_runner.schedule_threadsafe([(reply.new_pop_id, reply.tenant_id)])
+    return {"status": reply.status, "body": reply.body, "via": "demo (signed webhook event)"}
+
+
+def demo_transfer(setup: DemoSetup, *, conversation_id: str, agent: str) -> dict[str, Any]:
+    """Transfer the call to `agent` (a new participant; the webhook sees a duplicate), who signs in from now on."""
+    chosen = demo_agent_set(setup, agent=agent)
+    _simulator("POST", f"calls/{conversation_id}/transfer", {"agent": chosen["id"]})
+    return {"conversation_id": conversation_id, "agent": chosen}
+
+
+def demo_outage(setup: DemoSetup, *, on: bool) -> dict[str, Any]:
+    """Switch the Freshdesk simulator's outage knob (every API call answers 503)."""
+    from screenpop.freshdesk.client import freshdesk_base_url
+
+    if not setup.freshdesk_url:
+        raise DemoUnavailable("The demo tenant has no Freshdesk connection.")
+    base_url = freshdesk_base_url(setup.freshdesk_url)
+    if urlsplit(base_url).hostname not in ("127.0.0.1", "localhost"):
+        raise DemoUnavailable("The outage switch works only on a Freshdesk simulator.")
+    try:
+        response = requests.post(f"{base_url}/_sim/config", json={"outage": on}, timeout=SIMULATOR_TIMEOUT_SECONDS)
+        response.raise_for_status()
+    except requests.RequestException as error:
+        raise DemoUnavailable(f"The Freshdesk simulator did not answer: {error}") from error
+    return {"outage": response.json().get("outage", on)}
+
+
+# -- views ----------------------------------------------------------------------------------------------------------
+
+
+@require_GET
+def demo_page(request: HttpRequest) -> HttpResponse:
+    _require_dev()
+    try:
+        setup: DemoSetup | None = demo_setup(callback_url=panel_redirect_uri())
+        problem = None
+    except ScreenpopError as error:
+        setup, problem = None, error.detail
+    origin = f"{request.scheme}://{request.get_host()}"
+    config: dict[str, Any] = {"problem": problem}
+    if setup is not None:
+        config.update(
+            {
+                # What the install wizard provisions, with the simulated desktop's values where Genesys interpolates.
+                "widgetUrlTemplate": request.build_absolute_uri(reverse("panel-widget"))
+                + "?gcConversationId={{gcConversationId}}&gcHostOrigin={{gcHostOrigin}}&gcTargetEnv={{gcTargetEnv}}"
+                + f"&gcLangTag={{{{gcLangTag}}}}&clientId={setup.panel_client_id}",
+                "hostOrigin": origin,
+                "targetEnv": setup.environment,
+                "agents": setup.agents,
+                "callers": DEMO_CALLERS,
+                "storagePrefix": "screenpop.panel.",
+                "urls": {
+                    "calls": reverse("panel-demo-calls"),
+                    "agent": reverse("panel-demo-agent"),
+                    "outage": reverse("panel-demo-outage"),
+                    "transfer": reverse("panel-demo-transfer", args=["CONVERSATION"]),
+                },
+                "tenant": setup.tenant.name,
+            }
+        )
+    response = render(request, "screenpop/demo.html", {"config": config, "setup": setup, "problem": problem})
+    if setup is not None:
+        # The panel's frame goes to the simulator's login page and back, as it goes to login.<env> in Genesys.
+        response._csp_update = {"frame-src": [setup.simulator_url]}  # type: ignore[attr-defined]
+    return response
+
+
+class _DemoView(APIView):
+    schema = None  # development only: not part of the public API's schema
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        _require_dev()
+        super().initial(request, *args, **kwargs)
+
+    def demo(self, request: Request) -> DemoSetup:
+        return demo_setup(callback_url=panel_redirect_uri())
+
+
+def _text(data: Any, name: str) -> str:
+    value = data.get(name) if isinstance(data, dict) else None
+    if not isinstance(value, str) or not value:
+        raise ValidationFailed(f"{name} is required.", field=name)
+    return value
+
+
+class DemoCallsView(_DemoView):
+    def post(self, request: Request) -> Response:
+        result = demo_call(self.demo(request), caller=_text(request.data, "caller"), agent=_text(request.data, "agent"))
+        return Response(result, status=201)
+
+
+class DemoTransferView(_DemoView):
+    def post(self, request: Request, conversation_id: str) -> Response:
+        setup = self.demo(request)
+        return Response(demo_transfer(setup, conversation_id=conversation_id, agent=_text(request.data, "agent")))
+
+
+class DemoAgentView(_DemoView):
+    def post(self, request: Request) -> Response:
+        return Response(demo_agent_set(self.demo(request), agent=_text(request.data, "agent")))
+
+
+class DemoOutageView(_DemoView):
+    def post(self, request: Request) -> Response:
+        on = request.data.get("on") if isinstance(request.data, dict) else None
+        if not isinstance(on, bool):
+            raise ValidationFailed("on must be true or false.", field="on")
+        return Response(demo_outage(self.demo(request), on=on))

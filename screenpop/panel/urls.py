@@ -1,0 +1,17 @@
+"""Routes of the agent panel and the demo desktop (included by screenpop.urls)."""
+
+from django.urls import path
+
+from screenpop.panel import demo, views
+
+urlpatterns = [
+    path("widget/", views.widget, name="panel-widget"),
+    path("widget/jsi18n/<str:language>.js", views.javascript_catalog, name="panel-jsi18n"),
+    path("api/v1/panel/session", views.PanelSessionView.as_view(), name="panel-session"),
+    path("api/v1/pops/<str:conversation_id>/tickets", views.PopTicketsView.as_view(), name="pop-tickets"),
+    path("demo/", demo.demo_page, name="panel-demo"),
+    path("demo/api/calls", demo.DemoCallsView.as_view(), name="panel-demo-calls"),
+    path("demo/api/calls/<str:conversation_id>/transfer", demo.DemoTransferView.as_view(), name="panel-demo-transfer"),
+    path("demo/api/agent", demo.DemoAgentView.as_view(), name="panel-demo-agent"),
+    path("demo/api/outage", demo.DemoOutageView.as_view(), name="panel-demo-outage"),
+]

@@ -1,0 +1,515 @@
+// What the agent sees. Everything from Freshdesk is untrusted: it reaches the page only through textContent and
+// setAttribute, never as markup; links must be http(s) on the tenant's Freshdesk origin.
+//
+// A state of the same kind as the one shown is applied in place, keyed by contact and ticket id: unchanged nodes are
+// left alone, so the agent's focus, text selection, picker choice and scroll position survive a live update, and a
+// changed ticket gets a short highlight.
+
+import { absoluteTime, format, gettext, ngettext, relativeTime } from "./i18n.js";
+
+const STATUS_ACCENTS = { 2: "info", 3: "warning", 4: "success", 5: "inherit" };
+const HIGHLIGHT_MS = 4000;
+const CLOCK_MS = 30000;
+
+function el(tag, attributes = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes)) {
+    if (value === null || value === undefined || value === false) continue;
+    node.setAttribute(name, value === true ? "" : String(value));
+  }
+  for (const child of children) {
+    if (child === null || child === undefined || child === false) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+function setText(node, text) {
+  const value = text === null || text === undefined ? "" : String(text);
+  if (node.textContent !== value) node.textContent = value;
+}
+
+function setAttr(node, name, value) {
+  if (value === null || value === undefined) {
+    node.removeAttribute(name);
+  } else if (node.getAttribute(name) !== String(value)) {
+    node.setAttribute(name, String(value));
+  }
+}
+
+// The URL if it is http(s) on `origin` (the tenant's Freshdesk), else null.
+export function safeLink(url, origin) {
+  if (typeof url !== "string" || !origin) return null;
+  let parsed;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return null;
+  }
+  if (parsed.protocol !== "https:" && parsed.protocol !== "http:") return null;
+  return parsed.origin === origin ? parsed.href : null;
+}
+
+// A number as the agent reads it: the pipeline shows the raw ANI ("tel:+1...") until a lookup formatted it.
+function displayNumber(value) {
+  return String(value || "").replace(/^(tel|sips?):/i, "");
+}
+
+function ticketFingerprint(ticket) {
+  return [ticket.subject, ticket.status, ticket.status_label, ticket.priority, ticket.priority_label, ticket.updated_at]
+    .map(String)
+    .join("\u0000");
+}
+
+const SESSION_MESSAGES = {
+  login_required: [
+    () => gettext("Sign in to see the caller's tickets"),
+    () => gettext("Your Genesys Cloud sign-in has expired or was not completed."),
+  ],
+  not_installed: [
+    () => gettext("Not installed for your organisation"),
+    () => gettext("Freshdesk screen pops are not installed for your Genesys Cloud organisation. Ask your Genesys Cloud admin to install the app."),
+  ],
+  not_your_conversation: [
+    () => gettext("Not your conversation"),
+    () => gettext("You are not a participant of this call in Genesys Cloud, so its caller's tickets are not shown."),
+  ],
+  genesys_permission: [
+    () => gettext("Missing Genesys Cloud permission"),
+    () => gettext("Your Genesys Cloud role cannot read conversations. Ask your admin for the conversation:communication:view permission."),
+  ],
+  wrong_client: [
+    () => gettext("The panel is not set up correctly"),
+    () => gettext("This panel signed you in with another app's client. Ask your Genesys Cloud admin to reinstall the app."),
+  ],
+  unsupported_environment: [
+    () => gettext("Unsupported Genesys Cloud environment"),
+    () => gettext("This panel only opens inside Genesys Cloud."),
+  ],
+};
+
+export class PanelView {
+  // actions: {retry(), create(subject), signIn(), restart()}; all return promises.
+  constructor({ language, actions }) {
+    this.language = language;
+    this.actions = actions;
+    this.main = document.getElementById("sp-panel");
+    this.body = document.getElementById("sp-body");
+    this.live = document.getElementById("sp-live");
+    this.alertRegion = document.getElementById("sp-alert");
+    this.caller = document.getElementById("sp-caller");
+    this.kind = "loading";
+    this.state = null;
+    this.freshdeskOrigin = null;
+    this.selectedContactId = null;
+    this.tickets = new Map(); // ticket id -> {item, link, subject, number, badge, priority, time, fingerprint}
+    this.shownContactId = null;
+    window.setInterval(() => this.#tickClock(), CLOCK_MS);
+  }
+
+  setSession(session) {
+    this.freshdeskOrigin = session?.freshdesk_origin || null;
+  }
+
+  loading() {
+    this.announce(gettext("Looking up the caller in Freshdesk…"));
+  }
+
+  announce(text) {
+    // Cleared first, so the same sentence twice is announced twice.
+    this.live.textContent = "";
+    window.setTimeout(() => setText(this.live, text), 50);
+  }
+
+  alert(text) {
+    this.alertRegion.textContent = "";
+    window.setTimeout(() => setText(this.alertRegion, text), 50);
+  }
+
+  // Show a pop state; returns false when it is older than the one shown (an out-of-order delivery).
+  showState(state) {
+    if (!state || typeof state !== "object") return false;
+    const previous = this.state;
+    if (previous?.updated_at && state.updated_at && Date.parse(state.updated_at) < Date.parse(previous.updated_at)) {
+      return false;
+    }
+    this.state = state;
+    const phone = displayNumber(state.phone?.display);
+    setText(this.caller, phone);
+    this.caller.hidden = !phone;
+    const kind = ["matched", "no_match", "unavailable", "error"].includes(state.state) ? state.state : "pending";
+    const sameKind = kind === this.kind;
+    if (kind === "matched") this.#showMatched(state, sameKind);
+    else if (kind === "no_match") this.#showNoMatch(state, sameKind, previous);
+    else if (kind === "unavailable" || kind === "error") this.#showProblem(state, kind);
+    else this.#showPending(state, sameKind);
+    this.main.setAttribute("aria-busy", String(kind === "pending"));
+    this.body.dataset.updatedAt = state.updated_at || "";
+    return true;
+  }
+
+  showSessionError(code, detail) {
+    const [title, text] = SESSION_MESSAGES[code] || [
+      () => gettext("The panel could not start"),
+      () => gettext("It could not check your Genesys Cloud sign-in. Try again in a moment."),
+    ];
+    const section = this.#replace("session-error", code);
+    section.append(el("h2", { class: "sp-message-title" }, title()), el("p", {}, text()));
+    // The server's English detail helps only where the panel has no words of its own for the problem.
+    if (detail && !SESSION_MESSAGES[code]) section.append(el("p", { class: "sp-detail" }, detail));
+    if (code === "login_required") {
+      section.append(this.#button("sp-sign-in", gettext("Sign in with Genesys Cloud"), "primary", () => this.actions.signIn()));
+    } else if (!SESSION_MESSAGES[code]) {
+      section.append(this.#button("sp-restart", gettext("Try again"), "secondary", () => this.actions.restart()));
+    }
+    setText(this.caller, "");
+    this.caller.hidden = true;
+    this.main.setAttribute("aria-busy", "false");
+    this.alert(title());
+  }
+
+  // -- states -------------------------------------------------------------------------------------------------
+
+  #replace(kind, detail = "") {
+    this.kind = kind;
+    this.tickets.clear();
+    this.shownContactId = null;
+    const section = el("section", { class: `sp-body sp-body--${kind}`, id: "sp-body", "data-state": kind });
+    if (detail) section.dataset.detail = detail;
+    this.body.replaceWith(section);
+    this.body = section;
+    return section;
+  }
+
+  #showPending(state, sameKind) {
+    if (!sameKind) {
+      const section = this.#replace("pending");
+      const skeleton = el("div", { class: "sp-skeleton", "aria-hidden": "true" });
+      skeleton.append(el("div", { class: "sp-skeleton-line sp-skeleton-line--title" }));
+      for (let i = 0; i < 3; i += 1) {
+        skeleton.append(
+          el(
+            "div",
+            { class: "sp-skeleton-card" },
+            el("div", { class: "sp-skeleton-line" }),
+            el("div", { class: "sp-skeleton-line sp-skeleton-line--short" }),
+          ),
+        );
+      }
+      section.append(skeleton, el("p", { class: "sp-loading-text" }, gettext("Looking up the caller in Freshdesk…")));
+      section.append(el("p", { class: "sp-detail", id: "sp-pending-detail" }));
+    }
+    // The server explains a wait ("retrying") in English; shown small, as received.
+    setText(this.body.querySelector("#sp-pending-detail"), state.attempts ? state.detail : "");
+  }
+
+  #showProblem(state, kind) {
+    const section = this.#replace(kind);
+    const unavailable = kind === "unavailable";
+    const title = unavailable ? gettext("Freshdesk unavailable") : gettext("The caller could not be looked up");
+    const text = unavailable
+      ? gettext("Freshdesk is not answering right now, so the caller's tickets cannot be shown.")
+      : gettext("Something went wrong while looking the caller up in Freshdesk.");
+    const alertBox = el("gux-inline-alert", { accent: unavailable ? "warning" : "error", class: "sp-inline-alert" });
+    alertBox.append(el("strong", {}, title), " ", text);
+    section.append(alertBox);
+    // An error needs an admin (its detail says what to fix); an outage only needs time.
+    if (!unavailable && state.detail) section.append(el("p", { class: "sp-detail" }, state.detail));
+    const retry = this.#button("sp-retry", gettext("Try again"), "secondary", async () => {
+      retry.setAttribute("disabled", "");
+      try {
+        await this.actions.retry();
+      } finally {
+        retry.removeAttribute("disabled");
+      }
+    });
+    section.append(retry);
+    this.alert(`${title}. ${text}`);
+  }
+
+  #showNoMatch(state, sameKind, previous) {
+    const number = displayNumber(state.phone?.display);
+    const canCreate = Boolean(state.phone?.e164);
+    if (sameKind && previous?.phone?.e164 === state.phone?.e164) return;
+    const section = this.#replace("no_match");
+    section.append(
+      el(
+        "h2",
+        { class: "sp-message-title" },
+        canCreate ? gettext("No Freshdesk contact has this number") : gettext("The caller's number is withheld"),
+      ),
+    );
+    if (number) section.append(el("p", { class: "sp-number", id: "sp-number" }, number));
+    if (!canCreate) {
+      section.append(el("p", {}, gettext("There is no number to look up in Freshdesk.")));
+      this.announce(gettext("The caller's number is withheld."));
+      return;
+    }
+    const form = el("form", { class: "sp-create", id: "sp-create", novalidate: true });
+    const input = el("input", {
+      id: "sp-subject",
+      name: "subject",
+      type: "text",
+      slot: "input",
+      maxlength: "255",
+      required: true,
+      autocomplete: "off",
+    });
+    input.value = format(gettext("Call from %(number)s"), { number });
+    const field = el("gux-form-field-text-like", { class: "sp-field" });
+    field.append(el("label", { slot: "label", for: "sp-subject" }, gettext("Subject")), input);
+    const error = el("p", { class: "sp-form-error", id: "sp-create-error", role: "alert" });
+    const button = this.#button("sp-create-button", gettext("Create ticket"), "primary", () => form.requestSubmit());
+    form.append(
+      el("p", { class: "sp-hint" }, gettext("Create a phone ticket in Freshdesk for this caller.")),
+      field,
+      button,
+      error,
+    );
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      if (button.hasAttribute("disabled")) return;
+      const subject = input.value.trim();
+      if (!subject) {
+        setText(error, gettext("Enter a subject."));
+        input.focus();
+        return;
+      }
+      button.setAttribute("disabled", "");
+      setText(button, gettext("Creating…"));
+      setText(error, "");
+      try {
+        await this.actions.create(subject);
+      } catch (failure) {
+        setText(error, failure?.detail || gettext("The ticket could not be created. Try again."));
+        button.removeAttribute("disabled");
+        setText(button, gettext("Create ticket"));
+      }
+    });
+    section.append(form);
+    this.announce(format(gettext("No Freshdesk contact has the number %(number)s."), { number }));
+  }
+
+  #showMatched(state, sameKind) {
+    let contacts = Array.isArray(state.contacts) && state.contacts.length ? state.contacts : [];
+    if (!contacts.length && state.contact) contacts = [{ ...state.contact, tickets: state.tickets || [] }];
+    const selected = contacts.find((contact) => contact.id === this.selectedContactId) || contacts[0] || null;
+    this.selectedContactId = selected?.id ?? null;
+    let section = this.body;
+    if (!sameKind) {
+      section = this.#replace("matched");
+      section.append(
+        el("div", { class: "sp-picker", id: "sp-picker", hidden: true }),
+        el("div", { class: "sp-contact", id: "sp-contact" }),
+        el("h3", { class: "sp-tickets-title", id: "sp-tickets-title" }),
+        el("ul", { class: "sp-tickets", id: "sp-tickets", "aria-labelledby": "sp-tickets-title" }),
+        el("p", { class: "sp-empty", id: "sp-empty", hidden: true }, gettext("No tickets for this contact yet.")),
+      );
+    }
+    this.#renderPicker(section.querySelector("#sp-picker"), contacts, selected);
+    this.#renderContact(section.querySelector("#sp-contact"), selected);
+    const changed = this.#renderTickets(section, selected);
+    if (!sameKind) {
+      const count = selected?.tickets?.length || 0;
+      this.announce(
+        format(ngettext("%(name)s: %(count)s ticket.", "%(name)s: %(count)s tickets.", count), {
+          name: selected?.name || gettext("Freshdesk contact"),
+          count,
+        }),
+      );
+    } else if (changed.length) {
+      this.announce(
+        changed
+          .map((ticket) => format(gettext("Ticket #%(id)s updated: %(status)s."), { id: ticket.id, status: ticket.status_label }))
+          .join(" "),
+      );
+    }
+  }
+
+  #renderPicker(picker, contacts, selected) {
+    picker.hidden = contacts.length < 2;
+    if (contacts.length < 2) {
+      picker.replaceChildren();
+      return;
+    }
+    let select = picker.querySelector("select");
+    if (!select) {
+      select = el("select", { id: "sp-contact-select", class: "sp-select" });
+      picker.append(el("label", { for: "sp-contact-select", class: "sp-picker-label", id: "sp-picker-label" }), select);
+      select.addEventListener("change", () => {
+        this.selectedContactId = Number(select.value);
+        this.#showMatched(this.state, true);
+      });
+    }
+    setText(
+      picker.querySelector("#sp-picker-label"),
+      format(ngettext("%(count)s contact shares this number", "%(count)s contacts share this number", contacts.length), {
+        count: contacts.length,
+      }),
+    );
+    const options = contacts.map((contact) => {
+      let option = select.querySelector(`option[value="${CSS.escape(String(contact.id))}"]`);
+      if (!option) option = el("option", { value: String(contact.id) });
+      const tickets = contact.tickets?.length || 0;
+      setText(
+        option,
+        format(ngettext("%(name)s (%(count)s ticket)", "%(name)s (%(count)s tickets)", tickets), {
+          name: contact.name || contact.email || `#${contact.id}`,
+          count: tickets,
+        }),
+      );
+      option.selected = contact === selected;
+      return option;
+    });
+    options.forEach((option, index) => {
+      if (select.children[index] !== option) select.insertBefore(option, select.children[index] || null);
+    });
+    while (select.children.length > options.length) select.lastElementChild.remove();
+  }
+
+  #renderContact(container, contact) {
+    if (!contact) {
+      container.replaceChildren();
+      return;
+    }
+    let name = container.querySelector(".sp-contact-name");
+    if (!name) {
+      name = el("h2", { class: "sp-contact-name", id: "sp-contact-name" });
+      container.append(name, el("p", { class: "sp-contact-meta", id: "sp-contact-meta" }));
+    }
+    const label = contact.name || contact.email || gettext("Unnamed contact");
+    const href = safeLink(contact.url, this.freshdeskOrigin);
+    const current = name.firstElementChild;
+    if (href) {
+      const link = current?.tagName === "A" ? current : el("a", { target: "_blank", rel: "noopener noreferrer" });
+      setAttr(link, "href", href);
+      setText(link, label);
+      if (link !== current) name.replaceChildren(link);
+    } else {
+      setText(name, label);
+    }
+    const meta = [contact.email, contact.phone, contact.mobile].filter(Boolean).join(" · ");
+    setText(container.querySelector(".sp-contact-meta"), meta);
+  }
+
+  // Returns the tickets whose content changed in place (for the announcement).
+  #renderTickets(section, contact) {
+    const list = section.querySelector("#sp-tickets");
+    const tickets = Array.isArray(contact?.tickets) ? contact.tickets : [];
+    const switched = this.shownContactId !== (contact?.id ?? null);
+    if (switched) {
+      this.tickets.clear();
+      list.replaceChildren();
+    }
+    const firstRender = switched;
+    this.shownContactId = contact?.id ?? null;
+    setText(
+      section.querySelector("#sp-tickets-title"),
+      format(ngettext("%(count)s ticket, unresolved first", "%(count)s tickets, unresolved first", tickets.length), {
+        count: tickets.length,
+      }),
+    );
+    section.querySelector("#sp-empty").hidden = tickets.length > 0;
+    const changed = [];
+    const keep = new Set();
+    const items = tickets.map((ticket) => {
+      keep.add(ticket.id);
+      let entry = this.tickets.get(ticket.id);
+      const fingerprint = ticketFingerprint(ticket);
+      if (!entry) {
+        entry = this.#ticketEntry(ticket);
+        this.tickets.set(ticket.id, entry);
+        if (!firstRender) this.#highlight(entry.item);
+      } else if (entry.fingerprint !== fingerprint) {
+        this.#fillTicket(entry, ticket);
+        this.#highlight(entry.item);
+        changed.push(ticket);
+      }
+      entry.fingerprint = fingerprint;
+      return entry.item;
+    });
+    for (const [id, entry] of this.tickets) {
+      if (!keep.has(id)) {
+        entry.item.remove();
+        this.tickets.delete(id);
+      }
+    }
+    // Move only what is out of place: a moved node loses focus.
+    items.forEach((item, index) => {
+      if (list.children[index] !== item) list.insertBefore(item, list.children[index] || null);
+    });
+    return changed;
+  }
+
+  #ticketEntry(ticket) {
+    const item = el("li", { class: "sp-ticket", "data-ticket-id": String(ticket.id) });
+    const entry = {
+      item,
+      link: null,
+      subject: el("span", { class: "sp-ticket-subject" }),
+      number: el("span", { class: "sp-ticket-id" }),
+      badge: el("gux-badge", { class: "sp-ticket-status" }),
+      priority: el("span", { class: "sp-ticket-priority" }),
+      time: el("time", { class: "sp-ticket-updated" }),
+      newTab: el("span", { class: "sr-only" }, gettext("(opens Freshdesk in a new tab)")),
+    };
+    this.#fillTicket(entry, ticket);
+    return entry;
+  }
+
+  #fillTicket(entry, ticket) {
+    const href = safeLink(ticket.url, this.freshdeskOrigin);
+    const wantsLink = Boolean(href);
+    if (!entry.link || (entry.link.tagName === "A") !== wantsLink) {
+      entry.link = wantsLink
+        ? el("a", { class: "sp-ticket-link", target: "_blank", rel: "noopener noreferrer" })
+        : el("div", { class: "sp-ticket-link sp-ticket-link--plain" });
+      entry.link.append(
+        entry.subject,
+        el("span", { class: "sp-ticket-meta" }, entry.number, entry.badge, entry.priority, entry.time),
+      );
+      if (wantsLink) entry.link.append(entry.newTab);
+      entry.item.replaceChildren(entry.link);
+    }
+    if (wantsLink) setAttr(entry.link, "href", href);
+    setText(entry.subject, ticket.subject || gettext("(no subject)"));
+    setText(entry.number, `#${ticket.id}`);
+    setAttr(entry.badge, "accent", STATUS_ACCENTS[ticket.status] || "warning");
+    setText(entry.badge, ticket.status_label || "");
+    setAttr(entry.priority, "data-priority", ticket.priority ?? "");
+    setText(entry.priority, ticket.priority_label || "");
+    entry.priority.hidden = !ticket.priority_label;
+    setAttr(entry.time, "datetime", ticket.updated_at || "");
+    setAttr(entry.time, "title", absoluteTime(ticket.updated_at, this.language));
+    this.#fillTime(entry.time);
+    entry.item.dataset.status = String(ticket.status ?? "");
+  }
+
+  #fillTime(time) {
+    const when = relativeTime(time.getAttribute("datetime"), this.language);
+    setText(time, when ? format(gettext("updated %(when)s"), { when }) : "");
+  }
+
+  #tickClock() {
+    for (const time of this.body.querySelectorAll("time.sp-ticket-updated")) this.#fillTime(time);
+  }
+
+  #highlight(item) {
+    item.classList.remove("sp-ticket--updated");
+    // Restart the animation when the same ticket changes twice in a row.
+    void item.offsetWidth;
+    item.classList.add("sp-ticket--updated");
+    window.clearTimeout(item.highlightTimer);
+    item.highlightTimer = window.setTimeout(() => item.classList.remove("sp-ticket--updated"), HIGHLIGHT_MS);
+  }
+
+  #button(id, label, accent, onClick) {
+    const button = el("gux-button", { id, accent, type: "button", class: "sp-button" }, label);
+    button.addEventListener("click", (event) => {
+      if (button.hasAttribute("disabled")) return;
+      event.preventDefault();
+      onClick();
+    });
+    return button;
+  }
+}
