@@ -56,6 +56,9 @@ class Command(BaseCommand):
             raise CommandError("rundemo is a development command: run it with SCREENPOP_DEV=1 (make run does).")
         port, fd_port, gc_port = options["port"], options["freshdesk_port"], options["genesys_port"]
         base_url = f"http://127.0.0.1:{port}"
+        # What the provisioning below writes into the simulated Genesys org (token URL, webhook, widget) must name
+        # this server's port.
+        settings.PUBLIC_BASE_URL = base_url
         logs = Path(settings.LOCAL_DIR) / "logs"
         logs.mkdir(parents=True, exist_ok=True)
         call_command("migrate", "--noinput", verbosity=0)
@@ -76,7 +79,16 @@ class Command(BaseCommand):
             children.append(genesys)
             _wait_until_up(f"http://127.0.0.1:{fd_port}/_sim/health", freshdesk)
             _wait_until_up(f"http://127.0.0.1:{gc_port}/_sim/health", genesys)
-            env = {**os.environ, "PUBLIC_BASE_URL": base_url, "GENESYS_SIMULATOR_URL": f"http://127.0.0.1:{gc_port}"}
+            from simulators.genesys.seed import CODE_CLIENT_ID
+
+            env = {
+                **os.environ,
+                "PUBLIC_BASE_URL": base_url,
+                "GENESYS_SIMULATOR_URL": f"http://127.0.0.1:{gc_port}",
+                "FRESHDESK_SIMULATOR_URL": f"http://127.0.0.1:{fd_port}",
+                # The install wizard logs admins in with the simulator's PKCE code client.
+                "SCREENPOP_INSTALL_CLIENT_ID": os.environ.get("SCREENPOP_INSTALL_CLIENT_ID", CODE_CLIENT_ID),
+            }
             server = subprocess.Popen(
                 [sys.executable, "-m", "uvicorn", "genesys_app.asgi:application", "--host", "127.0.0.1",
                  "--port", str(port), "--lifespan", "on", "--no-access-log"],
