@@ -54,9 +54,12 @@ class Command(BaseCommand):
             return options["simulator"].rstrip("/")
         if getattr(settings, "GENESYS_SIMULATOR_URL", ""):
             return settings.GENESYS_SIMULATOR_URL.rstrip("/")
-        tenant = Tenant.objects.filter(genesys_org_id=options["org_id"] or "").first()
-        if tenant is not None and is_simulator_environment(tenant.region):
-            return f"http://{tenant.region}"
+        candidates = Tenant.objects.filter(active=True)
+        if options["org_id"]:
+            candidates = candidates.filter(genesys_org_id=options["org_id"])
+        for tenant in candidates:
+            if is_simulator_environment(tenant.region):
+                return f"http://{tenant.region}"
         raise CommandError("Where is the simulator? Give --simulator URL or set GENESYS_SIMULATOR_URL.")
 
     def _print(self, call: dict[str, Any], body: dict[str, Any]) -> None:
