@@ -13,17 +13,18 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.utils import timezone
 from oauth2_provider.models import AccessToken
 
 from screenpop.errors import ValidationFailed
-from screenpop.models import EventLog, Pop, QueueFilter, Tenant
+from screenpop.models import EventLog, Pop, QueueFilter, Tenant, WebhookClient
 from screenpop.webhook.events import GenesysEvent
 from screenpop.webhook.signing import SignedRequest, signature_problem
 
@@ -74,17 +75,28 @@ def _checksum(token: str) -> str:
 
 
 def _resolve_principals(submissions: list[Submission], now: datetime) -> list[_Principal]:
-    checksums = {_checksum(s.bearer) for s in submissions if s.bearer}
-    tokens = {
-        row["token_checksum"]: row
-        for row in AccessToken.objects.filter(token_checksum__in=checksums).values(
-            "token_checksum",
-            "expires",
-            "application__webhook_client__tenant_id",
-            "application__webhook_client__active",
-            "application__webhook_client__tenant__active",
+    conn = connections[DEFAULT_DB_ALIAS]
+    checksums = sorted({_checksum(s.bearer) for s in submissions if s.bearer})
+    tokens: dict[str, dict[str, Any]] = {}
+    if checksums:
+        quote = conn.ops.quote_name
+        sql = (
+            f"SELECT t.token_checksum, t.expires > %s, w.tenant_id, w.active, te.active "  # noqa: S608
+            f"FROM {quote(AccessToken._meta.db_table)} t "
+            f"LEFT JOIN {quote(WebhookClient._meta.db_table)} w ON w.application_id = t.application_id "
+            f"LEFT JOIN {quote(Tenant._meta.db_table)} te ON te.id = w.tenant_id "
+            f"WHERE t.token_checksum IN ({', '.join(['%s'] * len(checksums))})"
         )
-    }
+        with conn.cursor() as cursor:
+            cursor.execute(sql, [conn.ops.adapt_datetimefield_value(now), *checksums])
+            for checksum, valid, tenant_id, client_active, tenant_active in cursor.fetchall():
+                tokens[checksum] = {
+                    "token_checksum": checksum,
+                    "valid": bool(valid),
+                    "application__webhook_client__tenant_id": tenant_id,
+                    "application__webhook_client__active": bool(client_active),
+                    "application__webhook_client__tenant__active": bool(tenant_active),
+                }
     org_ids = {s.signed.org_id for s in submissions if s.signed and not s.bearer}
     signers = {tenant.genesys_org_id: tenant for tenant in Tenant.objects.filter(genesys_org_id__in=org_ids)}
     principals = []
@@ -94,7 +106,7 @@ def _resolve_principals(submissions: list[Submission], now: datetime) -> list[_P
             row = tokens.get(_checksum(submission.bearer))
             if row is None or row["application__webhook_client__tenant_id"] is None:
                 principals.append(_Principal(problem=_unauthorized("The bearer token is not valid.")))
-            elif row["expires"] <= now:
+            elif not row["valid"]:
                 principals.append(_Principal(problem=_unauthorized("The bearer token has expired; get a new one.")))
             else:
                 tenant_id = row["application__webhook_client__tenant_id"]
@@ -130,11 +142,53 @@ def _resolve_principals(submissions: list[Submission], now: datetime) -> list[_P
 
 def _queue_filters(tenant_ids: set[int]) -> dict[int, set[str]]:
     filters: dict[int, set[str]] = {}
-    for tenant_id, queue_id in QueueFilter.objects.filter(tenant_id__in=tenant_ids).values_list(
-        "tenant_id", "queue_id"
-    ):
-        filters.setdefault(tenant_id, set()).add(queue_id)
+    if not tenant_ids:
+        return filters
+    conn = connections[DEFAULT_DB_ALIAS]
+    ids = sorted(tenant_ids)
+    sql = (
+        f"SELECT tenant_id, queue_id FROM {conn.ops.quote_name(QueueFilter._meta.db_table)} "  # noqa: S608
+        f"WHERE tenant_id IN ({', '.join(['%s'] * len(ids))})"
+    )
+    with conn.cursor() as cursor:
+        cursor.execute(sql, ids)
+        for tenant_id, queue_id in cursor.fetchall():
+            filters.setdefault(tenant_id, set()).add(queue_id)
     return filters
+
+
+def _insert_many(
+    conn: Any, table: str, columns: Sequence[str], pg_types: Sequence[str], rows: list[tuple], suffix: str = ""
+) -> list[tuple]:
+    """One INSERT of many rows. PostgreSQL: one array parameter per column through unnest(), so the statement is
+    short and psycopg parses it once (a VALUES list of N*columns placeholders is re-parsed in Python every time);
+    SQLite: a VALUES list (its driver is C). Returns the RETURNING rows, if `suffix` asks for any."""
+    quoted = conn.ops.quote_name(table)
+    if conn.vendor == "postgresql":
+        arrays = [list(column) for column in zip(*rows, strict=True)]
+        aliases = [f"c{index}" for index in range(len(columns))]
+        selected = ", ".join(
+            f"{alias}::jsonb" if kind == "jsonb" else alias for alias, kind in zip(aliases, pg_types, strict=True)
+        )
+        unnest = ", ".join(f"%b::{'text' if kind == 'jsonb' else kind}[]" for kind in pg_types)
+        sql = (
+            f"INSERT INTO {quoted} ({', '.join(columns)}) SELECT {selected} "  # noqa: S608 (names are ours)
+            f"FROM unnest({unnest}) AS u({', '.join(aliases)}) {suffix}"
+        )
+        # psycopg's own cursor (server-side binding, binary C dumpers: `%b`) in the same transaction; Django's
+        # cursor binds on the client side, quoting every array element in Python.
+        import psycopg
+
+        with psycopg.Cursor(conn.connection) as cursor:
+            cursor.execute(sql, arrays)
+            return cursor.fetchall() if suffix else []
+    else:
+        placeholders = ", ".join(["(" + ", ".join(["%s"] * len(columns)) + ")"] * len(rows))
+        sql = f"INSERT INTO {quoted} ({', '.join(columns)}) VALUES {placeholders} {suffix}"  # noqa: S608
+        params = [value for row in rows for value in row]
+    with conn.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall() if suffix else []
 
 
 _POP_COLUMNS = (
@@ -155,24 +209,123 @@ _POP_COLUMNS = (
 )
 
 
-def _insert_pops(rows: list[dict[str, Any]]) -> dict[tuple[int, str], int]:
+_POP_TYPES = (
+    "bigint",
+    "varchar",
+    "varchar",
+    "varchar",
+    "varchar",
+    "varchar",
+    "text",
+    "jsonb",
+    "smallint",
+    "smallint",
+    "timestamptz",
+    "varchar",
+    "timestamptz",
+    "timestamptz",
+)
+
+
+def _insert_pops(rows: list[dict[str, Any]], conn: Any = None) -> dict[tuple[int, str], int]:
     """INSERT ... ON CONFLICT DO NOTHING RETURNING: which (tenant, conversation) pops this batch created."""
     if not rows:
         return {}
-    fields = [Pop._meta.get_field(name.removesuffix("_id") if name == "tenant_id" else name) for name in _POP_COLUMNS]
-    values = []
-    for row in rows:
-        for name, model_field in zip(_POP_COLUMNS, fields, strict=True):
-            values.append(model_field.get_db_prep_save(row[name], connection))
-    placeholders = ", ".join(["(" + ", ".join(["%s"] * len(_POP_COLUMNS)) + ")"] * len(rows))
-    table = connection.ops.quote_name(Pop._meta.db_table)
-    sql = (
-        f"INSERT INTO {table} ({', '.join(_POP_COLUMNS)}) VALUES {placeholders} "  # noqa: S608 (columns are ours)
-        "ON CONFLICT (tenant_id, conversation_id) DO NOTHING RETURNING id, tenant_id, conversation_id"
+    conn = conn or connections[DEFAULT_DB_ALIAS]
+    postgres = conn.vendor == "postgresql"
+    adapt_time = conn.ops.adapt_datetimefield_value
+    adapted_times: dict[Any, Any] = {}
+
+    def when(value: Any) -> Any:
+        if postgres:
+            return value
+        if value not in adapted_times:
+            adapted_times[value] = adapt_time(value)
+        return adapted_times[value]
+
+    empty_json = "{}"
+    values = [
+        (
+            row["tenant_id"],
+            row["conversation_id"],
+            row["phone_raw"],
+            row["phone_e164"],
+            row["queue_id"],
+            row["state"],
+            row["detail"],
+            empty_json,
+            row["attempts"],
+            row["freshdesk_calls"],
+            when(row["received_at"]),
+            row["lease_owner"],
+            when(row["lease_expires_at"]),
+            when(row["updated_at"]),
+        )
+        for row in rows
+    ]
+    returned = _insert_many(
+        conn,
+        Pop._meta.db_table,
+        _POP_COLUMNS,
+        _POP_TYPES,
+        values,
+        "ON CONFLICT (tenant_id, conversation_id) DO NOTHING RETURNING id, tenant_id, conversation_id",
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, values)
-        return {(tenant_id, conversation_id): pop_id for pop_id, tenant_id, conversation_id in cursor.fetchall()}
+    return {(tenant_id, conversation_id): pop_id for pop_id, tenant_id, conversation_id in returned}
+
+
+_EVENT_COLUMNS = (
+    "tenant_id",
+    "source",
+    "received_at",
+    "outcome",
+    "status_code",
+    "reason",
+    "field",
+    "conversation_id",
+    "phone",
+    "event_type",
+    "payload",
+)
+
+
+_EVENT_TYPES = (
+    "bigint",
+    "varchar",
+    "timestamptz",
+    "varchar",
+    "smallint",
+    "text",
+    "varchar",
+    "varchar",
+    "varchar",
+    "varchar",
+    "jsonb",
+)
+
+
+def _insert_events(submissions: list[Submission], replies: list[Reply], conn: Any) -> None:
+    postgres = conn.vendor == "postgresql"
+    adapt_time = conn.ops.adapt_datetimefield_value
+    rows = []
+    for submission, reply in zip(submissions, replies, strict=True):
+        event = submission.event
+        rows.append(
+            (
+                reply.tenant_id,
+                EventLog.Source.GENESYS.value,
+                submission.received_at if postgres else adapt_time(submission.received_at),
+                _outcome_of(reply),
+                reply.status,
+                reply.body.get("reason") or reply.body.get("detail") or "",
+                reply.body.get("field") or "",
+                (event.conversation_id if event else "")[:64],
+                (event.phone_number if event else "")[:255],
+                (event.event_type if event else "")[:64],
+                json.dumps(_logged_payload(submission)),
+            )
+        )
+    _insert_many(conn, EventLog._meta.db_table, _EVENT_COLUMNS, _EVENT_TYPES, rows)
 
 
 def _logged_payload(submission: Submission) -> dict[str, Any]:
@@ -202,6 +355,7 @@ def events_record(submissions: list[Submission], *, lease_owner: str) -> list[Re
     """Decide and durably record a batch; returns one reply per submission, in order. Raises only on DB failure."""
     now = submissions[0].received_at if submissions else timezone.now()
     lease_expires = now + timedelta(seconds=settings.SCREENPOP_LEASE_SECONDS)
+    conn = connections[DEFAULT_DB_ALIAS]
     with transaction.atomic():
         principals = _resolve_principals(submissions, now)
         filters = _queue_filters({p.tenant_id for p in principals if p.tenant_id and not p.problem})
@@ -247,7 +401,7 @@ def events_record(submissions: list[Submission], *, lease_owner: str) -> list[Re
                     "updated_at": now,
                 }
             )
-        created = _insert_pops(pop_rows)
+        created = _insert_pops(pop_rows, conn)
         missing = [key for key in candidates if key not in created]
         existing: dict[tuple[int, str], int] = {}
         for key in missing:
@@ -264,23 +418,5 @@ def events_record(submissions: list[Submission], *, lease_owner: str) -> list[Re
                     pop_id = created.get(key) or existing[key]
                     reply = Reply(200, {"status": "duplicate", "pop_id": pop_id}, tenant_id=principal.tenant_id)
             final.append(reply)
-        EventLog.objects.bulk_create(
-            [
-                EventLog(
-                    tenant_id=reply.tenant_id,
-                    source=EventLog.Source.GENESYS,
-                    received_at=submission.received_at,
-                    outcome=_outcome_of(reply),
-                    status_code=reply.status,
-                    reason=reply.body.get("reason") or reply.body.get("detail") or "",
-                    field=reply.body.get("field") or "",
-                    conversation_id=(submission.event.conversation_id if submission.event else "")[:64],
-                    phone=(submission.event.phone_number if submission.event else "")[:255],
-                    event_type=(submission.event.event_type if submission.event else "")[:64],
-                    # An unauthenticated sender could fill the log: keep its body out, the outcome and ids suffice.
-                    payload=_logged_payload(submission) if reply.status != 401 else {},
-                )
-                for submission, reply in zip(submissions, final, strict=True)
-            ]
-        )
+        _insert_events(submissions, final, conn)
     return final

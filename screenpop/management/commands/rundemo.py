@@ -24,6 +24,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from genesys_app.serving import uvicorn_args
 from screenpop import tenants
 from screenpop.models import FreshdeskConnection, Tenant
 
@@ -89,11 +90,7 @@ class Command(BaseCommand):
                 # The install wizard logs admins in with the simulator's PKCE code client.
                 "SCREENPOP_INSTALL_CLIENT_ID": os.environ.get("SCREENPOP_INSTALL_CLIENT_ID", CODE_CLIENT_ID),
             }
-            server = subprocess.Popen(
-                [sys.executable, "-m", "uvicorn", "genesys_app.asgi:application", "--host", "127.0.0.1",
-                 "--port", str(port), "--lifespan", "on", "--no-access-log"],
-                env=env,
-            )  # fmt: skip
+            server = subprocess.Popen([sys.executable, *uvicorn_args(host="127.0.0.1", port=port)], env=env)
             children.append(server)
             _wait_until_up(f"{base_url}/healthz", server)
             tenant = self._demo_tenant(fd_port=fd_port, gc_port=gc_port, base_url=base_url)
