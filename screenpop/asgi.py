@@ -26,8 +26,9 @@ def pipeline_start() -> None:
     """Start the lookups of this process and connect them to the webhook (idempotent; needs a running loop)."""
     owner = endpoint.process_identity()
     if settings.SCREENPOP_RUN_WORKERS:
-        lookup_runner = runner_start(owner)
-        endpoint.committer().on_accepted = lookup_runner.schedule
+        committer = endpoint.committer()
+        lookup_runner = runner_start(owner, storm=committer.in_storm)
+        committer.on_accepted = lookup_runner.schedule
 
 
 class ScreenpopASGI:

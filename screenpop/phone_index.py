@@ -22,11 +22,11 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from screenpop.db import write_transaction
 from screenpop.freshdesk import FreshdeskError
 from screenpop.models import FreshdeskConnection, PhoneIndexEntry, Tenant
 from screenpop.phones import normalize_stored
@@ -125,7 +125,7 @@ def phone_index_apply(*, tenant: Tenant, contacts: Iterable[dict[str, Any]], fie
         to_delete += [entry.pk for field_name, entry in held.items() if field_name not in wanted]
 
     updated_fields = ["e164", "stored_value", "contact_name", "contact_updated_at"]
-    with transaction.atomic():
+    with write_transaction():
         if to_create:
             # A lookup and a sync may add the same contact at once; the later write wins instead of failing.
             PhoneIndexEntry.objects.bulk_create(

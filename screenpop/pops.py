@@ -14,11 +14,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from screenpop import metrics
+from screenpop.db import write_transaction
 from screenpop.freshdesk.errors import (
     FreshdeskError,
     FreshdeskRateLimited,
@@ -59,7 +59,7 @@ def _finish(
     pop: Pop, owner: str, *, state: str, detail: str = "", result: dict[str, Any] | None = None, calls: int = 0
 ) -> RunOutcome:
     now = timezone.now()
-    with transaction.atomic():
+    with write_transaction():
         fields: dict[str, Any] = {
             "state": state,
             "detail": detail,
@@ -75,7 +75,8 @@ def _finish(
             fields["phone_e164"] = pop.phone_e164
         if not _guarded(pop, owner).update(**fields):
             return RunOutcome(state="lost_lease")
-        pop.refresh_from_db()
+        for name, value in fields.items():
+            setattr(pop, name, value)
         if result is not None:
             PopTicket.objects.bulk_create(
                 [
@@ -98,18 +99,19 @@ def _finish(
 def _retry_later(pop: Pop, owner: str, *, delay: float, detail: str, calls: int) -> RunOutcome:
     now = timezone.now()
     next_attempt = now + timedelta(seconds=delay)
-    with transaction.atomic():
-        updated = _guarded(pop, owner).update(
-            attempts=pop.attempts,
-            detail=detail,
-            next_attempt_at=next_attempt,
-            lease_expires_at=next_attempt + timedelta(seconds=settings.SCREENPOP_LEASE_SECONDS),
-            freshdesk_calls=pop.freshdesk_calls + calls,
-            updated_at=now,
-        )
-        if not updated:
+    fields = {
+        "attempts": pop.attempts,
+        "detail": detail,
+        "next_attempt_at": next_attempt,
+        "lease_expires_at": next_attempt + timedelta(seconds=settings.SCREENPOP_LEASE_SECONDS),
+        "freshdesk_calls": pop.freshdesk_calls + calls,
+        "updated_at": now,
+    }
+    with write_transaction():
+        if not _guarded(pop, owner).update(**fields):
             return RunOutcome(state="lost_lease")
-        pop.refresh_from_db()
+        for name, value in fields.items():
+            setattr(pop, name, value)
         pop_publish_on_commit(pop)
     logger.info("pop retry in %.1fs: %s", delay, detail)
     return RunOutcome(state=Pop.State.PENDING, retry_in=delay, tenant_id=pop.tenant_id)
@@ -124,7 +126,11 @@ def _failure_detail(error: FreshdeskError) -> str:
 def pop_lookup_run(*, pop_id: int, owner: str) -> RunOutcome:
     """One lookup attempt for a pop this process leases. Returns when to retry, if at all. Never raises for
     Freshdesk's failures: they become the pop's state (with retries 1 s / 5 s / 15 s, `Retry-After` first)."""
-    pop = Pop.objects.select_related("tenant").filter(pk=pop_id, lease_owner=owner, state=Pop.State.PENDING).first()
+    pop = (
+        Pop.objects.select_related("tenant", "tenant__freshdesk")
+        .filter(pk=pop_id, lease_owner=owner, state=Pop.State.PENDING)
+        .first()
+    )
     if pop is None:
         return RunOutcome(state="not_ours")
     with log_context(tenant=pop.tenant.genesys_org_id, conversation=pop.conversation_id):
@@ -138,7 +144,10 @@ def _run(pop: Pop, owner: str) -> RunOutcome:
     phone_result = {"phone_display": caller.display or pop.phone_raw, "contacts": [], "contact": None, "tickets": []}
     if not caller.can_look_up:
         return _finish(pop, owner, state=Pop.State.NO_MATCH, detail=caller.reason, result=phone_result)
-    connection = FreshdeskConnection.objects.filter(tenant=tenant).first()
+    try:
+        connection = tenant.freshdesk
+    except FreshdeskConnection.DoesNotExist:
+        connection = None
     if connection is None:
         return _finish(
             pop,
@@ -216,7 +225,7 @@ def pop_claim_due(*, owner: str, limit: int = CLAIM_BATCH) -> list[tuple[int, in
     pop; SQLite serialises writers anyway (IMMEDIATE transactions). Returns (pop id, tenant id) pairs.
     """
     now = timezone.now()
-    with transaction.atomic():
+    with write_transaction():
         due = list(
             Pop.objects.select_for_update(skip_locked=True)
             .filter(state=Pop.State.PENDING)
@@ -235,7 +244,7 @@ def pop_claim_due(*, owner: str, limit: int = CLAIM_BATCH) -> list[tuple[int, in
 def pop_retry_request(*, tenant_id: int, conversation_id: str, owner: str) -> tuple[int, int] | None:
     """The agent asked to try again after 'unavailable' or 'error': the pop goes back to pending, leased to us."""
     now = timezone.now()
-    with transaction.atomic():
+    with write_transaction():
         pop = (
             Pop.objects.select_for_update()
             .filter(tenant_id=tenant_id, conversation_id=conversation_id)

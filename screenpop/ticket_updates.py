@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from screenpop.db import write_transaction
 from screenpop.errors import NotAuthenticated, ValidationFailed
 from screenpop.lookup import flight
 from screenpop.models import EventLog, FreshdeskConnection, Pop, PopTicket, Tenant
@@ -118,7 +118,7 @@ def ticket_update_apply(*, tenant: Tenant, ticket_id: int) -> TicketUpdateOutcom
     updated_at = _parse(ticket["updated_at"])
     requester_id = ticket.get("requester_id")
     panels = 0
-    with transaction.atomic():
+    with write_transaction():
         shown = {
             row.pop_id: row
             for row in PopTicket.objects.select_for_update().filter(ticket_id=ticket_id, pop__tenant=tenant)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import OrderedDict, deque
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from asgiref.sync import SyncToAsync
@@ -22,15 +23,25 @@ from screenpop.pops import RunOutcome, pop_claim_due, pop_lookup_run
 logger = logging.getLogger("screenpop.lookup")
 
 
+# While the webhook is in a storm, this many lookups at most run at once: lookup threads that are busy on the CPU
+# (cache hits, database writes) take the GIL from the event loop that acknowledges Genesys, and the ack comes first
+# (bench/ack_storm: 32 busy threads cut the acks from ~1,000/s to ~200/s).
+STORM_CONCURRENCY = 4
+
+
 class LookupRunner:
-    def __init__(self, *, owner: str, concurrency: int, sweep_seconds: float = 2.0) -> None:
+    def __init__(
+        self, *, owner: str, concurrency: int, sweep_seconds: float = 2.0, storm: Callable[[], bool] | None = None
+    ) -> None:
         self.owner = owner
         self.concurrency = concurrency
         self.sweep_seconds = sweep_seconds
+        self.storm = storm or (lambda: False)
         self._queues: OrderedDict[int, deque[int]] = OrderedDict()  # tenant id -> pop ids, round-robin order
         self._queued: set[int] = set()
         self._wakeup = asyncio.Event()
-        self._slots = asyncio.Semaphore(concurrency)
+        self._in_flight = 0
+        self._slot_freed = asyncio.Event()
         # Two more threads than lookup slots, for the sweeper and the phone-index refresh.
         self._executor = ThreadPoolExecutor(max_workers=concurrency + 2, thread_name_prefix="lookup")
         self._tasks: list[asyncio.Task] = []
@@ -81,12 +92,16 @@ class LookupRunner:
         while True:
             await self._wakeup.wait()
             self._wakeup.clear()
-            while True:
-                await self._slots.acquire()
+            while self._queues:
+                while self._in_flight >= (
+                    min(STORM_CONCURRENCY, self.concurrency) if self.storm() else self.concurrency
+                ):
+                    self._slot_freed.clear()
+                    await self._slot_freed.wait()
                 pop_id = self._next()
                 if pop_id is None:
-                    self._slots.release()
                     break
+                self._in_flight += 1
                 task = asyncio.get_running_loop().create_task(self._run(pop_id))
                 self._running.add(task)
                 task.add_done_callback(self._running.discard)
@@ -100,7 +115,8 @@ class LookupRunner:
             outcome = RunOutcome(state="crashed")
         finally:
             self._queued.discard(pop_id)
-            self._slots.release()
+            self._in_flight -= 1
+            self._slot_freed.set()
         if outcome.retry_in is not None:
             asyncio.get_running_loop().call_later(outcome.retry_in, self.schedule, [(pop_id, outcome.tenant_id or 0)])
 
@@ -136,7 +152,7 @@ def runner() -> LookupRunner | None:
     return _runner
 
 
-def runner_start(owner: str) -> LookupRunner:
+def runner_start(owner: str, *, storm: Callable[[], bool] | None = None) -> LookupRunner:
     """Start this process's runner on the running loop (idempotent)."""
     global _runner
     if _runner is not None and (_runner.loop is None or _runner.loop.is_closed()):
@@ -146,6 +162,7 @@ def runner_start(owner: str) -> LookupRunner:
             owner=owner,
             concurrency=settings.SCREENPOP_LOOKUP_CONCURRENCY,
             sweep_seconds=settings.SCREENPOP_SWEEP_SECONDS,
+            storm=storm,
         )
         _runner.start()
     return _runner

@@ -15,9 +15,9 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
 from django.utils import timezone
 
+from screenpop.db import write_transaction
 from screenpop.errors import NotAuthenticated, NotFound, PermissionDenied, ScreenpopError, ValidationFailed
 from screenpop.freshdesk.errors import FreshdeskError, FreshdeskRateLimited, FreshdeskTransientError
 from screenpop.lookup import flight
@@ -292,7 +292,7 @@ def _result_with_ticket(display: str, requester_id: Any, ticket: dict[str, Any],
 
 def _pop_matched(pop: Pop, result: dict[str, Any]) -> Pop:
     now = timezone.now()
-    with transaction.atomic():
+    with write_transaction():
         updated = Pop.objects.filter(pk=pop.pk, state=Pop.State.NO_MATCH).update(
             state=Pop.State.MATCHED, detail="", result=result, updated_at=now, completed_at=now
         )

@@ -30,6 +30,7 @@ logger = logging.getLogger("screenpop.webhook")
 
 PATH = "/api/v1/genesys/events"
 MAX_BATCH = 512
+STORM_BATCH = 4  # a batch of this many submissions means requests queue behind the commits: a storm
 
 ASGIReceive = Callable[[], Awaitable[dict[str, Any]]]
 ASGISend = Callable[[dict[str, Any]], Awaitable[None]]
@@ -49,6 +50,8 @@ class GroupCommitter:
         self._task: asyncio.Task | None = None
         self._owner = process_identity()
         self.on_accepted = on_accepted
+        self._last_batch_size = 0
+        self._last_batch_at = 0.0
 
     async def submit(self, submission: Submission) -> Reply:
         if self._task is None or self._task.done():
@@ -57,6 +60,10 @@ class GroupCommitter:
         self._pending.append((submission, future))
         self._wakeup.set()
         return await future
+
+    def in_storm(self) -> bool:
+        """Are requests arriving faster than one commit at a time (batches of several, within the last second)?"""
+        return self._last_batch_size >= STORM_BATCH and time.monotonic() - self._last_batch_at < 1.0
 
     def _record(self, submissions: list[Submission]) -> list[Reply]:
         # This thread keeps its connection: close_old_connections() here closed it after every batch under
@@ -85,6 +92,7 @@ class GroupCommitter:
                         for _ in batch
                     ]
                 metrics.webhook_batch_size.observe(len(batch))
+                self._last_batch_size, self._last_batch_at = len(batch), time.monotonic()
                 for (_, future), reply in zip(batch, replies, strict=True):
                     if not future.done():
                         future.set_result(reply)

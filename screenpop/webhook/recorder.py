@@ -19,10 +19,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.utils import timezone
 from oauth2_provider.models import AccessToken
 
+from screenpop.db import write_transaction
 from screenpop.errors import ValidationFailed
 from screenpop.models import EventLog, Pop, QueueFilter, Tenant, WebhookClient
 from screenpop.webhook.events import GenesysEvent
@@ -356,7 +357,7 @@ def events_record(submissions: list[Submission], *, lease_owner: str) -> list[Re
     now = submissions[0].received_at if submissions else timezone.now()
     lease_expires = now + timedelta(seconds=settings.SCREENPOP_LEASE_SECONDS)
     conn = connections[DEFAULT_DB_ALIAS]
-    with transaction.atomic():
+    with write_transaction():
         principals = _resolve_principals(submissions, now)
         filters = _queue_filters({p.tenant_id for p in principals if p.tenant_id and not p.problem})
         replies: list[Reply | None] = []
