@@ -284,6 +284,10 @@ SCREENPOP_PREMIUM_INTEGRATION_TYPE = env_str("SCREENPOP_PREMIUM_INTEGRATION_TYPE
 # The demo desktop (/demo/, SCREENPOP_DEV only) creates its tenant against this Freshdesk simulator if none exists.
 FRESHDESK_SIMULATOR_URL = env_str("FRESHDESK_SIMULATOR_URL", "")
 
+# /metrics names Freshdesk accounts (breaker state): with a token set, Prometheus must send it as a bearer token;
+# in production without one, /metrics is refused.
+METRICS_TOKEN = env_str("METRICS_TOKEN", "")
+
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
 LOGGING = {
     "version": 1,

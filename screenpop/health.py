@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import hmac
 import logging
 import uuid
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -62,4 +64,14 @@ def readyz(request: HttpRequest) -> JsonResponse:
 
 
 def metrics_view(request: HttpRequest) -> HttpResponse:
+    expected = settings.METRICS_TOKEN
+    if expected:
+        scheme, _, offered = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(offered.strip().encode(), expected.encode()):
+            return JsonResponse({"error": "not_authenticated", "detail": "Send the METRICS_TOKEN as a bearer token."},
+                                status=401)  # fmt: skip
+    elif settings.PRODUCTION:
+        return JsonResponse(
+            {"error": "permission_denied", "detail": "Set METRICS_TOKEN to expose /metrics."}, status=403
+        )
     return HttpResponse(generate_latest(metrics.registry), content_type=CONTENT_TYPE_LATEST)

@@ -28,7 +28,19 @@ def test_readyz_is_503_with_the_failing_part_named(client, settings) -> None:
     assert response.json()["checks"]["database"] == "ok"
 
 
-def test_metrics_are_prometheus_text_with_the_pipelines_series(client) -> None:
+def test_metrics_need_the_token_when_one_is_set_and_one_in_production(client, settings) -> None:
+    settings.METRICS_TOKEN = "scrape-secret"
+    assert client.get("/metrics").status_code == 401
+    assert client.get("/metrics", HTTP_AUTHORIZATION="Bearer wrong").status_code == 401
+    assert client.get("/metrics", HTTP_AUTHORIZATION="Bearer scrape-secret").status_code == 200
+    settings.METRICS_TOKEN = ""
+    settings.PRODUCTION = True
+    assert client.get("/metrics").status_code == 403
+
+
+def test_metrics_are_prometheus_text_with_the_pipelines_series(client, settings) -> None:
+    settings.METRICS_TOKEN = ""
+    settings.PRODUCTION = False
     response = client.get("/metrics")
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/plain")
