@@ -34,6 +34,7 @@ import requests
 
 from bench.common import (
     CONFIG_LABELS,
+    METRICS_TOKEN,
     ROOT,
     Stack,
     Table,
@@ -120,7 +121,8 @@ def verify_pops(stack: Stack, run: dict[str, Any]) -> dict[str, Any]:
 
 def batch_sizes(base_url: str) -> dict[str, float]:
     """Mean submissions per group-commit transaction, from the server's /metrics."""
-    text = requests.get(f"{base_url}/metrics", timeout=10).text
+    headers = {"Authorization": f"Bearer {METRICS_TOKEN}"}
+    text = requests.get(f"{base_url}/metrics", headers=headers, timeout=10).text
     values = {}
     for line in text.splitlines():
         for name in ("screenpop_webhook_batch_size_sum", "screenpop_webhook_batch_size_count"):

@@ -53,6 +53,7 @@ REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 # The production options (genesys_app/serving.py) for the server and the anchor alike.
 UVICORN_FLAGS = [*UVICORN_OPTIONS, "--log-level", "warning"]
 SIMULATOR_API_KEY = "bench-freshdesk-key"
+METRICS_TOKEN = "bench-metrics-token"
 WEBHOOK_PATH = "/api/v1/genesys/events"
 SUPPORT_QUEUE = "0c000000-0000-4000-8000-000000000001"
 
@@ -251,6 +252,7 @@ def screenpop_stack(config: str, *, workers: bool = True, **env: str) -> Iterato
                 "SECURE_SSL_REDIRECT": "0",
                 "ALLOWED_HOSTS": "127.0.0.1,localhost",
                 "LOG_LEVEL": "WARNING",
+                "METRICS_TOKEN": METRICS_TOKEN,
                 "CACHE_KEY_PREFIX": f"bench-{tag}",
                 "CHANNEL_LAYER_PREFIX": f"bench-{tag}",
                 "SCREENPOP_RUN_WORKERS": "1" if workers else "0",
