@@ -22,3 +22,18 @@ def _static_files_as_deployed(django_db_blocker) -> None:
 
         with django_db_blocker.unblock():
             call_command("collectstatic", "--noinput", verbosity=0)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_connection_left_behind(django_db_setup, django_db_blocker) -> None:
+    """Threads of the app under test (the webhook's database thread, `database_sync_to_async` workers) keep their
+    own connections; end them before the test database is dropped, or PostgreSQL refuses to drop it."""
+    yield
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        with django_db_blocker.unblock(), connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )

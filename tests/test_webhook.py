@@ -42,8 +42,10 @@ def call_event(**overrides: Any) -> dict[str, Any]:
 def app(settings):
     settings.SCREENPOP_RUN_WORKERS = False
     from genesys_app.asgi import application
+    from screenpop.webhook.endpoint import committers_close
 
-    return application
+    yield application
+    committers_close()
 
 
 @pytest.fixture

@@ -61,6 +61,13 @@ class GroupCommitter:
         self._wakeup.set()
         return await future
 
+    def close(self) -> None:
+        """Close the database thread's connection and stop the thread (server shutdown, end of a test)."""
+        from django.db import connections
+
+        self._executor.submit(connections.close_all).result(timeout=10)
+        self._executor.shutdown(wait=True)
+
     def in_storm(self) -> bool:
         """Are requests arriving faster than one commit at a time (batches of several, within the last second)?"""
         return self._last_batch_size >= STORM_BATCH and time.monotonic() - self._last_batch_at < 1.0
@@ -102,6 +109,13 @@ class GroupCommitter:
 
 
 _committers: dict[asyncio.AbstractEventLoop, GroupCommitter] = {}
+
+
+def committers_close() -> None:
+    """Close every event loop's committer (their threads hold database connections)."""
+    while _committers:
+        _, closing = _committers.popitem()
+        closing.close()
 
 
 def committer() -> GroupCommitter:
