@@ -178,7 +178,10 @@ def _run(pop: Pop, owner: str) -> RunOutcome:
         return asdict(found)
 
     try:
-        result, computed_here = flight.shared_lookup(tenant.pk, caller.e164, compute)
+        # A result already cached (read above, for the breaker) is used as is: one cache read per lookup.
+        result, computed_here = (
+            (cached, False) if cached is not None else flight.shared_lookup(tenant.pk, caller.e164, compute)
+        )
     except (FreshdeskTransientError, FreshdeskRateLimited) as error:
         if not isinstance(error, FreshdeskRateLimited):
             breaker.record_failure()

@@ -125,6 +125,7 @@ class RateBudget:
         self._sleep = sleep
         self._key = f"{key_prefix}:{hashlib.sha256(account.encode()).hexdigest()[:24]}"
         self._counter_ttl = max(2, math.ceil(self.window_seconds * 2))
+        self._last_observed_total: tuple[int, float] | None = None
 
     def __repr__(self) -> str:
         return f"<RateBudget {self.account} {self.plan.name}>"
@@ -168,8 +169,10 @@ class RateBudget:
         """
         now = self._clock()
         total = _int_header(headers, "X-RateLimit-Total")
-        if total is not None and total > 0:
+        if total is not None and total > 0 and (total, now // 3600) != self._last_observed_total:
+            # Written when it changes, and hourly (the key lives a day), not on every response.
             self._cache.set(f"{self._key}:observed-total", total, timeout=24 * 3600)
+            self._last_observed_total = (total, now // 3600)
         remaining = _int_header(headers, "X-RateLimit-Remaining")
         # A 429's Retry-After says more precisely when room returns than its Remaining of 0 would.
         if total is not None and remaining is not None and status != 429:

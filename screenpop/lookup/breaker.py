@@ -43,7 +43,7 @@ class CircuitBreaker:
         return cache.add(self._probe_key, "1", timeout=max(1, int(self.cooldown)))
 
     def record_success(self) -> None:
-        if cache.get(self._opened_key) is not None or cache.get(self._failures_key):
+        if any(cache.get_many([self._opened_key, self._failures_key]).values()):
             cache.delete_many([self._failures_key, self._opened_key, self._probe_key])
         metrics.breaker_open.labels(account=self.account).set(0)
 
