@@ -192,31 +192,18 @@ class GenesysApi:
         configuration moved on in between) it re-reads and applies `change` once more; a second 409 is raised as
         `GenesysConflict`. Returns the configuration now in Genesys and whether it was written.
         """
-        for attempt in (1, 2):
-            current = self.integration_config(integration_id)
-            wanted = change(json.loads(json.dumps(current)))
-            if not differs(current, wanted):
-                return current, False
-            wanted["version"] = current["version"]
-            try:
-                saved = self._call(
-                    "save an integration's configuration",
-                    "IntegrationsApi",
-                    "put_integration_config_current",
-                    integration_id,
-                    body=wanted,
-                )
-                return saved, True
-            except GenesysConflict as conflict:
-                if attempt == 2:
-                    raise GenesysConflict(
-                        "The integration's configuration changed in Genesys Cloud while the app was saving it, twice "
-                        "in a row. Wait until nobody is editing it in Genesys Cloud, then retry.",
-                        status=conflict.status,
-                        genesys_code=conflict.genesys_code,
-                        context_id=conflict.context_id,
-                    ) from conflict
-        raise AssertionError("unreachable")
+        return self._versioned_update(
+            read=lambda: self.integration_config(integration_id),
+            write=lambda wanted: self._call(
+                "save an integration's configuration",
+                "IntegrationsApi",
+                "put_integration_config_current",
+                integration_id,
+                body=wanted,
+            ),
+            change=change,
+            what="The integration's configuration",
+        )
 
     def integration_set_state(self, integration_id: str, intended_state: str) -> dict[str, Any]:
         return self._call(
@@ -408,28 +395,43 @@ class GenesysApi:
         self, trigger_id: str, change: Callable[[dict[str, Any]], dict[str, Any]]
     ) -> tuple[dict[str, Any], bool]:
         """Like `integration_config_update`, for a trigger: read, change, PUT with its `version`, re-read on a 409."""
+        return self._versioned_update(
+            read=lambda: self.trigger(trigger_id),
+            write=lambda wanted: self._call(
+                "update the trigger", "ProcessAutomationApi", "put_processautomation_trigger", trigger_id, body=wanted
+            ),
+            change=change,
+            what="The trigger",
+            read_only=("id", "selfUri"),
+        )
+
+    @staticmethod
+    def _versioned_update(
+        *,
+        read: Callable[[], dict[str, Any]],
+        write: Callable[[dict[str, Any]], dict[str, Any]],
+        change: Callable[[dict[str, Any]], dict[str, Any]],
+        what: str,
+        read_only: tuple[str, ...] = (),
+    ) -> tuple[dict[str, Any], bool]:
+        """Read, apply `change`, and write with the version read, unless nothing changes; on a 409 re-read and apply
+        once more, a second 409 is raised as `GenesysConflict`. Returns the object now in Genesys and whether it was
+        written."""
         for attempt in (1, 2):
-            current = self.trigger(trigger_id)
+            current = read()
             wanted = change(json.loads(json.dumps(current)))
             if not differs(current, wanted):
                 return current, False
             wanted["version"] = current["version"]
-            for read_only in ("id", "selfUri"):
-                wanted.pop(read_only, None)
+            for name in read_only:
+                wanted.pop(name, None)
             try:
-                saved = self._call(
-                    "update the trigger",
-                    "ProcessAutomationApi",
-                    "put_processautomation_trigger",
-                    trigger_id,
-                    body=wanted,
-                )
-                return saved, True
+                return write(wanted), True
             except GenesysConflict as conflict:
                 if attempt == 2:
                     raise GenesysConflict(
-                        "The trigger changed in Genesys Cloud while the app was saving it, twice in a row. "
-                        "Wait until nobody is editing it, then retry.",
+                        f"{what} changed in Genesys Cloud while the app was saving it, twice in a row. Wait until "
+                        "nobody is editing it in Genesys Cloud, then retry.",
                         status=conflict.status,
                         genesys_code=conflict.genesys_code,
                         context_id=conflict.context_id,
