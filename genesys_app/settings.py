@@ -275,6 +275,10 @@ SCREENPOP_PANEL_TOKEN_SECONDS = env_int("SCREENPOP_PANEL_TOKEN_SECONDS", 900)
 SCREENPOP_INDEX_SYNC_SECONDS = env_int("SCREENPOP_INDEX_SYNC_SECONDS", 300)
 SCREENPOP_RUN_WORKERS = env_bool("SCREENPOP_RUN_WORKERS", True)
 SCREENPOP_WEBHOOK_MAX_BYTES = 64 * 1024
+# Parallel group commits of the webhook on PostgreSQL (SQLite has one writer: always 1).
+SCREENPOP_WEBHOOK_WRITERS = env_int("SCREENPOP_WEBHOOK_WRITERS", 2)
+# How long a process remembers a webhook token's client and tenant, and a tenant's queue filters (0: not at all).
+SCREENPOP_AUTH_CACHE_SECONDS = env_float("SCREENPOP_AUTH_CACHE_SECONDS", 1.0)
 GENESYS_SIMULATOR_URL = env_str("GENESYS_SIMULATOR_URL", "")
 # The install wizard: the app's own Genesys OAuth client (authorization code + PKCE, redirect URI
 # <PUBLIC_BASE_URL>/install/callback/) admins log in with, and the premium app's integration type id (a placeholder

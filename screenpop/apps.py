@@ -5,3 +5,8 @@ class ScreenpopConfig(AppConfig):
     name = "screenpop"
     verbose_name = "Screen pops"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from screenpop.webhook import callers
+
+        callers.connect_signals()

@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -58,6 +59,11 @@ class ScreenpopASGI:
                     logger.exception("Start-up failed")
                     await send({"type": "lifespan.startup.failed", "message": str(error)})
                     return
+                # What start-up loaded (Django, the apps, the SDK-free clients) lives as long as the process: out of
+                # the collector's sight, so its full collections stop walking it (they were the ack's p99 tail under
+                # a storm: ~50 ms pauses; 19 ms p99 with this).
+                gc.collect()
+                gc.freeze()
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 await runner_stop()

@@ -127,6 +127,41 @@ def test_concurrent_redeliveries_make_one_pop(app, tenant_with_token) -> None:
     assert Pop.objects.count() == 1
 
 
+def test_parallel_group_commits_keep_one_pop_per_conversation(tenant_with_token) -> None:
+    """Several batches in flight at once (PostgreSQL's default): redeliveries that land in different batches, even
+    in transactions committing side by side, still make one pop each, and every reply names that pop."""
+    from screenpop.webhook.endpoint import GroupCommitter
+    from screenpop.webhook.intake import submission_from_request
+
+    _, token = tenant_with_token()
+    headers = {"authorization": f"Bearer {token}", "content-type": "application/json"}
+    conversations = [f"parallel-{number}" for number in range(5)]
+    committer = GroupCommitter(slots=3)
+
+    async def storm() -> list[Any]:
+        replies = []
+        for wave in range(6):  # six waves of every conversation, each wave split over the free slots
+            submissions = [
+                submission_from_request(body=json.dumps(call_event(conversation_id=c)).encode(), headers=headers)
+                for c in conversations
+            ]
+            replies += await asyncio.gather(*(committer.submit(submission) for submission in submissions))
+            if wave % 2:
+                await asyncio.sleep(0)
+        return replies
+
+    try:
+        replies = sync(storm())
+    finally:
+        committer.close()
+    assert sorted(reply.status for reply in replies) == [200] * 25 + [202] * 5
+    pops = dict(Pop.objects.values_list("conversation_id", "id"))
+    assert sorted(pops) == conversations
+    assert {reply.body["pop_id"] for reply in replies} == set(pops.values())
+    assert EventLog.objects.count() == 30
+    assert EventLog.objects.filter(outcome="accepted").count() == 5
+
+
 def test_same_conversation_id_in_two_tenants_makes_two_pops(app, tenant_with_token) -> None:
     tenant_a, token_a = tenant_with_token()
     tenant_b, token_b = tenant_with_token()
@@ -152,7 +187,10 @@ def test_missing_or_bad_credentials_are_401_and_recorded(app, tenant_with_token,
 
 def test_expired_token_is_401(app, tenant_with_token) -> None:
     _, token = tenant_with_token()
-    AccessToken.objects.update(expires=timezone.now() - timedelta(seconds=1))
+    assert sync(post(app, call_event(conversation_id="before-expiry"), token=token))[0] == 202
+    access_token = AccessToken.objects.get()
+    access_token.expires = timezone.now() - timedelta(seconds=1)
+    access_token.save()
     status, body = sync(post(app, call_event(), token=token))
     assert (status, "expired" in body["detail"]) == (401, True)
 

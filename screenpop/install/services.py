@@ -18,6 +18,7 @@ from screenpop.freshdesk.errors import (
     FreshdeskRateLimited,
 )
 from screenpop.models import FreshdeskConnection, QueueFilter, Tenant
+from screenpop.webhook import callers
 
 API_KEY_HELP = "In Freshdesk, open your profile picture → Profile settings → View API key, and paste that key."
 
@@ -103,4 +104,5 @@ def queue_filters_update(
         [QueueFilter(tenant=tenant, queue_id=queue_id, name=shown[queue_id][:200]) for queue_id in added]
     )
     QueueFilter.objects.filter(tenant=tenant, queue_id__in=removed).delete()
+    callers.forget()  # bulk_create sends no signal
     return added, removed

@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import socket
+import threading
 import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -23,6 +24,7 @@ from django.conf import settings
 from django.db import connection
 
 from screenpop import metrics
+from screenpop.db import WalCheckpointer, no_autocheckpoint
 from screenpop.webhook.intake import submission_from_request
 from screenpop.webhook.recorder import Reply, Submission, events_record
 
@@ -41,21 +43,41 @@ def process_identity() -> str:
 
 
 class GroupCommitter:
-    """Batches submissions into one `events_record` call at a time, run in a dedicated database thread."""
+    """Batches submissions into `events_record` calls, run in dedicated database threads.
 
-    def __init__(self, *, on_accepted: Callable[[list[tuple[int, int]]], None] | None = None) -> None:
+    Each of `slots` tasks takes everything pending when it is free and records it in its own thread and connection.
+    SQLite has one writer: one slot. PostgreSQL commits in parallel: while one batch waits for its round trips and
+    its commit, the next is already on its way (`SCREENPOP_WEBHOOK_WRITERS`, 2 by default).
+    """
+
+    def __init__(
+        self, *, on_accepted: Callable[[list[tuple[int, int]]], None] | None = None, slots: int | None = None
+    ) -> None:
+        if slots is None:
+            slots = 1 if connection.vendor == "sqlite" else settings.SCREENPOP_WEBHOOK_WRITERS
+        self._slots = max(1, slots)
         self._pending: list[tuple[Submission, asyncio.Future[Reply]]] = []
         self._wakeup = asyncio.Event()
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="webhook-db")
-        self._task: asyncio.Task | None = None
+        self._executor = ThreadPoolExecutor(max_workers=self._slots, thread_name_prefix="webhook-db")
+        self._checkpointer = (
+            WalCheckpointer(str(settings.DATABASES["default"]["NAME"])).start()
+            if connection.vendor == "sqlite"
+            else None
+        )
+        self._tasks: list[asyncio.Task] = []
         self._owner = process_identity()
         self.on_accepted = on_accepted
         self._last_batch_size = 0
         self._last_batch_at = 0.0
 
     async def submit(self, submission: Submission) -> Reply:
-        if self._task is None or self._task.done():
-            self._task = asyncio.get_running_loop().create_task(self._run(), name="webhook-group-commit")
+        if len(self._tasks) < self._slots or any(task.done() for task in self._tasks):
+            self._tasks = [task for task in self._tasks if not task.done()]
+            loop = asyncio.get_running_loop()
+            self._tasks += [
+                loop.create_task(self._run(), name="webhook-group-commit")
+                for _ in range(self._slots - len(self._tasks))
+            ]
         future: asyncio.Future[Reply] = asyncio.get_running_loop().create_future()
         self._pending.append((submission, future))
         self._wakeup.set()
@@ -65,8 +87,18 @@ class GroupCommitter:
         """Close the database thread's connection and stop the thread (server shutdown, end of a test)."""
         from django.db import connections
 
-        self._executor.submit(connections.close_all).result(timeout=10)
+        # Each thread closes its own connection: one call per thread, held until all have started.
+        barrier = threading.Barrier(self._slots)
+
+        def close_mine() -> None:
+            barrier.wait(timeout=10)
+            connections.close_all()
+
+        for done in [self._executor.submit(close_mine) for _ in range(self._slots)]:
+            done.result(timeout=10)
         self._executor.shutdown(wait=True)
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
 
     def in_storm(self) -> bool:
         """Are requests arriving faster than one commit at a time (batches of several, within the last second)?"""
@@ -77,6 +109,9 @@ class GroupCommitter:
         # SQLite's CONN_MAX_AGE=0 (a reconnect, PRAGMAs and a WAL checkpoint: ~40% of the batch). A broken
         # connection is closed below and reopened by the next batch.
         try:
+            if self._checkpointer is not None:
+                connection.ensure_connection()
+                no_autocheckpoint()
             return events_record(submissions, lease_owner=self._owner)
         except Exception:
             connection.close()
@@ -128,22 +163,50 @@ def committer() -> GroupCommitter:
     return _committers[loop]
 
 
+# The request headers the webhook reads; the others are not decoded.
+_WANTED_HEADERS = frozenset(
+    {
+        b"authorization",
+        b"content-length",
+        b"content-type",
+        b"x-screenpop-signature",
+        b"x-screenpop-org",
+        b"x-screenpop-timestamp",
+    }
+)
+_JSON_HEADERS = [(b"content-type", b"application/json")]
+
+
 def _headers(scope: dict[str, Any]) -> dict[str, str]:
-    return {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope["headers"]}
+    headers = {}
+    for name, value in scope["headers"]:
+        name = name.lower()
+        if name in _WANTED_HEADERS:
+            headers[name.decode("latin-1")] = value.decode("latin-1")
+    return headers
 
 
 async def _respond(send: ASGISend, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> None:
     payload = json.dumps(body).encode()
-    raw_headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
-    raw_headers += [(name.encode(), value.encode()) for name, value in (headers or {}).items()]
+    raw_headers = [*_JSON_HEADERS, (b"content-length", b"%d" % len(payload))]
+    if headers:
+        raw_headers += [(name.encode(), value.encode()) for name, value in headers.items()]
     await send({"type": "http.response.start", "status": status, "headers": raw_headers})
     await send({"type": "http.response.body", "body": payload})
 
 
 async def _read_body(receive: ASGIReceive, limit: int) -> bytes | None:
     """The request body, or None when it is larger than `limit` bytes."""
-    chunks: list[bytes] = []
-    size = 0
+    message = await receive()
+    if message["type"] == "http.disconnect":
+        return b""
+    body = message.get("body", b"")
+    if len(body) > limit:
+        return None
+    if not message.get("more_body", False):
+        return body  # the usual case: the whole body in one message
+    chunks = [body]
+    size = len(body)
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":

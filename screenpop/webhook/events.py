@@ -36,7 +36,7 @@ _CONVERSATION_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
 _DIGIT = re.compile(r"\d")
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class GenesysEvent:
     conversation_id: str
     phone_number: str
@@ -72,6 +72,10 @@ def _invalid(field_name: str, value: Any, detail: str) -> ValidationFailed:
 
 def _text(body: dict[str, Any], name: str, *, required: bool) -> str:
     value = body.get(name)
+    if type(value) is str and "$" not in value and len(value) <= MAX_FIELD_LENGTH:
+        value = value.strip()  # the usual case, checked without the regular expression
+        if value or not required:
+            return value
     if value is None:
         if required:
             raise _invalid(name, None, f"{name} is required. Map it in the data action's request template.")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.utils import timezone
+from datetime import UTC, datetime
 
 from screenpop.errors import ValidationFailed
 from screenpop.webhook.events import event_parse
@@ -33,4 +33,4 @@ def submission_from_request(*, body: bytes, headers: dict[str, str]) -> Submissi
         event, error = event_parse(body), None
     except ValidationFailed as failure:
         event, error = None, failure
-    return Submission(received_at=timezone.now(), body=body, bearer=bearer, signed=signed, event=event, error=error)
+    return Submission(received_at=datetime.now(UTC), body=body, bearer=bearer, signed=signed, event=event, error=error)
