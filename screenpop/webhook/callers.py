@@ -35,7 +35,13 @@ class _Remembered:
     def get_many(self, keys: Iterable[K], load: Callable[[list[K]], dict[K, V]]) -> dict[K, V]:
         """The values of `keys`: remembered ones as they are, the others from `load` (which may omit keys that have
         no value: those are not remembered)."""
-        ttl = settings.SCREENPOP_AUTH_CACHE_SECONDS
+        found, missing = self.known(keys)
+        if missing:
+            found.update(self.remember(load(missing)))
+        return found
+
+    def known(self, keys: Iterable[K]) -> tuple[dict[K, V], list[K]]:
+        """(the remembered values of `keys`, the keys to load)."""
         now = time.monotonic()
         found: dict[K, V] = {}
         missing: list[K] = []
@@ -46,15 +52,17 @@ class _Remembered:
                 found[key] = entry[1]
             else:
                 missing.append(key)
-        if missing:
-            loaded = load(missing)
-            found.update(loaded)
-            if ttl > 0:
-                with self._lock:
-                    if len(self._entries) > 10_000:  # many tenants or a flood of tokens: start over
-                        self._entries = {}
-                    self._entries.update((key, (now + ttl, value)) for key, value in loaded.items())
-        return found
+        return found, missing
+
+    def remember(self, loaded: dict[K, V]) -> dict[K, V]:
+        ttl = settings.SCREENPOP_AUTH_CACHE_SECONDS
+        if ttl > 0 and loaded:
+            until = time.monotonic() + ttl
+            with self._lock:
+                if len(self._entries) > 10_000:  # many tenants or a flood of tokens: start over
+                    self._entries = {}
+                self._entries.update((key, (until, value)) for key, value in loaded.items())
+        return loaded
 
     def forget(self) -> None:
         with self._lock:

@@ -26,6 +26,7 @@ from django.db import connection
 from screenpop import metrics
 from screenpop.db import WalCheckpointer, no_autocheckpoint
 from screenpop.webhook.intake import submission_from_request
+from screenpop.webhook.postgres import AsyncRecorder
 from screenpop.webhook.recorder import Reply, Submission, events_record
 
 logger = logging.getLogger("screenpop.webhook")
@@ -43,11 +44,12 @@ def process_identity() -> str:
 
 
 class GroupCommitter:
-    """Batches submissions into `events_record` calls, run in dedicated database threads.
+    """Batches submissions into one recording per batch.
 
-    Each of `slots` tasks takes everything pending when it is free and records it in its own thread and connection.
-    SQLite has one writer: one slot. PostgreSQL commits in parallel: while one batch waits for its round trips and
-    its commit, the next is already on its way (`SCREENPOP_WEBHOOK_WRITERS`, 2 by default).
+    Each of `slots` tasks takes everything pending when it is free and records it with its own connection: on
+    SQLite in a database thread (`events_record`; one writer, one slot); on PostgreSQL on the event loop itself
+    (`postgres.AsyncRecorder`), two batches in flight (`SCREENPOP_WEBHOOK_WRITERS`) so one is on its way while the
+    other waits for its commit. Batches with HMAC-signed requests take the thread path on PostgreSQL too.
     """
 
     def __init__(
@@ -65,6 +67,8 @@ class GroupCommitter:
             else None
         )
         self._tasks: list[asyncio.Task] = []
+        self._recorders: list[AsyncRecorder] = []
+        self._postgres = connection.vendor == "postgresql"
         self._owner = process_identity()
         self.on_accepted = on_accepted
         self._last_batch_size = 0
@@ -97,6 +101,8 @@ class GroupCommitter:
         for done in [self._executor.submit(close_mine) for _ in range(self._slots)]:
             done.result(timeout=10)
         self._executor.shutdown(wait=True)
+        for recorder in self._recorders:
+            recorder.close()
         if self._checkpointer is not None:
             self._checkpointer.stop()
 
@@ -119,6 +125,10 @@ class GroupCommitter:
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
+        recorder = None
+        if self._postgres:
+            recorder = AsyncRecorder()
+            self._recorders.append(recorder)
         while True:
             await self._wakeup.wait()
             self._wakeup.clear()
@@ -126,7 +136,10 @@ class GroupCommitter:
                 batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
                 submissions = [submission for submission, _ in batch]
                 try:
-                    replies = await loop.run_in_executor(self._executor, self._record, submissions)
+                    if recorder is not None and not any(submission.signed for submission in submissions):
+                        replies = await recorder.record(submissions, lease_owner=self._owner)
+                    else:
+                        replies = await loop.run_in_executor(self._executor, self._record, submissions)
                 except Exception:
                     logger.exception("Recording %d webhook events failed; answering 503 so Genesys retries", len(batch))
                     replies = [
@@ -158,7 +171,7 @@ def committer() -> GroupCommitter:
     loop = asyncio.get_running_loop()
     if loop not in _committers:
         for old_loop in [old for old in _committers if old.is_closed()]:
-            del _committers[old_loop]
+            _committers.pop(old_loop).close()
         _committers[loop] = GroupCommitter()
     return _committers[loop]
 

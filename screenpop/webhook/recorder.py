@@ -76,16 +76,23 @@ def _checksum(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _resolve_principals(submissions: list[Submission], now: datetime) -> list[_Principal]:
-    conn = connections[DEFAULT_DB_ALIAS]
-    checksum_of = {s.bearer: _checksum(s.bearer) for s in submissions if s.bearer}
-    tokens = callers.tokens.get_many(sorted(set(checksum_of.values())), lambda missing: _tokens_load(conn, missing))
-    org_ids = {s.signed.org_id for s in submissions if s.signed and not s.bearer}
-    signers = (
-        {tenant.genesys_org_id: tenant for tenant in Tenant.objects.filter(genesys_org_id__in=org_ids)}
-        if org_ids
-        else {}
-    )
+def _checksums(submissions: list[Submission]) -> dict[str, str]:
+    """Bearer token -> its checksum (tokens are stored as checksums)."""
+    return {s.bearer: _checksum(s.bearer) for s in submissions if s.bearer}
+
+
+def _signer_org_ids(submissions: list[Submission]) -> set[str]:
+    return {s.signed.org_id for s in submissions if s.signed and not s.bearer}
+
+
+def _resolve_principals(
+    submissions: list[Submission],
+    now: datetime,
+    checksum_of: dict[str, str],
+    tokens: dict[str, tuple],
+    signers: dict[str, Tenant],
+) -> list[_Principal]:
+    """Who sent each submission, from the tokens (`_tokens_load`) and signing tenants already read."""
     principals = []
     wall_clock = time.time()
     for submission in submissions:
@@ -127,19 +134,26 @@ def _resolve_principals(submissions: list[Submission], now: datetime) -> list[_P
     return principals
 
 
+# `{values}`: the list the IN compares with (`_select_in`). Table names are Django's defaults for these models.
+TOKENS_SQL = (
+    "SELECT t.token_checksum, t.expires, w.tenant_id, w.active, te.active "  # noqa: S608 (names are ours)
+    f'FROM "{AccessToken._meta.db_table}" t '
+    f'LEFT JOIN "{WebhookClient._meta.db_table}" w ON w.application_id = t.application_id '
+    f'LEFT JOIN "{Tenant._meta.db_table}" te ON te.id = w.tenant_id '
+    "WHERE t.token_checksum IN {values}"
+)
+QUEUE_FILTERS_SQL = f'SELECT tenant_id, queue_id FROM "{QueueFilter._meta.db_table}" WHERE tenant_id IN {{values}}'  # noqa: S608
+
+
 def _tokens_load(conn: Any, checksums: list[str]) -> dict[str, tuple]:
+    return _tokens_of(_select_in(conn, TOKENS_SQL, "text", checksums))
+
+
+def _tokens_of(rows: list[tuple]) -> dict[str, tuple]:
     """Token checksum -> (expires, tenant id, client active, tenant active), for the tokens that exist."""
-    quote = conn.ops.quote_name
-    sql = (
-        "SELECT t.token_checksum, t.expires, w.tenant_id, w.active, te.active "  # noqa: S608 (names are ours)
-        f"FROM {quote(AccessToken._meta.db_table)} t "
-        f"LEFT JOIN {quote(WebhookClient._meta.db_table)} w ON w.application_id = t.application_id "
-        f"LEFT JOIN {quote(Tenant._meta.db_table)} te ON te.id = w.tenant_id "
-        "WHERE t.token_checksum IN {values}"
-    )
     return {
         checksum: (_aware(expires), tenant_id, bool(client_active), bool(tenant_active))
-        for checksum, expires, tenant_id, client_active, tenant_active in _select_in(conn, sql, "text", checksums)
+        for checksum, expires, tenant_id, client_active, tenant_active in rows
     }
 
 
@@ -148,22 +162,15 @@ def _aware(value: datetime) -> datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
-def _queue_filters(tenant_ids: set[int]) -> dict[int, frozenset[str]]:
-    """Tenant id -> the queue ids its pops are limited to (empty: every queue)."""
-    conn = connections[DEFAULT_DB_ALIAS]
-    return callers.queue_filters.get_many(sorted(tenant_ids), lambda missing: _queue_filters_load(conn, missing))
-
-
 def _queue_filters_load(conn: Any, tenant_ids: list[int]) -> dict[int, frozenset[str]]:
-    """Every tenant asked for gets an entry (an empty set, when it has no filters), so all are remembered."""
-    if not tenant_ids:
-        return {}
-    sql = (
-        f"SELECT tenant_id, queue_id FROM {conn.ops.quote_name(QueueFilter._meta.db_table)} "  # noqa: S608
-        "WHERE tenant_id IN {values}"
-    )
+    return _queue_filters_of(tenant_ids, _select_in(conn, QUEUE_FILTERS_SQL, "bigint", tenant_ids))
+
+
+def _queue_filters_of(tenant_ids: list[int], rows: list[tuple]) -> dict[int, frozenset[str]]:
+    """Tenant id -> the queue ids its pops are limited to (empty: every queue). Every tenant asked for gets an entry,
+    so all are remembered."""
     filters: dict[int, set[str]] = {tenant_id: set() for tenant_id in tenant_ids}
-    for tenant_id, queue_id in _select_in(conn, sql, "bigint", tenant_ids):
+    for tenant_id, queue_id in rows:
         filters[tenant_id].add(queue_id)
     return {tenant_id: frozenset(queues) for tenant_id, queues in filters.items()}
 
@@ -190,41 +197,30 @@ def _select_in(conn: Any, sql: str, kind: str, values: list[Any]) -> list[tuple]
         cursor.close()
 
 
-def _insert_many(
-    conn: Any, table: str, columns: Sequence[str], pg_types: Sequence[str], rows: list[tuple], suffix: str = ""
-) -> list[tuple]:
-    """One INSERT of many rows. PostgreSQL: one array parameter per column through unnest(), so the statement is
-    short and psycopg parses it once (a VALUES list of N*columns placeholders is re-parsed in Python every time);
-    SQLite: a VALUES list (its driver is C). Returns the RETURNING rows, if `suffix` asks for any."""
-    quoted = conn.ops.quote_name(table)
-    if conn.vendor == "postgresql":
-        arrays = [list(column) for column in zip(*rows, strict=True)]
-        aliases = [f"c{index}" for index in range(len(columns))]
-        selected = ", ".join(
-            f"{alias}::jsonb" if kind == "jsonb" else alias for alias, kind in zip(aliases, pg_types, strict=True)
-        )
-        unnest = ", ".join(f"%b::{'text' if kind == 'jsonb' else kind}[]" for kind in pg_types)
-        sql = (
-            f"INSERT INTO {quoted} ({', '.join(columns)}) SELECT {selected} "  # noqa: S608 (names are ours)
-            f"FROM unnest({unnest}) AS u({', '.join(aliases)}) {suffix}"
-        )
-        # psycopg's own cursor (server-side binding, binary C dumpers: `%b`) in the same transaction; Django's
-        # cursor binds on the client side, quoting every array element in Python.
-        import psycopg
-
-        with psycopg.Cursor(conn.connection) as cursor:
-            cursor.execute(sql, arrays)
-            return cursor.fetchall() if suffix else []
-    # SQLite: the driver's own cursor with `?` placeholders (Django's wrapper rewrites `%s` with a regex over the
-    # whole statement, ~5 µs a row); the driver caches the prepared statement by its text.
+def _insert_many(conn: Any, table: str, columns: Sequence[str], rows: list[tuple]) -> None:
+    """One INSERT of many rows on SQLite: the driver's own cursor with `?` placeholders (Django's wrapper rewrites
+    `%s` with a regex over the whole statement, ~5 µs a row); the driver caches the prepared statement by its text."""
     placeholders = ", ".join(["(" + ", ".join("?" * len(columns)) + ")"] * len(rows))
-    sql = f"INSERT INTO {quoted} ({', '.join(columns)}) VALUES {placeholders} {suffix}"  # noqa: S608
+    sql = f"INSERT INTO {conn.ops.quote_name(table)} ({', '.join(columns)}) VALUES {placeholders}"  # noqa: S608
     cursor = conn.connection.cursor()
     try:
         cursor.execute(sql, [value for row in rows for value in row])
-        return cursor.fetchall() if suffix else []
     finally:
         cursor.close()
+
+
+def _unnest(alias: str, names: Sequence[str], pg_types: Sequence[str], *, numbered: bool = False) -> str:
+    """`unnest(%b::type[], ...) AS alias(names)`: one array parameter per column (binary, C dumpers), so the text
+    of a statement never depends on the number of rows and psycopg prepares it once. `numbered` adds the row's
+    position as `n`."""
+    arrays = ", ".join(f"%b::{'text' if kind == 'jsonb' else kind}[]" for kind in pg_types)
+    if numbered:
+        return f"unnest({arrays}) WITH ORDINALITY AS {alias}({', '.join(names)}, n)"
+    return f"unnest({arrays}) AS {alias}({', '.join(names)})"
+
+
+def _columns(rows: list[tuple], width: int) -> list[list[Any]]:
+    return [list(column) for column in zip(*rows, strict=True)] if rows else [[] for _ in range(width)]
 
 
 _POP_COLUMNS = (
@@ -271,21 +267,12 @@ def _time_adapter(conn: Any) -> Callable[[datetime], Any]:
     return lambda value: str(value.replace(tzinfo=None))
 
 
-def _insert_pops(rows: list[tuple], conn: Any) -> dict[tuple[int, str], int]:
-    """Insert the pops no one has yet; returns the (tenant, conversation) -> id of those this batch created.
-    `rows` hold the values of `_POP_COLUMNS`, datetimes already adapted (`_time_adapter`)."""
+def _insert_pops(rows: list[tuple], conn: Any) -> tuple[dict[tuple[int, str], int], dict[tuple[int, str], int]]:
+    """SQLite: insert the pops no one has yet. Returns (created, existing): (tenant, conversation) -> pop id of those
+    this batch created, and of those that were there. `rows` hold the values of `_POP_COLUMNS`, datetimes already
+    adapted (`_time_adapter`)."""
     if not rows:
-        return {}
-    if conn.vendor == "postgresql":
-        returned = _insert_many(
-            conn,
-            Pop._meta.db_table,
-            _POP_COLUMNS,
-            _POP_TYPES,
-            rows,
-            "ON CONFLICT (tenant_id, conversation_id) DO NOTHING RETURNING id, tenant_id, conversation_id",
-        )
-        return {(tenant_id, conversation_id): pop_id for pop_id, tenant_id, conversation_id in returned}
+        return {}, {}
     # SQLite: Python's driver releases the GIL around every step, so a RETURNING of N rows is N hand-offs of the GIL
     # with the event loop, each waiting while the loop is busy. Instead two statements of one step each: the insert,
     # then every pop of these keys as ONE row (a JSON array). The transaction began IMMEDIATE, so the write lock is
@@ -303,10 +290,11 @@ def _insert_pops(rows: list[tuple], conn: Any) -> dict[tuple[int, str], int]:
         inserted, last_id = cursor.rowcount, cursor.lastrowid or 0
     finally:
         cursor.close()
-    if not inserted:
-        return {}
-    pop_ids = _sqlite_pop_ids(conn, [(row[0], row[1]) for row in rows])
-    return {key: pop_id for key, pop_id in pop_ids.items() if last_id - inserted < pop_id <= last_id}
+    created: dict[tuple[int, str], int] = {}
+    existing: dict[tuple[int, str], int] = {}
+    for key, pop_id in _sqlite_pop_ids(conn, [(row[0], row[1]) for row in rows]).items():
+        (created if last_id - inserted < pop_id <= last_id else existing)[key] = pop_id
+    return created, existing
 
 
 def _sqlite_pop_ids(conn: Any, keys: list[tuple[int, str]]) -> dict[tuple[int, str], int]:
@@ -356,27 +344,24 @@ _EVENT_TYPES = (
 )
 
 
-def _insert_events(submissions: list[Submission], replies: list[Reply], conn: Any) -> None:
-    when = _time_adapter(conn)
-    rows = []
-    for submission, reply in zip(submissions, replies, strict=True):
-        event = submission.event
-        rows.append(
-            (
-                reply.tenant_id,
-                EventLog.Source.GENESYS.value,
-                when(submission.received_at),
-                _outcome_of(reply),
-                reply.status,
-                reply.body.get("reason") or reply.body.get("detail") or "",
-                reply.body.get("field") or "",
-                (event.conversation_id if event else "")[:64],
-                (event.phone_number if event else "")[:255],
-                (event.event_type if event else "")[:64],
-                json.dumps(_logged_payload(submission)),
-            )
-        )
-    _insert_many(conn, EventLog._meta.db_table, _EVENT_COLUMNS, _EVENT_TYPES, rows)
+def _event_row(submission: Submission, reply: Reply | None, tenant_id: int | None, when: Callable) -> tuple:
+    """The event-log row of a submission (`_EVENT_COLUMNS`). `reply` None: a pop candidate, whose outcome and
+    status the PostgreSQL statement fills in (accepted or duplicate; neither has a reason or a field)."""
+    event = submission.event
+    body = reply.body if reply is not None else {}
+    return (
+        tenant_id,
+        EventLog.Source.GENESYS.value,
+        when(submission.received_at),
+        _outcome_of(reply) if reply is not None else None,
+        reply.status if reply is not None else None,
+        body.get("reason") or body.get("detail") or "",
+        body.get("field") or "",
+        (event.conversation_id if event else "")[:64],
+        (event.phone_number if event else "")[:255],
+        (event.event_type if event else "")[:64],
+        json.dumps(_logged_payload(submission)),
+    )
 
 
 def _logged_payload(submission: Submission) -> dict[str, Any]:
@@ -402,74 +387,223 @@ def _outcome_of(reply: Reply) -> str:
     return EventLog.Outcome.DUPLICATE if reply.body.get("status") == "duplicate" else EventLog.Outcome.IGNORED
 
 
+@dataclass
+class _Plan:
+    """What a batch decided before touching the pops: a reply for every submission that has one (None for a pop
+    candidate), the first index of each new (tenant, conversation), and the rows of those pops."""
+
+    principals: list[_Principal]
+    replies: list[Reply | None]
+    candidates: dict[tuple[int, str], int]
+    pop_rows: list[tuple]
+
+
+def _filtered_tenants(principals: list[_Principal]) -> list[int]:
+    return sorted({p.tenant_id for p in principals if p.tenant_id and not p.problem})
+
+
+def _plan(
+    submissions: list[Submission],
+    now: datetime,
+    lease_owner: str,
+    conn: Any,
+    principals: list[_Principal],
+    filters: dict[int, frozenset[str]],
+) -> _Plan:
+    replies: list[Reply | None] = []
+    candidates: dict[tuple[int, str], int] = {}
+    pop_rows: list[tuple] = []
+    when = _time_adapter(conn)
+    lease_until = when(now + timedelta(seconds=settings.SCREENPOP_LEASE_SECONDS))
+    updated = when(now)
+    for index, (submission, principal) in enumerate(zip(submissions, principals, strict=True)):
+        if principal.problem:
+            replies.append(principal.problem)
+            continue
+        if submission.error is not None:
+            replies.append(Reply(422, submission.error.as_body(), tenant_id=principal.tenant_id))
+            continue
+        event = submission.event
+        assert event is not None
+        reason = event.ignore_reason()
+        queues = filters.get(principal.tenant_id)
+        if reason is None and queues and event.queue_id not in queues:
+            reason = f"queue {event.queue_id or '(none sent)'} is not among this tenant's queue filters"
+        if reason:
+            replies.append(Reply(200, {"status": "ignored", "reason": reason}, tenant_id=principal.tenant_id))
+            continue
+        key = (principal.tenant_id, event.conversation_id)
+        replies.append(None)
+        if key in candidates:
+            continue
+        candidates[key] = index
+        pop_rows.append(
+            (
+                principal.tenant_id,
+                event.conversation_id,
+                event.phone_number,
+                "",  # phone_e164: the lookup normalises
+                event.queue_id,
+                Pop.State.PENDING.value,
+                "",  # detail
+                "{}",  # result
+                0,  # attempts
+                0,  # freshdesk_calls
+                when(submission.received_at),
+                lease_owner,
+                lease_until,
+                updated,
+            )
+        )
+    return _Plan(principals, replies, candidates, pop_rows)
+
+
+def _final_replies(
+    plan: _Plan,
+    submissions: list[Submission],
+    created: dict[tuple[int, str], int],
+    existing: dict[tuple[int, str], int],
+) -> list[Reply]:
+    """The candidates' replies: 202 for the submission that created its pop, 200 duplicate (naming the pop) for
+    the others."""
+    final: list[Reply] = []
+    for index, (submission, principal, reply) in enumerate(
+        zip(submissions, plan.principals, plan.replies, strict=True)
+    ):
+        if reply is None:
+            key = (principal.tenant_id, submission.event.conversation_id)
+            if key in created and plan.candidates[key] == index:
+                reply = Reply(202, {"status": "accepted", "pop_id": created[key]}, created[key], principal.tenant_id)
+            else:
+                pop_id = created.get(key) or existing[key]
+                reply = Reply(200, {"status": "duplicate", "pop_id": pop_id}, tenant_id=principal.tenant_id)
+        final.append(reply)
+    return final
+
+
+def _plan_sync(submissions: list[Submission], now: datetime, lease_owner: str, conn: Any) -> _Plan:
+    """`_plan` with what it needs read through Django's connection of this thread."""
+    checksum_of = _checksums(submissions)
+    tokens = callers.tokens.get_many(sorted(set(checksum_of.values())), lambda missing: _tokens_load(conn, missing))
+    org_ids = _signer_org_ids(submissions)
+    signers = (
+        {tenant.genesys_org_id: tenant for tenant in Tenant.objects.filter(genesys_org_id__in=org_ids)}
+        if org_ids
+        else {}
+    )
+    principals = _resolve_principals(submissions, now, checksum_of, tokens, signers)
+    filters = callers.queue_filters.get_many(
+        _filtered_tenants(principals), lambda missing: _queue_filters_load(conn, missing)
+    )
+    return _plan(submissions, now, lease_owner, conn, principals, filters)
+
+
+def _unseen(plan: _Plan, created: dict[tuple[int, str], int], existing: dict[tuple[int, str], int]) -> list:
+    """Candidates whose pop neither this statement made nor its snapshot saw: another transaction made it and
+    committed while this one waited on the unique index."""
+    return [key for key in plan.candidates if key not in created and key not in existing]
+
+
 def events_record(submissions: list[Submission], *, lease_owner: str) -> list[Reply]:
     """Decide and durably record a batch; returns one reply per submission, in order. Raises only on DB failure."""
     now = submissions[0].received_at if submissions else timezone.now()
-    lease_expires = now + timedelta(seconds=settings.SCREENPOP_LEASE_SECONDS)
     conn = connections[DEFAULT_DB_ALIAS]
-    with write_transaction():
-        principals = _resolve_principals(submissions, now)
-        filters = _queue_filters({p.tenant_id for p in principals if p.tenant_id and not p.problem})
-        replies: list[Reply | None] = []
-        candidates: dict[tuple[int, str], int] = {}  # first submission index of each new (tenant, conversation)
-        pop_rows: list[tuple] = []
-        when = _time_adapter(conn)
-        lease_until, updated = when(lease_expires), when(now)
-        for index, (submission, principal) in enumerate(zip(submissions, principals, strict=True)):
-            if principal.problem:
-                replies.append(principal.problem)
-                continue
-            if submission.error is not None:
-                replies.append(Reply(422, submission.error.as_body(), tenant_id=principal.tenant_id))
-                continue
-            event = submission.event
-            assert event is not None
-            reason = event.ignore_reason()
-            queues = filters.get(principal.tenant_id)
-            if reason is None and queues and event.queue_id not in queues:
-                reason = f"queue {event.queue_id or '(none sent)'} is not among this tenant's queue filters"
-            if reason:
-                replies.append(Reply(200, {"status": "ignored", "reason": reason}, tenant_id=principal.tenant_id))
-                continue
-            key = (principal.tenant_id, event.conversation_id)
-            replies.append(None)
-            if key in candidates:
-                continue
-            candidates[key] = index
-            pop_rows.append(
-                (
-                    principal.tenant_id,
-                    event.conversation_id,
-                    event.phone_number,
-                    "",  # phone_e164: the lookup normalises
-                    event.queue_id,
-                    Pop.State.PENDING.value,
-                    "",  # detail
-                    "{}",  # result
-                    0,  # attempts
-                    0,  # freshdesk_calls
-                    when(submission.received_at),
-                    lease_owner,
-                    lease_until,
-                    updated,
-                )
-            )
-        created = _insert_pops(pop_rows, conn)
-        missing = [key for key in candidates if key not in created]
-        existing: dict[tuple[int, str], int] = {}
-        for key in missing:
+    if conn.vendor == "postgresql":
+        import psycopg
+
+        conn.ensure_connection()
+        plan = _plan_sync(submissions, now, lease_owner, conn)
+        with psycopg.Cursor(conn.connection) as cursor:
+            cursor.execute(*postgresql_statement(plan, submissions))
+            created, existing = postgresql_pops(cursor.fetchall())
+        for key in _unseen(plan, created, existing):
             existing[key] = Pop.objects.filter(tenant_id=key[0], conversation_id=key[1]).values_list("id", flat=True)[0]
-        final: list[Reply] = []
-        for index, (submission, principal, reply) in enumerate(zip(submissions, principals, replies, strict=True)):
-            if reply is None:
-                key = (principal.tenant_id, submission.event.conversation_id)
-                if key in created and candidates[key] == index:
-                    reply = Reply(
-                        202, {"status": "accepted", "pop_id": created[key]}, created[key], principal.tenant_id
-                    )
-                else:
-                    pop_id = created.get(key) or existing[key]
-                    reply = Reply(200, {"status": "duplicate", "pop_id": pop_id}, tenant_id=principal.tenant_id)
-            final.append(reply)
-        _insert_events(submissions, final, conn)
+        return _final_replies(plan, submissions, created, existing)
+    with write_transaction():
+        plan = _plan_sync(submissions, now, lease_owner, conn)
+        created, existing = _insert_pops(plan.pop_rows, conn)
+        final = _final_replies(plan, submissions, created, existing)
+        when = _time_adapter(conn)
+        rows = [
+            _event_row(submission, reply, reply.tenant_id, when)
+            for submission, reply in zip(submissions, final, strict=True)
+        ]
+        _insert_many(conn, EventLog._meta.db_table, _EVENT_COLUMNS, rows)
     return final
+
+
+_POP_ALIASES = tuple(f"p{index}" for index in range(len(_POP_COLUMNS)))
+_EVENT_ALIASES = tuple(f"e{index}" for index in range(len(_EVENT_COLUMNS)))
+
+
+def _postgresql_sql() -> str:
+    """The batch statement: the pops and the event log in ONE statement, run in autocommit (a statement is its own
+    transaction): one round trip where BEGIN, two INSERTs and COMMIT took four. It returns the pops this statement
+    created (true) and those its snapshot already held (false).
+
+    The one rule it carries: a candidate's event row is `accepted`/202 when the insert created its pop and it was
+    the batch's first submission for it, else `duplicate`/200 (`_final_replies` decides the same from the ids)."""
+    pop_table, event_table = f'"{Pop._meta.db_table}"', f'"{EventLog._meta.db_table}"'
+    pop_select = ", ".join(
+        f"{alias}::jsonb" if kind == "jsonb" else alias for alias, kind in zip(_POP_ALIASES, _POP_TYPES, strict=True)
+    )
+    e = dict(zip(_EVENT_COLUMNS, _EVENT_ALIASES, strict=True))
+    event_select = ", ".join(
+        f"COALESCE(u.{e['outcome']}, CASE WHEN ins.id IS NULL THEN 'duplicate' ELSE 'accepted' END)"
+        if column == "outcome"
+        else f"COALESCE(u.{e['status_code']}, CASE WHEN ins.id IS NULL THEN 200 ELSE 202 END)"
+        if column == "status_code"
+        else f"u.{alias}::jsonb"
+        if kind == "jsonb"
+        else f"u.{alias}"
+        for column, alias, kind in zip(_EVENT_COLUMNS, _EVENT_ALIASES, _EVENT_TYPES, strict=True)
+    )
+    return (
+        f"WITH ins AS (INSERT INTO {pop_table} ({', '.join(_POP_COLUMNS)}) "  # noqa: S608 (names are ours)
+        f"SELECT {pop_select} FROM {_unnest('p', _POP_ALIASES, _POP_TYPES)} "
+        "ON CONFLICT (tenant_id, conversation_id) DO NOTHING RETURNING id, tenant_id, conversation_id), "
+        f"ev AS (INSERT INTO {event_table} ({', '.join(_EVENT_COLUMNS)}) "
+        f"SELECT {event_select} "
+        f"FROM {_unnest('u', (*_EVENT_ALIASES, 'first'), (*_EVENT_TYPES, 'boolean'), numbered=True)} "
+        f"LEFT JOIN ins ON u.first AND ins.tenant_id = u.{e['tenant_id']} "
+        f"AND ins.conversation_id = u.{e['conversation_id']} ORDER BY u.n) "
+        "SELECT id, tenant_id, conversation_id, true FROM ins UNION ALL "
+        f"SELECT p.id, p.tenant_id, p.conversation_id, false FROM {pop_table} p "
+        "JOIN unnest(%b::bigint[], %b::varchar[]) AS k(tenant_id, conversation_id) "
+        "ON p.tenant_id = k.tenant_id AND p.conversation_id = k.conversation_id"
+    )
+
+
+_POSTGRESQL_SQL: list[str] = []
+
+
+def postgresql_statement(plan: _Plan, submissions: list[Submission]) -> tuple[str, list[Any]]:
+    """(SQL, parameters) of a batch on PostgreSQL, for psycopg's server-side binding (`%b`)."""
+    if not _POSTGRESQL_SQL:
+        _POSTGRESQL_SQL.append(_postgresql_sql())
+    event_rows = []
+    first_candidate = []
+    for index, (submission, principal, reply) in enumerate(
+        zip(submissions, plan.principals, plan.replies, strict=True)
+    ):
+        event_rows.append(_event_row(submission, reply, principal.tenant_id, _aware))
+        first = reply is None and plan.candidates.get((principal.tenant_id, submission.event.conversation_id)) == index
+        first_candidate.append(first)
+    keys = list(plan.candidates)
+    params = [
+        *_columns(plan.pop_rows, len(_POP_COLUMNS)),
+        *_columns(event_rows, len(_EVENT_COLUMNS)),
+        first_candidate,
+        [key[0] for key in keys],
+        [key[1] for key in keys],
+    ]
+    return _POSTGRESQL_SQL[0], params
+
+
+def postgresql_pops(rows: list[tuple]) -> tuple[dict[tuple[int, str], int], dict[tuple[int, str], int]]:
+    """(created, existing) pop ids from the batch statement's rows."""
+    created: dict[tuple[int, str], int] = {}
+    existing: dict[tuple[int, str], int] = {}
+    for pop_id, tenant_id, conversation_id, new in rows:
+        (created if new else existing)[(tenant_id, conversation_id)] = pop_id
+    return created, existing
