@@ -2,9 +2,10 @@
 
 DESIGN.md §7 measured a plain Django view at ~200-350 requests/s with a p99 far above the 200 ms budget, so this
 endpoint is a bare ASGI callable: it checks size and content type, parses the body, and hands the submission to a
-group committer that records every request waiting at that moment in ONE transaction (`events_record`), in one
-database thread. A request is answered once its batch has committed: nothing is acknowledged that is not durable,
-and no Freshdesk call is made here. Lookups start right after the commit (`on_accepted`).
+group committer that records every request waiting at that moment as one batch (`GroupCommitter`: one SQLite
+transaction in a database thread, or one PostgreSQL statement from the event loop). A request is answered once its
+batch has committed: nothing is acknowledged that is not durable, and no Freshdesk call is made here. Lookups start
+right after the commit (`on_accepted`).
 """
 
 from __future__ import annotations

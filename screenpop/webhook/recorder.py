@@ -6,6 +6,11 @@ authenticate (bearer token by checksum, or HMAC signature) -> 401/403; validatio
 voice call start, or a queue outside the tenant's filters -> 200 ignored; a pop for (tenant, conversation)
 already there -> 200 duplicate; else a new pop -> 202. Every submission leaves an event-log row with its outcome.
 The new pops are leased to this process so its lookup workers start on them as soon as the transaction commits.
+
+The decisions are pure steps (`_resolve_principals`, `_plan`, `_final_replies`) over what was read; the reads and
+writes differ by database: SQLite, one IMMEDIATE transaction of a few single-step statements (`events_record`);
+PostgreSQL, one statement (`postgresql_statement`), from a database thread here or from the event loop
+(`webhook/postgres.py`).
 """
 
 from __future__ import annotations
