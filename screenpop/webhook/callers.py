@@ -1,8 +1,9 @@
 """What the webhook knows about its callers, remembered for a moment.
 
 Every batch of webhook requests needs each bearer token's client and tenant, and each tenant's queue filters. Under a
-storm that is two queries per batch on the path to the ack (on PostgreSQL two round trips of six). They change
-rarely, so each process keeps what it read for `SCREENPOP_AUTH_CACHE_SECONDS` (1 s by default; 0 turns it off):
+storm that is two queries per batch on the path to the ack (on PostgreSQL, two round trips more than the batch's
+one). They change rarely, so each process keeps what it read for `SCREENPOP_AUTH_CACHE_SECONDS` (1 s by default;
+0 turns it off):
 
 - a token's expiry is kept, not its validity, so a token is refused the moment it expires;
 - in the process where a change is made (the admin, the wizard, `/oauth/token/`), saving or deleting an access

@@ -62,11 +62,9 @@ class GroupCommitter:
         self._pending: list[tuple[Submission, asyncio.Future[Reply]]] = []
         self._wakeup = asyncio.Event()
         self._executor = ThreadPoolExecutor(max_workers=self._slots, thread_name_prefix="webhook-db")
-        self._checkpointer = (
-            WalCheckpointer(str(settings.DATABASES["default"]["NAME"])).start()
-            if connection.vendor == "sqlite"
-            else None
-        )
+        database = str(connection.settings_dict["NAME"])
+        on_disk = connection.vendor == "sqlite" and ":memory:" not in database and "mode=memory" not in database
+        self._checkpointer = WalCheckpointer(database).start() if on_disk else None
         self._tasks: list[asyncio.Task] = []
         self._recorders: list[AsyncRecorder] = []
         self._postgres = connection.vendor == "postgresql"
