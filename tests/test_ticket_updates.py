@@ -144,3 +144,21 @@ def test_the_secret_header_works_too_and_bad_bodies_say_which_field(client, matc
     assert response.json()["field"] == "ticket_id"
     event = EventLog.objects.get(source="freshdesk")
     assert (event.outcome, event.status_code) == ("rejected", 422)
+
+
+@pytest.mark.parametrize(
+    ("raw", "field"),
+    [
+        ('{"ticket_id": 1, "subject": "\\u0000"}', "subject"),
+        ('{"freshdesk_webhook": {"ticket_id": 1, "ticket_subject": "\\ud800"}}', "freshdesk_webhook"),
+        ('{"ticket_id": 1, "x": ' + "[" * 20000 + "]" * 20000 + "}", "body"),
+        ('{"ticket_id": 1, "subject": "\x00"}', "body"),
+    ],
+)
+def test_bodies_a_database_cannot_store_are_422_and_logged(client, matched_pop, raw, field) -> None:
+    """A NUL, a lone surrogate or nesting too deep for the parser: a 422 naming the field, logged, never a 500."""
+    response = deliver(client, matched_pop, raw)
+    assert (response.status_code, response.json()["field"]) == (422, field)
+    event = EventLog.objects.get(source="freshdesk")
+    assert (event.outcome, event.status_code) == ("rejected", 422)
+    assert "ticket_id" in event.payload["raw"]

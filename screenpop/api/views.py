@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 
 from django.conf import settings
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
@@ -20,7 +19,7 @@ from screenpop.api.serializers import (
     PopStateSerializer,
     WebhookReplySerializer,
 )
-from screenpop.errors import ScreenpopError, ValidationFailed
+from screenpop.errors import ScreenpopError
 from screenpop.lookup.runner import runner
 from screenpop.panel_tokens import PanelGrant, panel_token_verify
 from screenpop.pops import pop_retry_request
@@ -32,6 +31,7 @@ from screenpop.ticket_updates import (
     ticket_update_record,
 )
 from screenpop.webhook.endpoint import process_identity
+from screenpop.webhook.events import json_body, logged_text
 from screenpop.webhook.intake import submission_from_request
 from screenpop.webhook.recorder import events_record
 
@@ -180,15 +180,12 @@ class FreshdeskEventsView(APIView):
         try:
             if len(raw) > settings.SCREENPOP_WEBHOOK_MAX_BYTES:
                 raise ScreenpopError("The body is larger than 64 KB.", code="too_large").with_status(413)
-            try:
-                payload = json.loads(raw)
-            except (UnicodeDecodeError, json.JSONDecodeError) as error:
-                raise ValidationFailed(f"The body is not valid JSON: {error}.", field="body") from error
+            payload = json_body(raw)
             outcome = ticket_update_apply(tenant=tenant, ticket_id=ticket_id_from_payload(payload))
         except ScreenpopError as error:
             ticket_update_record(
                 tenant=tenant, status_code=error.status_code, outcome="rejected" if error.status_code < 500 else
-                "failed", reason=error.detail, payload={"raw": raw[:2000].decode("utf-8", "replace")},
+                "failed", reason=error.detail, payload={"raw": logged_text(raw[:2000])},
             )  # fmt: skip
             raise
         ticket_update_record(

@@ -15,14 +15,16 @@ import json
 import logging
 import os
 import socket
+import sqlite3
 import threading
 import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import psycopg
 from django.conf import settings
-from django.db import connection
+from django.db import DataError, connection
 
 from screenpop import metrics
 from screenpop.db import WalCheckpointer, no_autocheckpoint
@@ -35,6 +37,10 @@ logger = logging.getLogger("screenpop.webhook")
 PATH = "/api/v1/genesys/events"
 MAX_BATCH = 512
 STORM_BATCH = 4  # a batch of this many submissions means requests queue behind the commits: a storm
+
+UNAVAILABLE = Reply(503, {"error": "unavailable", "detail": "The event could not be recorded; retry."})
+# What a database raises for one row's data (text it cannot store, say), as opposed to being unreachable.
+_DATA_ERRORS = (ValueError, sqlite3.DataError, psycopg.DataError, DataError)
 
 ASGIReceive = Callable[[], Awaitable[dict[str, Any]]]
 ASGISend = Callable[[dict[str, Any]], Awaitable[None]]
@@ -122,8 +128,25 @@ class GroupCommitter:
             connection.close()
             raise
 
+    async def _recorded(self, recorder: AsyncRecorder | None, submissions: list[Submission]) -> list[Reply]:
+        """The batch's replies. A batch the database refuses for one submission's data is recorded again one
+        submission at a time, so that submission fails alone, not the callers batched with it; any other failure
+        (the database down) answers 503 to the whole batch, so Genesys retries."""
+        try:
+            if recorder is not None and not any(submission.signed for submission in submissions):
+                return await recorder.record(submissions, lease_owner=self._owner)
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(self._executor, self._record, submissions)
+        except _DATA_ERRORS:
+            if len(submissions) > 1:
+                logger.exception("The database refused a batch of %d webhook events; one at a time", len(submissions))
+                return [reply for one in submissions for reply in await self._recorded(recorder, [one])]
+            logger.exception("The database refused a webhook event; answering 503")
+        except Exception:
+            logger.exception("Recording %d webhook events failed; answering 503 so Genesys retries", len(submissions))
+        return [UNAVAILABLE] * len(submissions)
+
     async def _run(self) -> None:
-        loop = asyncio.get_running_loop()
         recorder = None
         if self._postgres:
             recorder = AsyncRecorder()
@@ -133,18 +156,7 @@ class GroupCommitter:
             self._wakeup.clear()
             while self._pending:
                 batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
-                submissions = [submission for submission, _ in batch]
-                try:
-                    if recorder is not None and not any(submission.signed for submission in submissions):
-                        replies = await recorder.record(submissions, lease_owner=self._owner)
-                    else:
-                        replies = await loop.run_in_executor(self._executor, self._record, submissions)
-                except Exception:
-                    logger.exception("Recording %d webhook events failed; answering 503 so Genesys retries", len(batch))
-                    replies = [
-                        Reply(503, {"error": "unavailable", "detail": "The event could not be recorded; retry."})
-                        for _ in batch
-                    ]
+                replies = await self._recorded(recorder, [submission for submission, _ in batch])
                 metrics.webhook_batch_size.observe(len(batch))
                 self._last_batch_size, self._last_batch_at = len(batch), time.monotonic()
                 for (_, future), reply in zip(batch, replies, strict=True):

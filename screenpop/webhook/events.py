@@ -100,12 +100,33 @@ def _text(body: dict[str, Any], name: str, *, required: bool) -> str:
     return value
 
 
-def event_parse(raw: bytes) -> GenesysEvent:
-    """Validate a webhook body. Raises `ValidationFailed` (422) with `field` and the `value` received."""
+def json_body(raw: bytes) -> Any:
+    """A request body parsed as JSON that a database can store, or `ValidationFailed` (422) naming the field."""
     try:
         body = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise ValidationFailed(f"The body is not valid JSON: {error}.", field="body") from error
+    except RecursionError as error:
+        raise ValidationFailed("The body nests arrays or objects too deeply.", field="body") from error
+    if b"\\u" in raw or not raw.isascii():  # the only ways to a NUL or a lone surrogate in a parsed value
+        for name, value in body.items() if isinstance(body, dict) else [("body", body)]:
+            if not storable(name) or not storable(value):
+                raise ValidationFailed(
+                    "The body holds a NUL character or an unpaired surrogate (\\u0000, \\ud800-\\udfff), which "
+                    "are not text; send printable text only.",
+                    field=name if storable(name) else "body",
+                )
+    return body
+
+
+def logged_text(raw: bytes) -> str:
+    """A refused body as text a database can store: what was not UTF-8 replaced by the decoder, NUL by U+FFFD."""
+    return raw.decode("utf-8", errors="replace").replace("\x00", "\ufffd")
+
+
+def event_parse(raw: bytes) -> GenesysEvent:
+    """Validate a webhook body. Raises `ValidationFailed` (422) with `field` and the `value` received."""
+    body = json_body(raw)
     if not isinstance(body, dict):
         raise ValidationFailed("The body must be a JSON object.", field="body")
     values = {
@@ -128,6 +149,27 @@ def event_parse(raw: bytes) -> GenesysEvent:
         values["timestamp"] = _iso_timestamp(values["timestamp"])
     extra = {key: value for key, value in body.items() if key not in values}
     return GenesysEvent(**values, extra=extra)
+
+
+def storable(value: Any) -> bool:
+    """Can a database store this parsed JSON value's text? PostgreSQL refuses NUL in text and in jsonb, and neither
+    database's driver can encode a lone surrogate (which `json.loads` lets through from `\\ud800` or raw bytes)."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            return False
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return False
+        return True
+    try:
+        if isinstance(value, dict):
+            return all(storable(key) and storable(item) for key, item in value.items())
+        if isinstance(value, list):
+            return all(storable(item) for item in value)
+    except RecursionError:
+        return False  # parsed, but too deep to check: refused rather than stored unchecked
+    return True
 
 
 WITHHELD_WORDS = ("anonymous", "withheld", "private", "restricted", "unknown", "unavailable")

@@ -16,9 +16,9 @@ from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connections
 
-from screenpop.models import Pop
 from screenpop.webhook import callers
 from screenpop.webhook.recorder import (
+    POPS_OF_KEYS_SQL,
     QUEUE_FILTERS_SQL,
     TOKENS_SQL,
     Reply,
@@ -33,12 +33,6 @@ from screenpop.webhook.recorder import (
     _unseen,
     postgresql_pops,
     postgresql_statement,
-)
-
-_POPS_OF_KEYS_SQL = (
-    f'SELECT p.id, p.tenant_id, p.conversation_id FROM "{Pop._meta.db_table}" p '  # noqa: S608 (names are ours)
-    "JOIN unnest(%b::bigint[], %b::varchar[]) AS k(tenant_id, conversation_id) "
-    "ON p.tenant_id = k.tenant_id AND p.conversation_id = k.conversation_id"
 )
 
 
@@ -96,7 +90,7 @@ async def _record(connection: Any, submissions: list[Submission], lease_owner: s
         created, existing = postgresql_pops(await cursor.fetchall())
         unseen = _unseen(plan, created, existing)
         if unseen:
-            await cursor.execute(_POPS_OF_KEYS_SQL, [[key[0] for key in unseen], [key[1] for key in unseen]])
+            await cursor.execute(POPS_OF_KEYS_SQL, [[key[0] for key in unseen], [key[1] for key in unseen]])
             existing.update(
                 ((tenant_id, conversation_id), pop_id) for pop_id, tenant_id, conversation_id in await cursor.fetchall()
             )
