@@ -26,11 +26,14 @@ from screenpop.webhook.recorder import (
     _checksums,
     _filtered_tenants,
     _final_replies,
+    _key_arrays,
     _plan,
+    _pops_by_key,
     _queue_filters_of,
     _resolve_principals,
     _tokens_of,
     _unseen,
+    postgresql_in,
     postgresql_pops,
     postgresql_statement,
 )
@@ -69,7 +72,7 @@ class AsyncRecorder:
 
 async def _select_in(connection: Any, sql: str, kind: str, values: list[Any]) -> list[tuple]:
     async with connection.cursor() as cursor:
-        await cursor.execute(sql.format(values=f"(SELECT unnest(%b::{kind}[]))"), [values])
+        await cursor.execute(postgresql_in(sql, kind), [values])
         return await cursor.fetchall()
 
 
@@ -90,8 +93,6 @@ async def _record(connection: Any, submissions: list[Submission], lease_owner: s
         created, existing = postgresql_pops(await cursor.fetchall())
         unseen = _unseen(plan, created, existing)
         if unseen:
-            await cursor.execute(POPS_OF_KEYS_SQL, [[key[0] for key in unseen], [key[1] for key in unseen]])
-            existing.update(
-                ((tenant_id, conversation_id), pop_id) for pop_id, tenant_id, conversation_id in await cursor.fetchall()
-            )
+            await cursor.execute(POPS_OF_KEYS_SQL, _key_arrays(unseen))
+            existing.update(_pops_by_key(await cursor.fetchall()))
     return _final_replies(plan, submissions, created, existing)

@@ -180,6 +180,11 @@ def _queue_filters_of(tenant_ids: list[int], rows: list[tuple]) -> dict[int, fro
     return {tenant_id: frozenset(queues) for tenant_id, queues in filters.items()}
 
 
+def postgresql_in(sql: str, kind: str) -> str:
+    """`sql` with its `{values}` as one array parameter of `kind` values, for psycopg's server-side binding."""
+    return sql.format(values=f"(SELECT unnest(%b::{kind}[]))")
+
+
 def _select_in(conn: Any, sql: str, kind: str, values: list[Any]) -> list[tuple]:
     """Run `sql`, whose `{values}` is the list an IN compares with, natively:
     on PostgreSQL one array parameter (`IN (SELECT unnest(...))`), so the text never changes and psycopg prepares
@@ -189,9 +194,8 @@ def _select_in(conn: Any, sql: str, kind: str, values: list[Any]) -> list[tuple]
     if conn.vendor == "postgresql":
         import psycopg
 
-        text = sql.format(values=f"(SELECT unnest(%b::{kind}[]))")
         with psycopg.Cursor(conn.connection) as cursor:
-            cursor.execute(text, [values])
+            cursor.execute(postgresql_in(sql, kind), [values])
             return cursor.fetchall()
     text = sql.format(values="(" + ", ".join("?" * len(values)) + ")")
     cursor = conn.connection.cursor()
@@ -316,7 +320,7 @@ def _sqlite_pop_ids(conn: Any, keys: list[tuple[int, str]]) -> dict[tuple[int, s
         (found,) = cursor.fetchone()
     finally:
         cursor.close()
-    return {(tenant_id, conversation_id): pop_id for pop_id, tenant_id, conversation_id in json.loads(found)}
+    return _pops_by_key(json.loads(found))
 
 
 _EVENT_COLUMNS = (
@@ -524,8 +528,10 @@ def events_record(submissions: list[Submission], *, lease_owner: str) -> list[Re
         with psycopg.Cursor(conn.connection) as cursor:
             cursor.execute(*postgresql_statement(plan, submissions))
             created, existing = postgresql_pops(cursor.fetchall())
-        for key in _unseen(plan, created, existing):
-            existing[key] = Pop.objects.filter(tenant_id=key[0], conversation_id=key[1]).values_list("id", flat=True)[0]
+            unseen = _unseen(plan, created, existing)
+            if unseen:
+                cursor.execute(POPS_OF_KEYS_SQL, _key_arrays(unseen))
+                existing.update(_pops_by_key(cursor.fetchall()))
         return _final_replies(plan, submissions, created, existing)
     with write_transaction():
         plan = _plan_sync(submissions, now, lease_owner, conn)
@@ -592,6 +598,15 @@ POPS_OF_KEYS_SQL = (
 )
 
 
+def _key_arrays(keys: Sequence[tuple[int, str]]) -> list[list[Any]]:
+    """The two array parameters of `POPS_OF_KEYS_SQL`: tenant ids, conversation ids."""
+    return [[key[0] for key in keys], [key[1] for key in keys]]
+
+
+def _pops_by_key(rows: list[tuple]) -> dict[tuple[int, str], int]:
+    return {(tenant_id, conversation_id): pop_id for pop_id, tenant_id, conversation_id in rows}
+
+
 _POSTGRESQL_SQL: list[str] = []
 
 
@@ -607,13 +622,11 @@ def postgresql_statement(plan: _Plan, submissions: list[Submission]) -> tuple[st
         event_rows.append(_event_row(submission, reply, principal.tenant_id, _aware))
         first = reply is None and plan.candidates.get((principal.tenant_id, submission.event.conversation_id)) == index
         first_candidate.append(first)
-    keys = list(plan.candidates)
     params = [
         *_columns(plan.pop_rows, len(_POP_COLUMNS)),
         *_columns(event_rows, len(_EVENT_COLUMNS)),
         first_candidate,
-        [key[0] for key in keys],
-        [key[1] for key in keys],
+        *_key_arrays(list(plan.candidates)),
     ]
     return _POSTGRESQL_SQL[0], params
 
