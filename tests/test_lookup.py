@@ -336,3 +336,28 @@ def test_one_pooled_client_per_account_with_a_short_budget_wait(sim_tenant):
     assert freshdesk_client_for(second.freshdesk) is client  # same account, same key, same plan
     assert client.budget is not None
     assert client.budget_wait == LOOKUP_BUDGET_WAIT_SECONDS <= 2
+
+
+def test_text_no_database_can_store_is_cleaned_from_freshdesk_answers(sim_tenant, freshdesk_sim):
+    """A contact or ticket typed by anyone may hold a NUL (JSON's \\u0000): kept as
+    U+FFFD, so the pop's result saves on PostgreSQL (which refuses NUL in jsonb) and SQLite alike."""
+    from django.utils import timezone
+
+    from screenpop.models import Pop
+
+    tenant = sim_tenant("US")
+    contact = freshdesk_sim.create_contact(
+        name="Zed\u0000Null", phone="+12015550177", created_at="2026-01-05T10:00:00Z"
+    )  # backdated: search lags new contacts
+    freshdesk_sim.create_ticket(requester_id=contact["id"], subject="Broken \u0000 subject")
+
+    result = lookup(tenant, "tel:+12015550177")
+
+    assert result.contact["name"] == "Zed\ufffdNull"
+    assert [ticket["subject"] for ticket in result.tickets] == ["Broken \ufffd subject"]
+    pop = Pop.objects.create(
+        tenant=tenant, conversation_id="clean-1", phone_raw="tel:+12015550177", received_at=timezone.now(),
+        result={"contact": result.contact},
+    )  # fmt: skip
+    pop.refresh_from_db()
+    assert pop.result["contact"]["tickets"][0]["subject"] == "Broken \ufffd subject"

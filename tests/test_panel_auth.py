@@ -294,6 +294,21 @@ def test_a_session_needs_a_token_or_a_code(client: Any, demo_tenant: Any, enviro
     assert (response.status_code, response.json()["field"]) == (422, "genesys_token")
 
 
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "[" * 20000 + "]" * 20000,
+        '{"conversation_id": "c-1", "genesys_token": "\\u0000"}',
+        '{"conversation_id": "\\ud800"}',
+    ],
+)
+def test_bodies_no_parser_or_database_can_take_are_4xx_not_500(client: Any, raw: str) -> None:
+    """Anyone can post to the session endpoint: nesting too deep, a NUL or a lone surrogate is refused cleanly."""
+    response = client.post("/api/v1/panel/session", data=raw, content_type="application/json")
+    assert response.status_code in (400, 422)
+    assert response.json()["error"]
+
+
 # -- the widget page ---------------------------------------------------------------------------------------------
 
 

@@ -32,6 +32,7 @@ from screenpop.freshdesk.errors import (
     FreshdeskRateLimited,
     FreshdeskTransientError,
 )
+from screenpop.text import storable_copy
 
 __all__ = ["FreshdeskClient", "freshdesk_base_url"]
 
@@ -393,12 +394,14 @@ def _json(response: requests.Response) -> Any:
     if response.status_code == 204 or not response.content:
         return None
     try:
-        return response.json()
+        body = response.json()
     except ValueError:
         raise FreshdeskTransientError(
             f"Freshdesk answered {response.status_code} to {_path(response.url)} with a body that is not JSON.",
             status=response.status_code,
         ) from None
+    # Ticket text is anyone's text: a NUL or a lone surrogate (only a \u escape makes them) would fail every save.
+    return storable_copy(body) if b"\\u" in response.content else body
 
 
 def _json_list(response: requests.Response) -> list[dict[str, Any]]:

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from screenpop.errors import ValidationFailed
+from screenpop.text import storable
 
 REQUIRED_FIELDS = ("conversation_id", "phone_number")
 OPTIONAL_FIELDS = (
@@ -119,11 +120,6 @@ def json_body(raw: bytes) -> Any:
     return body
 
 
-def logged_text(raw: bytes) -> str:
-    """A refused body as text a database can store: what was not UTF-8 replaced by the decoder, NUL by U+FFFD."""
-    return raw.decode("utf-8", errors="replace").replace("\x00", "\ufffd")
-
-
 def event_parse(raw: bytes) -> GenesysEvent:
     """Validate a webhook body. Raises `ValidationFailed` (422) with `field` and the `value` received."""
     body = json_body(raw)
@@ -149,27 +145,6 @@ def event_parse(raw: bytes) -> GenesysEvent:
         values["timestamp"] = _iso_timestamp(values["timestamp"])
     extra = {key: value for key, value in body.items() if key not in values}
     return GenesysEvent(**values, extra=extra)
-
-
-def storable(value: Any) -> bool:
-    """Can a database store this parsed JSON value's text? PostgreSQL refuses NUL in text and in jsonb, and neither
-    database's driver can encode a lone surrogate (which `json.loads` lets through from `\\ud800` or raw bytes)."""
-    if isinstance(value, str):
-        if "\x00" in value:
-            return False
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            return False
-        return True
-    try:
-        if isinstance(value, dict):
-            return all(storable(key) and storable(item) for key, item in value.items())
-        if isinstance(value, list):
-            return all(storable(item) for item in value)
-    except RecursionError:
-        return False  # parsed, but too deep to check: refused rather than stored unchecked
-    return True
 
 
 WITHHELD_WORDS = ("anonymous", "withheld", "private", "restricted", "unknown", "unavailable")

@@ -31,8 +31,9 @@ from oauth2_provider.models import AccessToken
 from screenpop.db import write_transaction
 from screenpop.errors import ValidationFailed
 from screenpop.models import EventLog, Pop, QueueFilter, Tenant, WebhookClient
+from screenpop.text import logged_text, storable
 from screenpop.webhook import callers
-from screenpop.webhook.events import GenesysEvent, logged_text, storable
+from screenpop.webhook.events import GenesysEvent
 from screenpop.webhook.signing import SignedRequest, signature_problem
 
 MAX_LOGGED_BODY = 8 * 1024

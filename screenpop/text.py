@@ -1,0 +1,41 @@
+"""Text a database can store. PostgreSQL refuses NUL in text and jsonb, and no driver can encode a lone surrogate;
+JSON lets both through (`\\u0000`, `\\ud800`), so what arrives as JSON from outside is checked (requests we answer:
+refused with a 422) or cleaned (what Freshdesk sends us: kept, with U+FFFD in their place)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+REPLACEMENT = "\ufffd"
+
+
+def storable(value: Any) -> bool:
+    """Is every string in this parsed JSON value (keys too) storable?"""
+    try:
+        if isinstance(value, str):
+            return _UNSTORABLE.search(value) is None
+        if isinstance(value, dict):
+            return all(storable(key) and storable(item) for key, item in value.items())
+        if isinstance(value, list):
+            return all(storable(item) for item in value)
+    except RecursionError:
+        return False  # parsed, but too deep to check: refused rather than stored unchecked
+    return True
+
+
+def storable_copy(value: Any) -> Any:
+    """This parsed JSON value with every NUL and lone surrogate replaced by U+FFFD."""
+    if isinstance(value, str):
+        return _UNSTORABLE.sub(REPLACEMENT, value)
+    if isinstance(value, dict):
+        return {storable_copy(key): storable_copy(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [storable_copy(item) for item in value]
+    return value
+
+
+def logged_text(raw: bytes) -> str:
+    """A refused body as text a database can store: what was not UTF-8 replaced by the decoder, NUL by U+FFFD."""
+    return raw.decode("utf-8", errors="replace").replace("\x00", REPLACEMENT)
