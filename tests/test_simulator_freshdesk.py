@@ -620,9 +620,14 @@ def test_ticket_creation_needs_a_requester_and_json(freshdesk_sim: FreshdeskSim)
         "POST", "/api/v2/tickets", data="{not json", headers={"Content-Type": "application/json"}
     )
 
+    lone_surrogate = freshdesk_sim.api(
+        "POST", "/api/v2/tickets", data='{"subject": "\\ud800"}', headers={"Content-Type": "application/json"}
+    )
+
     assert (error["field"], error["code"]) == ("requester_id", "missing_field")
     assert broken.status_code == 400
     assert broken.json()["code"] == "invalid_json"
+    assert (lone_surrogate.status_code, lone_surrogate.json()["code"]) == (400, "invalid_json")
 
 
 def test_creating_a_ticket_by_email_or_requester_id(freshdesk_sim: FreshdeskSim) -> None:
