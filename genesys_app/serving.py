@@ -5,7 +5,9 @@ the end-to-end tests and the benchmarks share.
 - uvloop and httptools: the fast event loop and HTTP parser (both come with `uvicorn[standard]`);
 - no access log: the event log and metrics record every webhook, and a line per request would cost the ack path;
 - no per-message deflate on WebSockets: zlib state for every open panel costs ~30 KB a socket, while panel
-  messages are a few KB of JSON (measured: 1,000 sockets 160 MB with, 124 MB without).
+  messages are a few KB of JSON (measured: 1,000 sockets 160 MB with, 124 MB without);
+- WebSocket frames from a panel at most 64 KB (uvicorn's default is 16 MB): a panel sends `{"type": "refresh"}`,
+  and anything larger is closed by the server (1009) before the consumer reads it.
 """
 
 UVICORN_OPTIONS = [
@@ -14,6 +16,7 @@ UVICORN_OPTIONS = [
     "--http", "httptools",
     "--no-access-log",
     "--ws-per-message-deflate", "false",
+    "--ws-max-size", "65536",
 ]  # fmt: skip
 
 

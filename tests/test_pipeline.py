@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 import requests
+from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect as ws_connect
 
 from simulators.freshdesk.seed import demo_contact
@@ -125,6 +126,19 @@ def test_call_to_matched_panel_over_real_http(screenpop_server, freshdesk_sim) -
         assert unresolved == sorted(unresolved, reverse=True), "unresolved tickets first"
         assert all(t["url"].startswith(freshdesk_sim.base_url) for t in tickets)
         print(f"\nwebhook -> matched on the socket: {elapsed * 1000:.0f} ms")
+
+
+def test_a_panel_socket_sending_a_huge_frame_is_closed_by_the_server(screenpop_server, freshdesk_sim) -> None:
+    """A panel sends `{"type": "refresh"}`; a frame over 64 KB is refused by the server (1009, message too big)
+    before it is buffered for the consumer, however the token was obtained."""
+    with screenpop_server.run():
+        installed = Installed(screenpop_server, freshdesk_sim)
+        with installed.socket(str(uuid.uuid4())) as socket:
+            assert json.loads(socket.recv(timeout=10))["state"] == "pending"
+            socket.send(json.dumps({"type": "refresh", "padding": "x" * 70_000}))
+            with pytest.raises(ConnectionClosed) as closed:
+                socket.recv(timeout=10)
+    assert closed.value.rcvd.code == 1009
 
 
 def test_transfer_and_redelivery_cost_no_second_lookup(screenpop_server, freshdesk_sim) -> None:
