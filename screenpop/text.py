@@ -1,11 +1,16 @@
-"""Text a database can store. PostgreSQL refuses NUL in text and jsonb, and no driver can encode a lone surrogate;
-JSON lets both through (`\\u0000`, `\\ud800`), so what arrives as JSON from outside is checked (requests we answer:
-refused with a 422) or cleaned (what Freshdesk sends us: kept, with U+FFFD in their place)."""
+"""Text a database can store, and request bodies parsed as JSON that hold only such text.
+
+PostgreSQL refuses NUL in text and jsonb, and no driver can encode a lone surrogate; JSON lets both through
+(`\\u0000`, `\\ud800`), so what arrives as JSON from outside is checked (requests we answer: refused with a 422)
+or cleaned (what Freshdesk sends us: kept, with U+FFFD in their place)."""
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
+
+from screenpop.errors import ValidationFailed
 
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 REPLACEMENT = "\ufffd"
@@ -39,3 +44,22 @@ def storable_copy(value: Any) -> Any:
 def logged_text(raw: bytes) -> str:
     """A refused body as text a database can store: what was not UTF-8 replaced by the decoder, NUL by U+FFFD."""
     return raw.decode("utf-8", errors="replace").replace("\x00", REPLACEMENT)
+
+
+def json_body(raw: bytes) -> Any:
+    """A request body parsed as JSON that a database can store, or `ValidationFailed` (422) naming the field."""
+    try:
+        body = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ValidationFailed(f"The body is not valid JSON: {error}.", field="body") from error
+    except RecursionError as error:
+        raise ValidationFailed("The body nests arrays or objects too deeply.", field="body") from error
+    if b"\\u" in raw or not raw.isascii():  # the only ways to a NUL or a lone surrogate in a parsed value
+        for name, value in body.items() if isinstance(body, dict) else [("body", body)]:
+            if not storable(name) or not storable(value):
+                raise ValidationFailed(
+                    "The body holds a NUL character or an unpaired surrogate (\\u0000, \\ud800-\\udfff), which "
+                    "are not text; send printable text only.",
+                    field=name if storable(name) else "body",
+                )
+    return body

@@ -24,7 +24,7 @@ from screenpop.lookup.runner import runner
 from screenpop.panel_tokens import PanelGrant, panel_token_verify
 from screenpop.pops import pop_retry_request
 from screenpop.selectors import pop_state_for
-from screenpop.text import logged_text
+from screenpop.text import json_body, logged_text
 from screenpop.ticket_updates import (
     freshdesk_webhook_authenticate,
     ticket_id_from_payload,
@@ -32,7 +32,6 @@ from screenpop.ticket_updates import (
     ticket_update_record,
 )
 from screenpop.webhook.endpoint import process_identity
-from screenpop.webhook.events import json_body
 from screenpop.webhook.intake import submission_from_request
 from screenpop.webhook.recorder import events_record
 

@@ -8,14 +8,13 @@ Unknown fields are kept (`extra`), never rejected.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from screenpop.errors import ValidationFailed
-from screenpop.text import storable
+from screenpop.text import json_body
 
 REQUIRED_FIELDS = ("conversation_id", "phone_number")
 OPTIONAL_FIELDS = (
@@ -99,25 +98,6 @@ def _text(body: dict[str, Any], name: str, *, required: bool) -> str:
             name, value, f"{name} is empty. Genesys sends an empty string when a template variable has no value."
         )
     return value
-
-
-def json_body(raw: bytes) -> Any:
-    """A request body parsed as JSON that a database can store, or `ValidationFailed` (422) naming the field."""
-    try:
-        body = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ValidationFailed(f"The body is not valid JSON: {error}.", field="body") from error
-    except RecursionError as error:
-        raise ValidationFailed("The body nests arrays or objects too deeply.", field="body") from error
-    if b"\\u" in raw or not raw.isascii():  # the only ways to a NUL or a lone surrogate in a parsed value
-        for name, value in body.items() if isinstance(body, dict) else [("body", body)]:
-            if not storable(name) or not storable(value):
-                raise ValidationFailed(
-                    "The body holds a NUL character or an unpaired surrogate (\\u0000, \\ud800-\\udfff), which "
-                    "are not text; send printable text only.",
-                    field=name if storable(name) else "body",
-                )
-    return body
 
 
 def event_parse(raw: bytes) -> GenesysEvent:
