@@ -18,13 +18,14 @@ from django.db import connection, transaction
 
 logger = logging.getLogger("screenpop.db")
 
-_sqlite_writer = threading.RLock()
+# The process-wide queue of SQLite writers; `webhook.sqlite` tries it without waiting.
+sqlite_writer = threading.RLock()
 
 
 @contextlib.contextmanager
 def write_transaction() -> Iterator[None]:
     if connection.vendor == "sqlite":
-        with _sqlite_writer, transaction.atomic():
+        with sqlite_writer, transaction.atomic():
             yield
     else:
         with transaction.atomic():

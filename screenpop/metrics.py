@@ -21,6 +21,13 @@ webhook_batch_size = Histogram(
     buckets=(1, 2, 5, 10, 25, 50, 100, 250, 512),
     registry=registry,
 )
+webhook_batches = Counter(
+    "screenpop_webhook_batches_total",
+    "Webhook batches recorded, by writer: the event loop, or a database thread (SQLite's write lock was taken, "
+    "or the batch holds HMAC-signed requests).",
+    ["writer"],
+    registry=registry,
+)
 pops_completed = Counter("screenpop_pops_total", "Pops finished, by outcome.", ["state"], registry=registry)
 lookup_seconds = Histogram(
     "screenpop_lookup_seconds",

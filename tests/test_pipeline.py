@@ -220,3 +220,57 @@ def test_event_accepted_by_one_process_reaches_a_socket_held_by_another(
                 assert reply.status_code == 202
                 matched = receive_until(socket, "matched")[-1]
     assert matched["contact"]["name"] == demo_contact("us_e164").name
+
+
+def metric_values(base_url: str, token: str, name: str) -> dict[str, float]:
+    """The samples of one metric from /metrics: label text (`writer="thread"`) -> value."""
+    text = requests.get(f"{base_url}/metrics", headers={"Authorization": f"Bearer {token}"}, timeout=10).text
+    prefix = name + "{"
+    return {
+        line[len(prefix) : line.index("}")]: float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith(prefix)
+    }
+
+
+def test_a_sqlite_write_lock_held_elsewhere_does_not_stall_the_event_loop(screenpop_server, freshdesk_sim) -> None:
+    """SQLite: the event loop records a batch itself only when the write lock is free at once. While another
+    process holds it, the webhook waits in the database thread: the server keeps answering, and the call is
+    accepted when the lock is released."""
+    import sqlite3
+    import threading
+
+    if "SQLITE_PATH" not in screenpop_server.env:
+        pytest.skip("SQLite's write lock: the embedded configuration")
+    with screenpop_server.run(METRICS_TOKEN="scrape-e2e", SCREENPOP_RUN_WORKERS="0"):
+        installed = Installed(screenpop_server, freshdesk_sim)
+        token = installed.token()
+        assert installed.ring("lock-free", "+15550199999", token=token).status_code == 202
+        writers = metric_values(screenpop_server.base_url, "scrape-e2e", "screenpop_webhook_batches_total")
+        assert writers == {'writer="event_loop"': 1.0, 'writer="thread"': 0.0}
+
+        other_writer = sqlite3.connect(screenpop_server.env["SQLITE_PATH"], isolation_level=None)
+        other_writer.execute("BEGIN IMMEDIATE")  # what a management command or an admin save in another process does
+        try:
+            replies: list[requests.Response] = []
+            ringing = threading.Thread(
+                target=lambda: replies.append(installed.ring("lock-held", "+15550199999", token=token))
+            )
+            ringing.start()
+            time.sleep(0.5)
+            assert not replies, "the call waits for the lock"
+            started = time.monotonic()
+            assert requests.get(f"{screenpop_server.base_url}/healthz", timeout=5).status_code == 200
+            assert time.monotonic() - started < 1, "the event loop is not the one waiting"
+        finally:
+            other_writer.execute("ROLLBACK")
+            other_writer.close()
+        ringing.join(timeout=20)
+        assert [reply.status_code for reply in replies] == [202]
+        writers = metric_values(screenpop_server.base_url, "scrape-e2e", "screenpop_webhook_batches_total")
+        assert writers == {'writer="event_loop"': 1.0, 'writer="thread"': 1.0}
+    rows = screenpop_server.sql(
+        "SELECT p.conversation_id, e.outcome FROM screenpop_pop p JOIN screenpop_eventlog e "
+        "ON e.conversation_id = p.conversation_id ORDER BY p.id"
+    )
+    assert rows == [("lock-free", "accepted"), ("lock-held", "accepted")]

@@ -399,3 +399,40 @@ def test_openapi_schema_documents_the_webhook(client) -> None:
     assert {"202", "200", "401", "403", "413", "415", "422"} <= set(operation["responses"])
     assert "$esc.jsonString(${input.ani})" in operation["description"]
     assert client.get("/api/docs/").status_code == 200
+
+
+def test_the_event_loop_never_waits_for_a_writer_of_its_own_process(tenant_with_token) -> None:
+    """SQLite: while a lookup thread holds the process's writer lock, the event loop's recorder hands the batch
+    back at once (None) without opening a transaction; the database thread then records it."""
+    import threading
+
+    from screenpop.db import sqlite_writer
+    from screenpop.webhook.intake import submission_from_request
+    from screenpop.webhook.sqlite import LoopRecorder
+
+    _, token = tenant_with_token()
+    submission = submission_from_request(
+        body=json.dumps(call_event(conversation_id="while-locked")).encode(),
+        headers={"authorization": f"Bearer {token}", "content-type": "application/json"},
+    )
+    taken, release = threading.Event(), threading.Event()
+
+    def lookup_saving() -> None:
+        with sqlite_writer:
+            taken.set()
+            release.wait(10)
+
+    holder = threading.Thread(target=lookup_saving)
+    holder.start()
+    taken.wait(10)
+    recorder = LoopRecorder()
+    try:
+        started = time.monotonic()
+        assert recorder.record([submission], lease_owner="test") is None
+        assert time.monotonic() - started < 0.1
+        assert recorder._connection is None, "nothing was opened, nothing written"
+    finally:
+        release.set()
+        holder.join(10)
+        recorder.close()
+    assert not Pop.objects.filter(conversation_id="while-locked").exists()

@@ -3,7 +3,7 @@
 DESIGN.md §7 measured a plain Django view at ~200-350 requests/s with a p99 far above the 200 ms budget, so this
 endpoint is a bare ASGI callable: it checks size and content type, parses the body, and hands the submission to a
 group committer that records every request waiting at that moment as one batch (`GroupCommitter`: one SQLite
-transaction in a database thread, or one PostgreSQL statement from the event loop). A request is answered once its
+transaction, or one PostgreSQL statement, from the event loop). A request is answered once its
 batch has committed: nothing is acknowledged that is not durable, and no Freshdesk call is made here. Lookups start
 right after the commit (`on_accepted`).
 """
@@ -31,6 +31,7 @@ from screenpop.db import WalCheckpointer, no_autocheckpoint
 from screenpop.webhook.intake import submission_from_request
 from screenpop.webhook.postgres import AsyncRecorder
 from screenpop.webhook.recorder import Reply, Submission, events_record
+from screenpop.webhook.sqlite import LoopRecorder
 
 logger = logging.getLogger("screenpop.webhook")
 
@@ -54,9 +55,10 @@ class GroupCommitter:
     """Batches submissions into one recording per batch.
 
     Each of `slots` tasks takes everything pending when it is free and records it with its own connection: on
-    SQLite in a database thread (`events_record`; one writer, one slot); on PostgreSQL on the event loop itself
+    SQLite (one writer, one slot) on the event loop when the write lock is free at once (`sqlite.LoopRecorder`), else
+    in a database thread that waits for it (`events_record`); on PostgreSQL on the event loop itself
     (`postgres.AsyncRecorder`), two batches in flight (`SCREENPOP_WEBHOOK_WRITERS`) so one is on its way while the
-    other waits for its commit. Batches with HMAC-signed requests take the thread path on PostgreSQL too.
+    other waits for its commit. Batches with HMAC-signed requests take the thread path on both.
     """
 
     def __init__(
@@ -71,7 +73,10 @@ class GroupCommitter:
         database = str(connection.settings_dict["NAME"])
         on_disk = connection.vendor == "sqlite" and ":memory:" not in database and "mode=memory" not in database
         self._checkpointer = WalCheckpointer(database).start() if on_disk else None
+        # A database in memory is one connection's (Django's test databases): the thread's.
+        self._loop_recorder = LoopRecorder() if on_disk else None
         self._tasks: list[asyncio.Task] = []
+        self._running = 0
         self._recorders: list[AsyncRecorder] = []
         self._postgres = connection.vendor == "postgresql"
         self._owner = process_identity()
@@ -80,17 +85,21 @@ class GroupCommitter:
         self._last_batch_at = 0.0
 
     async def submit(self, submission: Submission) -> Reply:
-        if len(self._tasks) < self._slots or any(task.done() for task in self._tasks):
+        loop = asyncio.get_running_loop()
+        if self._running < self._slots:  # the first request, or a slot's task ended (an error it did not catch)
             self._tasks = [task for task in self._tasks if not task.done()]
-            loop = asyncio.get_running_loop()
-            self._tasks += [
-                loop.create_task(self._run(), name="webhook-group-commit")
-                for _ in range(self._slots - len(self._tasks))
-            ]
-        future: asyncio.Future[Reply] = asyncio.get_running_loop().create_future()
+            for _ in range(self._slots - len(self._tasks)):
+                task = loop.create_task(self._run(), name="webhook-group-commit")
+                task.add_done_callback(self._ended)
+                self._tasks.append(task)
+            self._running = len(self._tasks)
+        future: asyncio.Future[Reply] = loop.create_future()
         self._pending.append((submission, future))
         self._wakeup.set()
         return await future
+
+    def _ended(self, _: asyncio.Task) -> None:
+        self._running -= 1
 
     def close(self) -> None:
         """Close the database thread's connection and stop the thread (server shutdown, end of a test)."""
@@ -108,6 +117,8 @@ class GroupCommitter:
         self._executor.shutdown(wait=True)
         for recorder in self._recorders:
             recorder.close()
+        if self._loop_recorder is not None:
+            self._loop_recorder.close()
         if self._checkpointer is not None:
             self._checkpointer.stop()
 
@@ -133,8 +144,16 @@ class GroupCommitter:
         submission at a time, so that submission fails alone, not the callers batched with it; any other failure
         (the database down) answers 503 to the whole batch, so Genesys retries."""
         try:
-            if recorder is not None and not any(submission.signed for submission in submissions):
-                return await recorder.record(submissions, lease_owner=self._owner)
+            if not any(submission.signed for submission in submissions):
+                if recorder is not None:
+                    _batches_on_loop.inc()
+                    return await recorder.record(submissions, lease_owner=self._owner)
+                if self._loop_recorder is not None:
+                    replies = self._loop_recorder.record(submissions, lease_owner=self._owner)
+                    if replies is not None:
+                        _batches_on_loop.inc()
+                        return replies
+            _batches_in_thread.inc()
             loop = asyncio.get_running_loop()
             return await loop.run_in_executor(self._executor, self._record, submissions)
         except _DATA_ERRORS:
@@ -167,6 +186,8 @@ class GroupCommitter:
                     self.on_accepted(accepted)
 
 
+_batches_on_loop = metrics.webhook_batches.labels(writer="event_loop")
+_batches_in_thread = metrics.webhook_batches.labels(writer="thread")
 _committers: dict[asyncio.AbstractEventLoop, GroupCommitter] = {}
 
 

@@ -8,6 +8,7 @@ Unknown fields are kept (`extra`), never rejected.
 
 from __future__ import annotations
 
+import operator
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -61,21 +62,22 @@ class GenesysEvent:
         return None
 
     def as_record(self) -> dict[str, Any]:
-        record = {name: getattr(self, name) for name in (*REQUIRED_FIELDS, *OPTIONAL_FIELDS) if getattr(self, name)}
+        record = {name: value for name, value in zip(_RECORD_FIELDS, _record_values(self), strict=True) if value}
         record.update(self.extra)
         return record
+
+
+_RECORD_FIELDS = (*REQUIRED_FIELDS, *OPTIONAL_FIELDS)
+_FIELDS = tuple((name, name in REQUIRED_FIELDS) for name in _RECORD_FIELDS)
+_record_values = operator.attrgetter(*_RECORD_FIELDS)
 
 
 def _invalid(field_name: str, value: Any, detail: str) -> ValidationFailed:
     return ValidationFailed(detail, field=field_name, value=value)
 
 
-def _text(body: dict[str, Any], name: str, *, required: bool) -> str:
-    value = body.get(name)
-    if type(value) is str and "$" not in value and len(value) <= MAX_FIELD_LENGTH:
-        value = value.strip()  # the usual case, checked without the regular expression
-        if value or not required:
-            return value
+def _text(value: Any, name: str, *, required: bool) -> str:
+    """The field `name` as text, or `ValidationFailed` saying what is wrong with it."""
     if value is None:
         if required:
             raise _invalid(name, None, f"{name} is required. Map it in the data action's request template.")
@@ -105,9 +107,18 @@ def event_parse(raw: bytes) -> GenesysEvent:
     body = json_body(raw)
     if not isinstance(body, dict):
         raise ValidationFailed("The body must be a JSON object.", field="body")
-    values = {
-        name: _text(body, name, required=name in REQUIRED_FIELDS) for name in (*REQUIRED_FIELDS, *OPTIONAL_FIELDS)
-    }
+    values = {}
+    for name, required in _FIELDS:
+        value = body.get(name)
+        if type(value) is str and "$" not in value and len(value) <= MAX_FIELD_LENGTH:
+            value = value.strip()  # the usual case, checked without the regular expression
+            if value or not required:
+                values[name] = value
+                continue
+        elif value is None and not required:
+            values[name] = ""
+            continue
+        values[name] = _text(value, name, required=required)  # the others, each with its error
     if not _CONVERSATION_ID.match(values["conversation_id"]):
         raise _invalid(
             "conversation_id",

@@ -87,7 +87,7 @@ async def _record(connection: Any, submissions: list[Submission], lease_owner: s
     if missing_tenants:
         rows = await _select_in(connection, QUEUE_FILTERS_SQL, "bigint", missing_tenants)
         filters.update(callers.queue_filters.remember(_queue_filters_of(missing_tenants, rows)))
-    plan = _plan(submissions, now, lease_owner, connections[DEFAULT_DB_ALIAS], principals, filters)
+    plan = _plan(submissions, now, lease_owner, "postgresql", principals, filters)
     async with connection.cursor() as cursor:
         await cursor.execute(*postgresql_statement(plan, submissions))
         created, existing = postgresql_pops(await cursor.fetchall())

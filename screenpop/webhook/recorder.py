@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -83,8 +84,8 @@ def _checksum(token: str) -> str:
 
 
 def _checksums(submissions: list[Submission]) -> dict[str, str]:
-    """Bearer token -> its checksum (tokens are stored as checksums)."""
-    return {s.bearer: _checksum(s.bearer) for s in submissions if s.bearer}
+    """Bearer token -> its checksum (tokens are stored as checksums); a batch's requests mostly share one token."""
+    return {bearer: _checksum(bearer) for bearer in {s.bearer for s in submissions if s.bearer}}
 
 
 def _signer_org_ids(submissions: list[Submission]) -> set[str]:
@@ -151,10 +152,6 @@ TOKENS_SQL = (
 QUEUE_FILTERS_SQL = f'SELECT tenant_id, queue_id FROM "{QueueFilter._meta.db_table}" WHERE tenant_id IN {{values}}'  # noqa: S608
 
 
-def _tokens_load(conn: Any, checksums: list[str]) -> dict[str, tuple]:
-    return _tokens_of(_select_in(conn, TOKENS_SQL, "text", checksums))
-
-
 def _tokens_of(rows: list[tuple]) -> dict[str, tuple]:
     """Token checksum -> (expires, tenant id, client active, tenant active), for the tokens that exist."""
     return {
@@ -166,10 +163,6 @@ def _tokens_of(rows: list[tuple]) -> dict[str, tuple]:
 def _aware(value: datetime) -> datetime:
     """A datetime from the database as an aware one (SQLite's driver gives the naive UTC time Django stored)."""
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-
-
-def _queue_filters_load(conn: Any, tenant_ids: list[int]) -> dict[int, frozenset[str]]:
-    return _queue_filters_of(tenant_ids, _select_in(conn, QUEUE_FILTERS_SQL, "bigint", tenant_ids))
 
 
 def _queue_filters_of(tenant_ids: list[int], rows: list[tuple]) -> dict[int, frozenset[str]]:
@@ -191,28 +184,32 @@ def _select_in(conn: Any, sql: str, kind: str, values: list[Any]) -> list[tuple]
     on PostgreSQL one array parameter (`IN (SELECT unnest(...))`), so the text never changes and psycopg prepares
     the statement once
     (Django's cursor binds on the client side: PostgreSQL would parse and plan the three-table join every batch);
-    on SQLite the driver's cursor with `?` placeholders."""
+    on SQLite the driver's cursor with `?` placeholders (`_sqlite_select_in`)."""
     if conn.vendor == "postgresql":
         import psycopg
 
         with psycopg.Cursor(conn.connection) as cursor:
             cursor.execute(postgresql_in(sql, kind), [values])
             return cursor.fetchall()
-    text = sql.format(values="(" + ", ".join("?" * len(values)) + ")")
-    cursor = conn.connection.cursor()
+    return _sqlite_select_in(conn.connection, sql, kind, values)
+
+
+def _sqlite_select_in(raw: Any, sql: str, kind: str, values: list[Any]) -> list[tuple]:
+    """`_select_in` on a driver's own SQLite connection (`kind` is PostgreSQL's; SQLite needs none)."""
+    cursor = raw.cursor()
     try:
-        cursor.execute(text, list(values))
+        cursor.execute(sql.format(values="(" + ", ".join("?" * len(values)) + ")"), list(values))
         return cursor.fetchall()
     finally:
         cursor.close()
 
 
-def _insert_many(conn: Any, table: str, columns: Sequence[str], rows: list[tuple]) -> None:
+def _insert_many(raw: Any, table: str, columns: Sequence[str], rows: list[tuple]) -> None:
     """One INSERT of many rows on SQLite: the driver's own cursor with `?` placeholders (Django's wrapper rewrites
     `%s` with a regex over the whole statement, ~5 µs a row); the driver caches the prepared statement by its text."""
     placeholders = ", ".join(["(" + ", ".join("?" * len(columns)) + ")"] * len(rows))
-    sql = f"INSERT INTO {conn.ops.quote_name(table)} ({', '.join(columns)}) VALUES {placeholders}"  # noqa: S608
-    cursor = conn.connection.cursor()
+    sql = f'INSERT INTO "{table}" ({", ".join(columns)}) VALUES {placeholders}'  # noqa: S608 (names are ours)
+    cursor = raw.cursor()
     try:
         cursor.execute(sql, [value for row in rows for value in row])
     finally:
@@ -269,15 +266,15 @@ _POP_TYPES = (
 )
 
 
-def _time_adapter(conn: Any) -> Callable[[datetime], Any]:
+def _time_adapter(vendor: str) -> Callable[[datetime], Any]:
     """How this database takes an aware UTC datetime: as is (psycopg), or as the naive UTC text Django's SQLite
     backend stores (`str()` of the naive value, what `adapt_datetimefield_value` makes, without its checks)."""
-    if conn.vendor == "postgresql":
+    if vendor == "postgresql":
         return lambda value: value
     return lambda value: str(value.replace(tzinfo=None))
 
 
-def _insert_pops(rows: list[tuple], conn: Any) -> tuple[dict[tuple[int, str], int], dict[tuple[int, str], int]]:
+def _insert_pops(rows: list[tuple], raw: Any) -> tuple[dict[tuple[int, str], int], dict[tuple[int, str], int]]:
     """SQLite: insert the pops no one has yet. Returns (created, existing): (tenant, conversation) -> pop id of those
     this batch created, and of those that were there. `rows` hold the values of `_POP_COLUMNS`, datetimes already
     adapted (`_time_adapter`)."""
@@ -288,12 +285,11 @@ def _insert_pops(rows: list[tuple], conn: Any) -> tuple[dict[tuple[int, str], in
     # then every pop of these keys as ONE row (a JSON array). The transaction began IMMEDIATE, so the write lock is
     # ours: the ids the insert took are consecutive (AUTOINCREMENT) and end at `lastrowid`, which tells the pops this
     # batch created from those already there.
-    quoted = conn.ops.quote_name(Pop._meta.db_table)
     placeholders = ", ".join(["(" + ", ".join("?" * len(_POP_COLUMNS)) + ")"] * len(rows))
-    cursor = conn.connection.cursor()
+    cursor = raw.cursor()
     try:
         cursor.execute(
-            f"INSERT INTO {quoted} ({', '.join(_POP_COLUMNS)}) VALUES {placeholders} "  # noqa: S608 (names are ours)
+            f'INSERT INTO "{Pop._meta.db_table}" ({", ".join(_POP_COLUMNS)}) VALUES {placeholders} '  # noqa: S608
             "ON CONFLICT (tenant_id, conversation_id) DO NOTHING",
             [value for row in rows for value in row],
         )
@@ -302,20 +298,20 @@ def _insert_pops(rows: list[tuple], conn: Any) -> tuple[dict[tuple[int, str], in
         cursor.close()
     created: dict[tuple[int, str], int] = {}
     existing: dict[tuple[int, str], int] = {}
-    for key, pop_id in _sqlite_pop_ids(conn, [(row[0], row[1]) for row in rows]).items():
+    for key, pop_id in _sqlite_pop_ids(raw, [(row[0], row[1]) for row in rows]).items():
         (created if last_id - inserted < pop_id <= last_id else existing)[key] = pop_id
     return created, existing
 
 
-def _sqlite_pop_ids(conn: Any, keys: list[tuple[int, str]]) -> dict[tuple[int, str], int]:
+def _sqlite_pop_ids(raw: Any, keys: list[tuple[int, str]]) -> dict[tuple[int, str], int]:
     """(tenant, conversation) -> pop id for the keys that have a pop, read as ONE row (a JSON array)."""
     values = ", ".join(["(?, ?)"] * len(keys))
     sql = (
         "SELECT json_group_array(json_array(p.id, p.tenant_id, p.conversation_id)) "  # noqa: S608 (names are ours)
-        f"FROM (VALUES {values}) AS k CROSS JOIN {conn.ops.quote_name(Pop._meta.db_table)} p "
+        f'FROM (VALUES {values}) AS k CROSS JOIN "{Pop._meta.db_table}" p '
         "ON p.tenant_id = k.column1 AND p.conversation_id = k.column2"
     )
-    cursor = conn.connection.cursor()
+    cursor = raw.cursor()
     try:
         cursor.execute(sql, [value for key in keys for value in key])
         (found,) = cursor.fetchone()
@@ -354,22 +350,37 @@ _EVENT_TYPES = (
 )
 
 
-def _event_row(submission: Submission, reply: Reply | None, tenant_id: int | None, when: Callable) -> tuple:
-    """The event-log row of a submission (`_EVENT_COLUMNS`). `reply` None: a pop candidate, whose outcome and
-    status the PostgreSQL statement fills in (accepted or duplicate; neither has a reason or a field)."""
+_GENESYS = EventLog.Source.GENESYS.value
+_PENDING = Pop.State.PENDING.value
+
+
+def _event_row(submission: Submission, reply: Reply | None, tenant_id: int | None, received: Any) -> tuple:
+    """The event-log row of a submission (`_EVENT_COLUMNS`), `received` its time as the database takes it
+    (`_Plan.received`). `reply` None: a pop candidate, whose outcome and status the PostgreSQL statement fills in
+    (accepted or duplicate; neither has a reason or a field)."""
     event = submission.event
-    body = reply.body if reply is not None else {}
+    if reply is None:
+        outcome = status = None
+        reason = field_name = ""
+    else:
+        body = reply.body
+        outcome, status = _outcome_of(reply), reply.status
+        reason, field_name = body.get("reason") or body.get("detail") or "", body.get("field") or ""
+    if event is None:
+        conversation_id = phone = event_type = ""
+    else:
+        conversation_id, phone, event_type = event.conversation_id, event.phone_number[:255], event.event_type[:64]
     return (
         tenant_id,
-        EventLog.Source.GENESYS.value,
-        when(submission.received_at),
-        _outcome_of(reply) if reply is not None else None,
-        reply.status if reply is not None else None,
-        body.get("reason") or body.get("detail") or "",
-        body.get("field") or "",
-        (event.conversation_id if event else "")[:64],
-        (event.phone_number if event else "")[:255],
-        (event.event_type if event else "")[:64],
+        _GENESYS,
+        received,
+        outcome,
+        status,
+        reason,
+        field_name,
+        conversation_id[:64],
+        phone,
+        event_type,
         json.dumps(_logged_payload(submission)),
     )
 
@@ -409,6 +420,7 @@ class _Plan:
     replies: list[Reply | None]
     candidates: dict[tuple[int, str], int]
     pop_rows: list[tuple]
+    received: list[Any]  # each submission's `received_at` as the database takes it (`_time_adapter`)
 
 
 def _filtered_tenants(principals: list[_Principal]) -> list[int]:
@@ -419,16 +431,17 @@ def _plan(
     submissions: list[Submission],
     now: datetime,
     lease_owner: str,
-    conn: Any,
+    vendor: str,
     principals: list[_Principal],
     filters: dict[int, frozenset[str]],
 ) -> _Plan:
     replies: list[Reply | None] = []
     candidates: dict[tuple[int, str], int] = {}
     pop_rows: list[tuple] = []
-    when = _time_adapter(conn)
+    when = _time_adapter(vendor)
     lease_until = when(now + timedelta(seconds=settings.SCREENPOP_LEASE_SECONDS))
     updated = when(now)
+    received = [when(submission.received_at) for submission in submissions]
     for index, (submission, principal) in enumerate(zip(submissions, principals, strict=True)):
         if principal.problem:
             replies.append(principal.problem)
@@ -457,18 +470,18 @@ def _plan(
                 event.phone_number,
                 "",  # phone_e164: the lookup normalises
                 event.queue_id,
-                Pop.State.PENDING.value,
+                _PENDING,
                 "",  # detail
                 "{}",  # result
                 0,  # attempts
                 0,  # freshdesk_calls
-                when(submission.received_at),
+                received[index],
                 lease_owner,
                 lease_until,
                 updated,
             )
         )
-    return _Plan(principals, replies, candidates, pop_rows)
+    return _Plan(principals, replies, candidates, pop_rows, received)
 
 
 def _final_replies(
@@ -494,21 +507,40 @@ def _final_replies(
     return final
 
 
-def _plan_sync(submissions: list[Submission], now: datetime, lease_owner: str, conn: Any) -> _Plan:
-    """`_plan` with what it needs read through Django's connection of this thread."""
+SelectIn = Callable[[str, str, list[Any]], list[tuple]]  # (sql with `{values}`, PostgreSQL kind, values) -> rows
+
+
+def _plan_read(
+    submissions: list[Submission],
+    now: datetime,
+    lease_owner: str,
+    vendor: str,
+    select_in: SelectIn,
+    signers: dict[str, Tenant],
+) -> _Plan:
+    """`_plan`, with the tokens and queue filters it needs from what `callers` remembers or else `select_in`."""
     checksum_of = _checksums(submissions)
-    tokens = callers.tokens.get_many(sorted(set(checksum_of.values())), lambda missing: _tokens_load(conn, missing))
+    tokens = callers.tokens.get_many(
+        sorted(set(checksum_of.values())), lambda missing: _tokens_of(select_in(TOKENS_SQL, "text", missing))
+    )
+    principals = _resolve_principals(submissions, now, checksum_of, tokens, signers)
+    filters = callers.queue_filters.get_many(
+        _filtered_tenants(principals),
+        lambda missing: _queue_filters_of(missing, select_in(QUEUE_FILTERS_SQL, "bigint", missing)),
+    )
+    return _plan(submissions, now, lease_owner, vendor, principals, filters)
+
+
+def _plan_sync(submissions: list[Submission], now: datetime, lease_owner: str, conn: Any) -> _Plan:
+    """`_plan` with what it needs read through Django's connection of this thread (signing tenants by the ORM,
+    which decrypts their secrets)."""
     org_ids = _signer_org_ids(submissions)
     signers = (
         {tenant.genesys_org_id: tenant for tenant in Tenant.objects.filter(genesys_org_id__in=org_ids)}
         if org_ids
         else {}
     )
-    principals = _resolve_principals(submissions, now, checksum_of, tokens, signers)
-    filters = callers.queue_filters.get_many(
-        _filtered_tenants(principals), lambda missing: _queue_filters_load(conn, missing)
-    )
-    return _plan(submissions, now, lease_owner, conn, principals, filters)
+    return _plan_read(submissions, now, lease_owner, conn.vendor, partial(_select_in, conn), signers)
 
 
 def _unseen(plan: _Plan, created: dict[tuple[int, str], int], existing: dict[tuple[int, str], int]) -> list:
@@ -535,15 +567,26 @@ def events_record(submissions: list[Submission], *, lease_owner: str) -> list[Re
                 existing.update(_pops_by_key(cursor.fetchall()))
         return _final_replies(plan, submissions, created, existing)
     with write_transaction():
-        plan = _plan_sync(submissions, now, lease_owner, conn)
-        created, existing = _insert_pops(plan.pop_rows, conn)
-        final = _final_replies(plan, submissions, created, existing)
-        when = _time_adapter(conn)
-        rows = [
-            _event_row(submission, reply, reply.tenant_id, when)
-            for submission, reply in zip(submissions, final, strict=True)
-        ]
-        _insert_many(conn, EventLog._meta.db_table, _EVENT_COLUMNS, rows)
+        return sqlite_write(conn.connection, _plan_sync(submissions, now, lease_owner, conn), submissions)
+
+
+def sqlite_plan(raw: Any, submissions: list[Submission], *, lease_owner: str) -> _Plan:
+    """A batch's plan read through a driver's own SQLite connection (no signed submissions: their tenants are read
+    through the ORM, `_plan_sync`)."""
+    select_in = partial(_sqlite_select_in, raw)
+    return _plan_read(submissions, submissions[0].received_at, lease_owner, "sqlite", select_in, signers={})
+
+
+def sqlite_write(raw: Any, plan: _Plan, submissions: list[Submission]) -> list[Reply]:
+    """The batch's pops and event-log rows, written through a driver's own SQLite connection inside the write
+    transaction the caller holds and commits; returns one reply per submission, in order."""
+    created, existing = _insert_pops(plan.pop_rows, raw)
+    final = _final_replies(plan, submissions, created, existing)
+    rows = [
+        _event_row(submission, reply, reply.tenant_id, received)
+        for submission, reply, received in zip(submissions, final, plan.received, strict=True)
+    ]
+    _insert_many(raw, EventLog._meta.db_table, _EVENT_COLUMNS, rows)
     return final
 
 
@@ -620,7 +663,7 @@ def postgresql_statement(plan: _Plan, submissions: list[Submission]) -> tuple[st
     for index, (submission, principal, reply) in enumerate(
         zip(submissions, plan.principals, plan.replies, strict=True)
     ):
-        event_rows.append(_event_row(submission, reply, principal.tenant_id, _aware))
+        event_rows.append(_event_row(submission, reply, principal.tenant_id, plan.received[index]))
         first = reply is None and plan.candidates.get((principal.tenant_id, submission.event.conversation_id)) == index
         first_candidate.append(first)
     params = [
