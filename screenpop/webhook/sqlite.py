@@ -39,7 +39,7 @@ class LoopRecorder:
                 connection = self._connect()
                 connection.execute("BEGIN IMMEDIATE")
             except sqlite3.OperationalError as error:
-                if error.sqlite_errorcode != sqlite3.SQLITE_BUSY:
+                if error.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY:  # BUSY, or an extended BUSY_* code
                     raise
                 return None  # another process writes: the thread waits for it instead of the loop
             try:
