@@ -285,7 +285,8 @@ def test_freshdesk_outage_shows_unavailable_with_a_toast_then_retry_recovers(wor
     panel = world.open(world.call(demo_contact("us_e164").phone_e164))
 
     panel.locator("#sp-body[data-state=unavailable]").wait_for()
-    assert "Freshdesk unavailable" in panel.locator("gux-inline-alert").inner_text()
+    # The alert is a web component: its text shows once it has rendered, a moment after the state is set.
+    panel.locator("gux-inline-alert", has_text="Freshdesk unavailable").wait_for(timeout=5000)
     world.page.locator("#dm-toasts .dm-toast--error").wait_for()
     assert "Freshdesk unavailable" in world.page.locator("#dm-toasts").inner_text()
     world.shot("unavailable")
