@@ -5,6 +5,9 @@ handler, which sleeps in steps of up to 100 ms: with the webhook's writer thread
 up to a second (bench/ack_storm, lookups running). Taking a process-wide lock before the transaction queues the
 writers of a process without sleeping; between processes the busy timeout still applies. On PostgreSQL this is
 just `transaction.atomic()`.
+
+What a transaction does after its commit (`on_commit_unlocked`: a pop's publish, which waits for the event loop)
+runs once the lock is released too, so the next writer (the webhook's batch among them) is not kept waiting for it.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from django.db import connection, transaction
 
@@ -22,14 +25,42 @@ logger = logging.getLogger("screenpop.db")
 sqlite_writer = threading.RLock()
 
 
+# This thread's write transactions in progress, and what is to run once the outermost one released the lock.
+_this_thread = threading.local()
+
+
 @contextlib.contextmanager
 def write_transaction() -> Iterator[None]:
-    if connection.vendor == "sqlite":
-        with sqlite_writer, transaction.atomic():
-            yield
-    else:
+    if connection.vendor != "sqlite":
         with transaction.atomic():
             yield
+        return
+    depth = getattr(_this_thread, "depth", 0)
+    if not depth:
+        _this_thread.unlocked = []
+    _this_thread.depth = depth + 1
+    try:
+        with sqlite_writer, transaction.atomic():
+            yield
+    finally:
+        _this_thread.depth = depth
+    if not depth:
+        unlocked, _this_thread.unlocked = _this_thread.unlocked, []
+        for function in unlocked:
+            function()
+
+
+def on_commit_unlocked(function: Callable[[], None]) -> None:
+    """Run `function` once the current transaction commits (`transaction.on_commit`) and no longer holds SQLite's
+    writer lock of this process."""
+
+    def committed() -> None:
+        if getattr(_this_thread, "depth", 0):
+            _this_thread.unlocked.append(function)  # run by the outermost `write_transaction`, after the lock
+        else:
+            function()
+
+    transaction.on_commit(committed)
 
 
 class WalCheckpointer:

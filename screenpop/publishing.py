@@ -1,8 +1,8 @@
 """The one module that owns channel-group names and the panel-state shape (DESIGN.md §3 "Panel state").
 
 A pop's state goes to the group of its (tenant, conversation); consumers of that conversation's panels are members.
-Publishing happens after the database commit (`transaction.on_commit`), never from inside a transaction that may
-still roll back.
+Publishing happens after the database commit (`db.on_commit_unlocked`), never from inside a transaction that may
+still roll back, nor while holding SQLite's writer lock.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
-from django.db import transaction
 
+from screenpop.db import on_commit_unlocked
 from screenpop.models import Pop
 
 logger = logging.getLogger("screenpop.publishing")
@@ -78,4 +78,4 @@ def pop_publish_on_commit(pop: Pop) -> None:
     """Push the pop's current state to its panels once the surrounding transaction commits."""
     state = pop_state(pop, conversation_id=pop.conversation_id)
     group = pop_group(pop.tenant_id, pop.conversation_id)
-    transaction.on_commit(lambda: group_send(group, {"type": "pop.state", "state": state}))
+    on_commit_unlocked(lambda: group_send(group, {"type": "pop.state", "state": state}))

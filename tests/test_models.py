@@ -49,3 +49,48 @@ def test_region_and_phone_region_are_validated(make_tenant) -> None:
     with pytest.raises(ValidationError) as caught:
         make_tenant(region="evil.example.com", phone_region="XX")
     assert set(caught.value.message_dict) == {"region", "phone_region"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_pops_publish_waits_for_the_commit_and_not_inside_the_writer_lock(make_tenant, monkeypatch) -> None:
+    """A pop's state is pushed after its transaction commits, and (SQLite) after this process's writer lock is
+    released: the push waits for the event loop, and the webhook's next batch must not wait for it."""
+    import threading
+
+    from screenpop import db, publishing
+
+    pushes: list[tuple[str, bool]] = []
+
+    def group_send(group: str, message: dict) -> None:
+        others_may_write: list[bool] = []
+
+        def other_writer() -> None:
+            taken = db.sqlite_writer.acquire(timeout=0.5)
+            if taken:
+                db.sqlite_writer.release()
+            others_may_write.append(taken)
+
+        thread = threading.Thread(target=other_writer)
+        thread.start()
+        thread.join()
+        pushes.append((message["state"]["state"], others_may_write[0]))
+
+    monkeypatch.setattr(publishing, "group_send", group_send)
+    tenant = make_tenant()
+    with db.write_transaction():
+        pop = Pop.objects.create(
+            tenant=tenant, conversation_id="c-1", phone_raw="tel:+15550100", received_at=timezone.now()
+        )
+        with db.write_transaction():  # a nested one leaves the push to the outermost
+            publishing.pop_publish_on_commit(pop)
+        assert pushes == [], "nothing is pushed before the commit"
+    assert pushes == [("pending", True)]
+
+    def publish_then_fail() -> None:
+        with db.write_transaction():
+            publishing.pop_publish_on_commit(pop)
+            raise RuntimeError("rolled back")
+
+    with pytest.raises(RuntimeError):
+        publish_then_fail()
+    assert pushes == [("pending", True)], "a rolled-back transaction pushes nothing"
