@@ -23,7 +23,7 @@ webhook_batch_size = Histogram(
 )
 webhook_batches = Counter(
     "screenpop_webhook_batches_total",
-    "Webhook batches recorded, by writer: the event loop, or a database thread (SQLite's write lock was taken, "
+    "Webhook batches, by the writer they went to: the event loop, or a database thread (SQLite's write lock was taken, "
     "or the batch holds HMAC-signed requests).",
     ["writer"],
     registry=registry,

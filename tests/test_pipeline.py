@@ -245,9 +245,12 @@ def test_a_sqlite_write_lock_held_elsewhere_does_not_stall_the_event_loop(screen
     with screenpop_server.run(METRICS_TOKEN="scrape-e2e", SCREENPOP_RUN_WORKERS="0"):
         installed = Installed(screenpop_server, freshdesk_sim)
         token = installed.token()
-        assert installed.ring("lock-free", "+15550199999", token=token).status_code == 202
-        writers = metric_values(screenpop_server.base_url, "scrape-e2e", "screenpop_webhook_batches_total")
-        assert writers == {'writer="event_loop"': 1.0, 'writer="thread"': 0.0}
+        # With the lock free the event loop writes (a moment of SQLite's own WAL housekeeping can still answer
+        # BUSY to a lock taken without waiting, and send one batch to the thread: that is allowed, and rare).
+        for number in range(5):
+            assert installed.ring(f"lock-free-{number}", "+15550199999", token=token).status_code == 202
+        before = metric_values(screenpop_server.base_url, "scrape-e2e", "screenpop_webhook_batches_total")
+        assert before['writer="event_loop"'] >= 4
 
         other_writer = sqlite3.connect(screenpop_server.env["SQLITE_PATH"], isolation_level=None)
         other_writer.execute("BEGIN IMMEDIATE")  # what a management command or an admin save in another process does
@@ -267,10 +270,11 @@ def test_a_sqlite_write_lock_held_elsewhere_does_not_stall_the_event_loop(screen
             other_writer.close()
         ringing.join(timeout=20)
         assert [reply.status_code for reply in replies] == [202]
-        writers = metric_values(screenpop_server.base_url, "scrape-e2e", "screenpop_webhook_batches_total")
-        assert writers == {'writer="event_loop"': 1.0, 'writer="thread"': 1.0}
+        after = metric_values(screenpop_server.base_url, "scrape-e2e", "screenpop_webhook_batches_total")
+        assert after['writer="thread"'] == before['writer="thread"'] + 1, "the held call went to the thread"
+        assert after['writer="event_loop"'] == before['writer="event_loop"']
     rows = screenpop_server.sql(
         "SELECT p.conversation_id, e.outcome FROM screenpop_pop p JOIN screenpop_eventlog e "
         "ON e.conversation_id = p.conversation_id ORDER BY p.id"
     )
-    assert rows == [("lock-free", "accepted"), ("lock-held", "accepted")]
+    assert rows == [*((f"lock-free-{number}", "accepted") for number in range(5)), ("lock-held", "accepted")]
