@@ -2,12 +2,12 @@
 
 In the database thread every SQLite call gives the GIL away and has to win it back from the event loop, which is
 busy answering the previous batch: under a storm the two threads mostly took turns instead of overlapping (the
-thread's batch took ~60 µs of wall time a request for ~38 µs of CPU, measured with `bench.ack_storm`). A batch is a
-millisecond or two of work, so the loop does it itself (`bench.ack_storm`: ~8% more requests a second, p99 8 ms
-instead of 9-11 ms) — but it never waits for a lock there: when another writer of this process holds
-`db.sqlite_writer` (a lookup saving its result) or another process holds SQLite's write lock, `record` answers
-None at once and the batch goes to the database thread, which waits its turn. The decisions and the statements are
-`recorder`'s, the same as the thread's.
+thread's batch took ~60 µs of wall time a request for ~38 µs of CPU, under `bench.ack_storm`'s wrk). A batch is
+~22 µs a request of work (half a millisecond for the usual 25, ~11 ms for the largest, 512), so the loop does it
+itself (~8% more requests a second, p99 8 ms instead of 9-11 ms) — but it never waits for a lock there: when
+another writer of this process holds `db.sqlite_writer` (a lookup saving its result) or another process holds
+SQLite's write lock, `record` answers None at once and the batch goes to the database thread, which waits its turn.
+The decisions and the statements are `recorder`'s, the same as the thread's.
 
 Batches with HMAC-signed requests go through the thread path (reading a signing tenant decrypts its secret through
 the ORM), as on PostgreSQL.
