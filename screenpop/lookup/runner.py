@@ -23,10 +23,17 @@ from screenpop.pops import RunOutcome, pop_claim_due, pop_lookup_run
 logger = logging.getLogger("screenpop.lookup")
 
 
-# While the webhook is in a storm, this many lookups at most run at once: lookup threads that are busy on the CPU
-# (cache hits, database writes) take the GIL from the event loop that acknowledges Genesys, and the ack comes first
-# (bench/ack_storm: 32 busy threads cut the acks from ~1,000/s to ~200/s).
-STORM_CONCURRENCY = 4
+# While the webhook is in a storm, one lookup at a time: the ack comes first. Lookup threads that are busy on the CPU
+# (cache hits, the ORM's reads and writes) take the GIL from the event loop that acknowledges Genesys, and on SQLite
+# each lookup's write takes the write lock between the webhook's batches. bench/ack_storm, lookups running
+# (64 connections), embedded / production:
+#   at once   acks/s                   ack p99            lookups finished/s
+#   4         3,200 / 5,100            28 / 23 ms         ~320 / ~105
+#   2         5,700-6,700 / ~6,000     19-27 / 19-20 ms   ~190 / ~70
+#   1         10,300-11,400 / 8,400    13-15 / 14 ms      ~110 / ~45
+# A storm (batches of several: from ~1,000 webhooks/s here) outruns the lookups whatever their number; once it is
+# over they run at full concurrency and catch up.
+STORM_CONCURRENCY = 1
 
 
 class LookupRunner:
