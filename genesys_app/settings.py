@@ -278,6 +278,8 @@ SCREENPOP_CACHE_SECONDS = env_int("SCREENPOP_CACHE_SECONDS", 60)
 SCREENPOP_MISS_CACHE_SECONDS = env_int("SCREENPOP_MISS_CACHE_SECONDS", 30)
 SCREENPOP_PANEL_TOKEN_SECONDS = env_int("SCREENPOP_PANEL_TOKEN_SECONDS", 900)
 SCREENPOP_INDEX_SYNC_SECONDS = env_int("SCREENPOP_INDEX_SYNC_SECONDS", 300)
+# Event-log rows and pops older than this many days are deleted (screenpop/retention.py); 0 keeps everything.
+SCREENPOP_RETENTION_DAYS = env_int("SCREENPOP_RETENTION_DAYS", 30)
 SCREENPOP_RUN_WORKERS = env_bool("SCREENPOP_RUN_WORKERS", True)
 SCREENPOP_WEBHOOK_MAX_BYTES = 64 * 1024
 # Parallel group commits of the webhook on PostgreSQL (SQLite has one writer: always 1).

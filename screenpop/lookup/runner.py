@@ -19,6 +19,7 @@ from django.conf import settings
 
 from screenpop.phone_index import phone_index_refresh_due
 from screenpop.pops import RunOutcome, pop_claim_due, pop_lookup_run
+from screenpop.retention import PURGE_INTERVAL_SECONDS, purge_due
 
 logger = logging.getLogger("screenpop.lookup")
 
@@ -34,6 +35,8 @@ logger = logging.getLogger("screenpop.lookup")
 # A storm (batches of several: from ~1,000 webhooks/s here) outruns the lookups whatever their number; once it is
 # over they run at full concurrency and catch up.
 STORM_CONCURRENCY = 1
+# Not at start-up: a server that starts answers webhooks first.
+PURGE_FIRST_DELAY_SECONDS = 60.0
 
 
 class LookupRunner:
@@ -49,8 +52,8 @@ class LookupRunner:
         self._wakeup = asyncio.Event()
         self._in_flight = 0
         self._slot_freed = asyncio.Event()
-        # Two more threads than lookup slots, for the sweeper and the phone-index refresh.
-        self._executor = ThreadPoolExecutor(max_workers=concurrency + 2, thread_name_prefix="lookup")
+        # Three more threads than lookup slots, for the sweeper, the phone-index refresh and the retention purge.
+        self._executor = ThreadPoolExecutor(max_workers=concurrency + 3, thread_name_prefix="lookup")
         self._tasks: list[asyncio.Task] = []
         self._running: set[asyncio.Task] = set()
         self.loop: asyncio.AbstractEventLoop | None = None
@@ -61,6 +64,7 @@ class LookupRunner:
             self.loop.create_task(self._dispatch(), name="lookup-dispatch"),
             self.loop.create_task(self._sweep(), name="lookup-sweep"),
             self.loop.create_task(self._refresh_phone_index(), name="phone-index-refresh"),
+            self.loop.create_task(self._purge(), name="retention-purge"),
         ]
 
     async def stop(self) -> None:
@@ -150,6 +154,17 @@ class LookupRunner:
             except Exception:
                 logger.exception("Phone index refresh failed; trying again")
             await asyncio.sleep(interval)
+
+    async def _purge(self) -> None:
+        """Old event-log rows and pops deleted (`retention`), first a minute after start, then hourly."""
+        purge = SyncToAsync(purge_due, thread_sensitive=False, executor=self._executor)
+        await asyncio.sleep(PURGE_FIRST_DELAY_SECONDS)
+        while True:
+            try:
+                await purge(owner=self.owner)
+            except Exception:
+                logger.exception("Purging old event-log rows and pops failed; trying again in an hour")
+            await asyncio.sleep(PURGE_INTERVAL_SECONDS)
 
 
 _runner: LookupRunner | None = None

@@ -1,0 +1,78 @@
+"""How long screenpop keeps what it records: the event log, the pops (callers' numbers, contacts and tickets of many
+companies' customers) and expired OAuth tokens.
+
+Every webhook adds an event-log row and most add a pop, so without a limit both tables grow for ever and keep
+customer data nobody needs once the call is over. Rows older than `SCREENPOP_RETENTION_DAYS` (30 by default; 0 keeps
+everything) are deleted by `purge_old_records`: hourly inside the server (one process at a time), or by
+`manage.py purge_old_records` where the servers run without workers. Deletes go in chunks, each its own short write
+transaction, so the webhook's batches are never kept waiting for long.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from screenpop.db import write_transaction
+from screenpop.models import EventLog, Pop
+
+logger = logging.getLogger("screenpop.retention")
+
+CHUNK = 500
+PURGE_INTERVAL_SECONDS = 3600.0
+
+
+@dataclass(frozen=True)
+class PurgeReport:
+    cutoff: datetime | None  # None: retention is off
+    events: int = 0
+    pops: int = 0
+    tokens_cleared: bool = False
+
+
+def purge_old_records(*, now: datetime | None = None, days: int | None = None) -> PurgeReport:
+    """Delete event-log rows and pops received more than `days` (default `SCREENPOP_RETENTION_DAYS`) ago, with the
+    tickets and contacts each pop showed, and the OAuth tokens that expired (django-oauth-toolkit's `clear_expired`)."""
+    days = settings.SCREENPOP_RETENTION_DAYS if days is None else days
+    if days <= 0:
+        return PurgeReport(cutoff=None)
+    cutoff = (now or timezone.now()) - timedelta(days=days)
+    events = _delete_in_chunks(EventLog.objects.filter(received_at__lt=cutoff))
+    pops = _delete_in_chunks(Pop.objects.filter(received_at__lt=cutoff))
+    from oauth2_provider.models import clear_expired
+
+    with write_transaction():
+        clear_expired()
+    report = PurgeReport(cutoff=cutoff, events=events, pops=pops, tokens_cleared=True)
+    if events or pops:
+        logger.info("Purged %d event-log rows and %d pops received before %s", events, pops, cutoff.isoformat())
+    return report
+
+
+def _delete_in_chunks(queryset: QuerySet) -> int:
+    """Delete what `queryset` selects, oldest first, `CHUNK` rows per transaction; returns how many rows."""
+    deleted = 0
+    while True:
+        with write_transaction():
+            ids = list(queryset.order_by("pk").values_list("pk", flat=True)[:CHUNK])
+            if ids:
+                queryset.model.objects.filter(pk__in=ids).delete()
+        deleted += len(ids)
+        if len(ids) < CHUNK:
+            return deleted
+
+
+def purge_due(*, owner: str) -> PurgeReport | None:
+    """`purge_old_records`, by one process of the deployment per interval (a lock in the shared cache)."""
+    from django.core.cache import cache
+
+    if settings.SCREENPOP_RETENTION_DAYS <= 0:
+        return None
+    if not cache.add("retention-purge", owner, timeout=int(PURGE_INTERVAL_SECONDS)):
+        return None  # another process purged within the interval
+    return purge_old_records()
