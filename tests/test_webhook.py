@@ -196,6 +196,37 @@ def test_a_storm_lasts_a_second_after_its_last_batch_of_several(tenant_with_toke
     assert Pop.objects.count() == STORM_BATCH + 4
 
 
+def test_on_postgresql_the_webhooks_statements_are_prepared_once(tenant_with_token) -> None:
+    """Django turns psycopg's prepared statements off; the webhook's own connection turns them back on, or
+    PostgreSQL parses, analyses and plans the batch statement again for every batch."""
+    from django.db import connection
+
+    from screenpop.webhook.intake import submission_from_request
+    from screenpop.webhook.postgres import AsyncRecorder
+
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL's prepared statements: the production configuration")
+    _, token = tenant_with_token()
+    headers = {"authorization": f"Bearer {token}", "content-type": "application/json"}
+    recorder = AsyncRecorder()
+
+    async def batches_then_prepared() -> list[tuple]:
+        for number in range(8):
+            body = json.dumps(call_event(conversation_id=f"prepared-{number}")).encode()
+            replies = await recorder.record([submission_from_request(body=body, headers=headers)], lease_owner="me")
+            assert replies[0].status == 202
+        async with recorder._connection.cursor() as cursor:
+            await cursor.execute("SELECT statement, generic_plans + custom_plans FROM pg_prepared_statements")
+            return await cursor.fetchall()
+
+    try:
+        prepared = sync(batches_then_prepared())
+    finally:
+        recorder.close()
+    executions = [count for statement, count in prepared if statement.startswith("WITH ins AS (INSERT INTO")]
+    assert executions == [8]  # one prepared statement, run for every batch
+
+
 def test_same_conversation_id_in_two_tenants_makes_two_pops(app, tenant_with_token) -> None:
     tenant_a, token_a = tenant_with_token()
     tenant_b, token_b = tenant_with_token()

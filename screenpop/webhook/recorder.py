@@ -189,7 +189,7 @@ def _select_in(conn: Any, sql: str, kind: str, values: list[Any]) -> list[tuple]
         import psycopg
 
         with psycopg.Cursor(conn.connection) as cursor:
-            cursor.execute(postgresql_in(sql, kind), [values])
+            cursor.execute(postgresql_in(sql, kind), [values], prepare=True)  # Django's connection never prepares
             return cursor.fetchall()
     return _sqlite_select_in(conn.connection, sql, kind, values)
 
@@ -559,11 +559,11 @@ def events_record(submissions: list[Submission], *, lease_owner: str) -> list[Re
         conn.ensure_connection()
         plan = _plan_sync(submissions, now, lease_owner, conn)
         with psycopg.Cursor(conn.connection) as cursor:
-            cursor.execute(*postgresql_statement(plan, submissions))
+            cursor.execute(*postgresql_statement(plan, submissions), prepare=True)
             created, existing = postgresql_pops(cursor.fetchall())
             unseen = _unseen(plan, created, existing)
             if unseen:
-                cursor.execute(POPS_OF_KEYS_SQL, _key_arrays(unseen))
+                cursor.execute(POPS_OF_KEYS_SQL, _key_arrays(unseen), prepare=True)
                 existing.update(_pops_by_key(cursor.fetchall()))
         return _final_replies(plan, submissions, created, existing)
     with write_transaction():
