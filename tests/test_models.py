@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from screenpop.models import FreshdeskConnection, Pop
+from screenpop.models import EventLog, FreshdeskConnection, Pop
 
 pytestmark = pytest.mark.django_db
 
@@ -94,3 +94,16 @@ def test_a_pops_publish_waits_for_the_commit_and_not_inside_the_writer_lock(make
     with pytest.raises(RuntimeError):
         publish_then_fail()
     assert pushes == [("pending", True)], "a rolled-back transaction pushes nothing"
+
+
+def test_deleting_a_tenant_deletes_its_events_and_pops(make_tenant) -> None:
+    """The event log's tenant has no database constraint (one row lock fewer per webhook on PostgreSQL): Django's
+    cascade still takes a tenant's events with it, and leaves other tenants' alone."""
+    tenant, other = make_tenant(), make_tenant()
+    now = timezone.now()
+    for owner in (tenant, other):
+        EventLog.objects.create(tenant=owner, received_at=now, outcome="accepted", status_code=202)
+        Pop.objects.create(tenant=owner, conversation_id="c-1", phone_raw="tel:+15550100", received_at=now)
+    tenant.delete()
+    assert list(EventLog.objects.values_list("tenant_id", flat=True)) == [other.pk]
+    assert list(Pop.objects.values_list("tenant_id", flat=True)) == [other.pk]
