@@ -128,8 +128,8 @@ def test_concurrent_redeliveries_make_one_pop(app, tenant_with_token) -> None:
 
 
 def test_parallel_group_commits_keep_one_pop_per_conversation(tenant_with_token) -> None:
-    """Several batches in flight at once (PostgreSQL's default): redeliveries that land in different batches, even
-    in transactions committing side by side, still make one pop each, and every reply names that pop."""
+    """Several batches in flight at once (SCREENPOP_WEBHOOK_WRITERS > 1): redeliveries that land in different
+    batches, even in transactions committing side by side, still make one pop each, and every reply names that pop."""
     from screenpop.webhook.endpoint import GroupCommitter
     from screenpop.webhook.intake import submission_from_request
 

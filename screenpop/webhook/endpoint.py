@@ -57,8 +57,9 @@ class GroupCommitter:
     Each of `slots` tasks takes everything pending when it is free and records it with its own connection: on
     SQLite (one writer, one slot) on the event loop when the write lock is free at once (`sqlite.LoopRecorder`), else
     in a database thread that waits for it (`events_record`); on PostgreSQL on the event loop itself
-    (`postgres.AsyncRecorder`), two batches in flight (`SCREENPOP_WEBHOOK_WRITERS`) so one is on its way while the
-    other waits for its commit. Batches with HMAC-signed requests take the thread path on both.
+    (`postgres.AsyncRecorder`), one batch in flight by default (`SCREENPOP_WEBHOOK_WRITERS`): since its statement is
+    prepared, one larger batch at a time did as well as two in flight, with less CPU and a tighter p99. Batches with
+    HMAC-signed requests take the thread path on both.
     """
 
     def __init__(
