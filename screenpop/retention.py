@@ -15,8 +15,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db.models import QuerySet
 from django.utils import timezone
+from oauth2_provider.models import clear_expired
 
 from screenpop.db import write_transaction
 from screenpop.models import EventLog, Pop
@@ -32,7 +34,6 @@ class PurgeReport:
     cutoff: datetime | None  # None: retention is off
     events: int = 0
     pops: int = 0
-    tokens_cleared: bool = False
 
 
 def purge_old_records(*, now: datetime | None = None, days: int | None = None) -> PurgeReport:
@@ -44,11 +45,9 @@ def purge_old_records(*, now: datetime | None = None, days: int | None = None) -
     cutoff = (now or timezone.now()) - timedelta(days=days)
     events = _delete_in_chunks(EventLog.objects.filter(received_at__lt=cutoff))
     pops = _delete_in_chunks(Pop.objects.filter(received_at__lt=cutoff))
-    from oauth2_provider.models import clear_expired
-
     with write_transaction():
         clear_expired()
-    report = PurgeReport(cutoff=cutoff, events=events, pops=pops, tokens_cleared=True)
+    report = PurgeReport(cutoff=cutoff, events=events, pops=pops)
     if events or pops:
         logger.info("Purged %d event-log rows and %d pops received before %s", events, pops, cutoff.isoformat())
     return report
@@ -69,8 +68,6 @@ def _delete_in_chunks(queryset: QuerySet) -> int:
 
 def purge_due(*, owner: str) -> PurgeReport | None:
     """`purge_old_records`, by one process of the deployment per interval (a lock in the shared cache)."""
-    from django.core.cache import cache
-
     if settings.SCREENPOP_RETENTION_DAYS <= 0:
         return None
     if not cache.add("retention-purge", owner, timeout=int(PURGE_INTERVAL_SECONDS)):

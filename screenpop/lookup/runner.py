@@ -13,6 +13,7 @@ import logging
 from collections import OrderedDict, deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from asgiref.sync import SyncToAsync
 from django.conf import settings
@@ -131,40 +132,60 @@ class LookupRunner:
         if outcome.retry_in is not None:
             asyncio.get_running_loop().call_later(outcome.retry_in, self.schedule, [(pop_id, outcome.tenant_id or 0)])
 
-    async def _sweep(self) -> None:
-        claim = SyncToAsync(pop_claim_due, thread_sensitive=False, executor=self._executor)
+    async def _periodically(
+        self,
+        work: Callable[..., Any],
+        interval: float,
+        failure: str,
+        *,
+        first_delay: float = 0.0,
+        then: Callable[[Any], None] | None = None,
+    ) -> None:
+        """`work(owner=...)` in a lookup thread every `interval` seconds (after `first_delay`), its result to `then`;
+        a failure is logged with `failure` and the next round tries again."""
+        call = SyncToAsync(work, thread_sensitive=False, executor=self._executor)
+        await asyncio.sleep(first_delay)
         while True:
             try:
-                due = await claim(owner=self.owner)
-                if due:
-                    logger.info("Sweeper leased %d pending pop(s)", len(due))
-                    self.schedule(due)
+                result = await call(owner=self.owner)
+                if then is not None:
+                    then(result)
             except Exception:
-                logger.exception("Sweeping for pending pops failed; trying again")
-            await asyncio.sleep(self.sweep_seconds)
+                logger.exception(failure)
+            await asyncio.sleep(interval)
+
+    def _swept(self, due: list[tuple[int, int]]) -> None:
+        if due:
+            logger.info("Sweeper leased %d pending pop(s)", len(due))
+            self.schedule(due)
+
+    async def _sweep(self) -> None:
+        await self._periodically(
+            pop_claim_due, self.sweep_seconds, "Sweeping for pending pops failed; trying again", then=self._swept
+        )
 
     async def _refresh_phone_index(self) -> None:
         """The periodic contacts sync of every tenant (one process per tenant and interval does it)."""
-        refresh = SyncToAsync(phone_index_refresh_due, thread_sensitive=False, executor=self._executor)
-        interval = min(60.0, max(1.0, settings.SCREENPOP_INDEX_SYNC_SECONDS / 5))
-        while True:
-            try:
-                for report in await refresh(owner=self.owner):
-                    logger.info("Phone index of tenant %s synced: %s", report.tenant_id, report)
-            except Exception:
-                logger.exception("Phone index refresh failed; trying again")
-            await asyncio.sleep(interval)
+        await self._periodically(
+            phone_index_refresh_due,
+            min(60.0, max(1.0, settings.SCREENPOP_INDEX_SYNC_SECONDS / 5)),
+            "Phone index refresh failed; trying again",
+            then=_log_index_syncs,
+        )
 
     async def _purge(self) -> None:
         """Old event-log rows and pops deleted (`retention`), first a minute after start, then hourly."""
-        purge = SyncToAsync(purge_due, thread_sensitive=False, executor=self._executor)
-        await asyncio.sleep(PURGE_FIRST_DELAY_SECONDS)
-        while True:
-            try:
-                await purge(owner=self.owner)
-            except Exception:
-                logger.exception("Purging old event-log rows and pops failed; trying again in an hour")
-            await asyncio.sleep(PURGE_INTERVAL_SECONDS)
+        await self._periodically(
+            purge_due,
+            PURGE_INTERVAL_SECONDS,
+            "Purging old event-log rows and pops failed; trying again in an hour",
+            first_delay=PURGE_FIRST_DELAY_SECONDS,
+        )
+
+
+def _log_index_syncs(reports: list[Any]) -> None:
+    for report in reports:
+        logger.info("Phone index of tenant %s synced: %s", report.tenant_id, report)
 
 
 _runner: LookupRunner | None = None
