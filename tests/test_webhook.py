@@ -97,6 +97,25 @@ def test_an_inbound_call_is_accepted_and_recorded_before_the_ack(app, tenant_wit
     assert event.payload["extra_field"] == "kept", "unknown fields are kept in the record"
 
 
+def test_text_and_times_are_stored_exactly_as_received(app, tenant_with_token) -> None:
+    """The batch reaches the database as JSON on PostgreSQL and as driver parameters on SQLite: quotes,
+    backslashes, accents, emoji and an offset-bearing instant must come out as they went in."""
+    from django.utils import timezone
+
+    tenant, token = tenant_with_token()
+    odd = 'Queue "Support" \\ Zürich 🎧 {x}'
+    before = timezone.now()
+    status, body = sync(post(app, call_event(queue_id=odd, note=["a'b", 'c"d', "e\\f", "\u00e9\u2028"]), token=token))
+    after = timezone.now()
+    assert status == 202
+    pop = Pop.objects.get(pk=body["pop_id"])
+    event = EventLog.objects.get()
+    assert (pop.queue_id, pop.result) == (odd, {})
+    assert (event.payload["queue_id"], event.payload["note"]) == (odd, ["a'b", 'c"d', "e\\f", "\u00e9\u2028"])
+    assert before <= pop.received_at == event.received_at <= after
+    assert pop.updated_at <= pop.lease_expires_at
+
+
 def test_epoch_millisecond_event_time_is_recorded_as_iso(app, tenant_with_token) -> None:
     _, token = tenant_with_token()
     status, _ = sync(post(app, call_event(timestamp="1795870800000"), token=token))

@@ -26,13 +26,13 @@ from screenpop.webhook.recorder import (
     _checksums,
     _filtered_tenants,
     _final_replies,
-    _key_arrays,
     _plan,
     _pops_by_key,
     _queue_filters_of,
     _resolve_principals,
     _tokens_of,
     _unseen,
+    pops_of_keys_params,
     postgresql_in,
     postgresql_pops,
     postgresql_statement,
@@ -97,6 +97,6 @@ async def _record(connection: Any, submissions: list[Submission], lease_owner: s
         created, existing = postgresql_pops(await cursor.fetchall())
         unseen = _unseen(plan, created, existing)
         if unseen:
-            await cursor.execute(POPS_OF_KEYS_SQL, _key_arrays(unseen))
+            await cursor.execute(POPS_OF_KEYS_SQL, pops_of_keys_params(unseen))
             existing.update(_pops_by_key(await cursor.fetchall()))
     return _final_replies(plan, submissions, created, existing)

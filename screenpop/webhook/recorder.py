@@ -216,18 +216,23 @@ def _insert_many(raw: Any, table: str, columns: Sequence[str], rows: list[tuple]
         cursor.close()
 
 
-def _unnest(alias: str, names: Sequence[str], pg_types: Sequence[str], *, numbered: bool = False) -> str:
-    """`unnest(%b::type[], ...) AS alias(names)`: one array parameter per column (binary, C dumpers), so the text
-    of a statement never depends on the number of rows and psycopg prepares it once. `numbered` adds the row's
-    position as `n`."""
-    arrays = ", ".join(f"%b::{'text' if kind == 'jsonb' else kind}[]" for kind in pg_types)
-    if numbered:
-        return f"unnest({arrays}) WITH ORDINALITY AS {alias}({', '.join(names)}, n)"
-    return f"unnest({arrays}) AS {alias}({', '.join(names)})"
-
-
-def _columns(rows: list[tuple], width: int) -> list[list[Any]]:
-    return [list(column) for column in zip(*rows, strict=True)] if rows else [[] for _ in range(width)]
+def _json_rows(parameter: str, alias: str, pg_types: Sequence[str], *, numbered: bool = False) -> tuple[str, list[str]]:
+    """(FROM item, column expressions) reading rows from ONE jsonb parameter, an array of rows each an array of
+    values: `jsonb_array_elements(%(parameter)s::jsonb) AS alias(r)` and `(alias.r->>i)::type` per column. The text
+    of the statement never depends on the number of rows, so psycopg prepares it once, and the batch is one
+    `json.dumps` (C) instead of an array per column, which psycopg dumps element by element in Python (~25 µs a
+    request for the 28 arrays a batch had). `numbered` adds the row's position as `alias.n`."""
+    source = f"jsonb_array_elements(%({parameter})s::jsonb)"
+    source += f" WITH ORDINALITY AS {alias}(r, n)" if numbered else f" AS {alias}(r)"
+    columns = [
+        f"{alias}.r->{index}"
+        if kind == "jsonb"
+        else f"{alias}.r->>{index}"
+        if kind in ("text", "varchar")
+        else f"({alias}.r->>{index})::{kind}"
+        for index, kind in enumerate(pg_types)
+    ]
+    return source, columns
 
 
 _POP_COLUMNS = (
@@ -267,11 +272,24 @@ _POP_TYPES = (
 
 
 def _time_adapter(vendor: str) -> Callable[[datetime], Any]:
-    """How this database takes an aware UTC datetime: as is (psycopg), or as the naive UTC text Django's SQLite
-    backend stores (`str()` of the naive value, what `adapt_datetimefield_value` makes, without its checks)."""
+    """How this database takes an aware UTC datetime: as ISO 8601 text with its offset (PostgreSQL, in the batch's
+    JSON), or as the naive UTC text Django's SQLite backend stores (`str()` of the naive value, what
+    `adapt_datetimefield_value` makes, without its checks)."""
     if vendor == "postgresql":
-        return lambda value: value
+        return datetime.isoformat  # the batch statement reads its rows from JSON (`_json_rows`)
     return lambda value: str(value.replace(tzinfo=None))
+
+
+def _json_adapter(vendor: str) -> Callable[[Any], Any]:
+    """How this database takes a value of a JSON column: left as is inside the batch's JSON (PostgreSQL), or as
+    JSON text (SQLite)."""
+    if vendor == "postgresql":
+        return _as_is
+    return json.dumps
+
+
+def _as_is(value: Any) -> Any:
+    return value
 
 
 def _insert_pops(rows: list[tuple], raw: Any) -> tuple[dict[tuple[int, str], int], dict[tuple[int, str], int]]:
@@ -354,10 +372,18 @@ _GENESYS = EventLog.Source.GENESYS.value
 _PENDING = Pop.State.PENDING.value
 
 
-def _event_row(submission: Submission, reply: Reply | None, tenant_id: int | None, received: Any) -> tuple:
+def _event_row(
+    submission: Submission,
+    reply: Reply | None,
+    tenant_id: int | None,
+    received: Any,
+    *,
+    payload: Callable[[dict[str, Any]], Any] = json.dumps,
+) -> tuple:
     """The event-log row of a submission (`_EVENT_COLUMNS`), `received` its time as the database takes it
-    (`_Plan.received`). `reply` None: a pop candidate, whose outcome and status the PostgreSQL statement fills in
-    (accepted or duplicate; neither has a reason or a field)."""
+    (`_Plan.received`), the logged payload encoded by `payload` (JSON text, or left a dict inside a JSON batch).
+    `reply` None: a pop candidate, whose outcome and status the PostgreSQL statement fills in (accepted or
+    duplicate; neither has a reason or a field)."""
     event = submission.event
     if reply is None:
         outcome = status = None
@@ -381,7 +407,7 @@ def _event_row(submission: Submission, reply: Reply | None, tenant_id: int | Non
         conversation_id[:64],
         phone,
         event_type,
-        json.dumps(_logged_payload(submission)),
+        payload(_logged_payload(submission)),
     )
 
 
@@ -439,6 +465,7 @@ def _plan(
     candidates: dict[tuple[int, str], int] = {}
     pop_rows: list[tuple] = []
     when = _time_adapter(vendor)
+    empty_result = _json_adapter(vendor)({})
     lease_until = when(now + timedelta(seconds=settings.SCREENPOP_LEASE_SECONDS))
     updated = when(now)
     received = [when(submission.received_at) for submission in submissions]
@@ -472,7 +499,7 @@ def _plan(
                 event.queue_id,
                 _PENDING,
                 "",  # detail
-                "{}",  # result
+                empty_result,
                 0,  # attempts
                 0,  # freshdesk_calls
                 received[index],
@@ -563,7 +590,7 @@ def events_record(submissions: list[Submission], *, lease_owner: str) -> list[Re
             created, existing = postgresql_pops(cursor.fetchall())
             unseen = _unseen(plan, created, existing)
             if unseen:
-                cursor.execute(POPS_OF_KEYS_SQL, _key_arrays(unseen), prepare=True)
+                cursor.execute(POPS_OF_KEYS_SQL, pops_of_keys_params(unseen), prepare=True)
                 existing.update(_pops_by_key(cursor.fetchall()))
         return _final_replies(plan, submissions, created, existing)
     with write_transaction():
@@ -590,61 +617,62 @@ def sqlite_write(raw: Any, plan: _Plan, submissions: list[Submission]) -> list[R
     return final
 
 
-_POP_ALIASES = tuple(f"p{index}" for index in range(len(_POP_COLUMNS)))
-_EVENT_ALIASES = tuple(f"e{index}" for index in range(len(_EVENT_COLUMNS)))
-
-
 def _postgresql_sql() -> str:
     """The batch statement: the pops and the event log in ONE statement, run in autocommit (a statement is its own
     transaction): one round trip where BEGIN, two INSERTs and COMMIT took four. It returns the pops this statement
-    created (true) and those its snapshot already held (false).
+    created (true) and those its snapshot already held (false). Its two parameters are JSON (`_json_rows`): `pops`,
+    the rows of `_POP_COLUMNS`; `events`, the rows of `_EVENT_COLUMNS` each followed by its `first` flag.
 
     The one rule it carries: a candidate's event row is `accepted`/202 when the insert created its pop and it was
     the batch's first submission for it, else `duplicate`/200 (`_final_replies` decides the same from the ids)."""
     pop_table, event_table = f'"{Pop._meta.db_table}"', f'"{EventLog._meta.db_table}"'
-    pop_select = ", ".join(
-        f"{alias}::jsonb" if kind == "jsonb" else alias for alias, kind in zip(_POP_ALIASES, _POP_TYPES, strict=True)
-    )
-    e = dict(zip(_EVENT_COLUMNS, _EVENT_ALIASES, strict=True))
+    pop_source, pop_values = _json_rows("pops", "p", _POP_TYPES)
+    event_source, event_values = _json_rows("events", "u", (*_EVENT_TYPES, "boolean"), numbered=True)
+    e = dict(zip((*_EVENT_COLUMNS, "first"), event_values, strict=True))
     event_select = ", ".join(
-        f"COALESCE(u.{e['outcome']}, CASE WHEN ins.id IS NULL THEN 'duplicate' ELSE 'accepted' END)"
+        f"COALESCE({e['outcome']}, CASE WHEN ins.id IS NULL THEN 'duplicate' ELSE 'accepted' END)"
         if column == "outcome"
-        else f"COALESCE(u.{e['status_code']}, CASE WHEN ins.id IS NULL THEN 200 ELSE 202 END)"
+        else f"COALESCE({e['status_code']}, CASE WHEN ins.id IS NULL THEN 200 ELSE 202 END)"
         if column == "status_code"
-        else f"u.{alias}::jsonb"
-        if kind == "jsonb"
-        else f"u.{alias}"
-        for column, alias, kind in zip(_EVENT_COLUMNS, _EVENT_ALIASES, _EVENT_TYPES, strict=True)
+        else e[column]
+        for column in _EVENT_COLUMNS
     )
     return (
         f"WITH ins AS (INSERT INTO {pop_table} ({', '.join(_POP_COLUMNS)}) "  # noqa: S608 (names are ours)
-        f"SELECT {pop_select} FROM {_unnest('p', _POP_ALIASES, _POP_TYPES)} "
+        f"SELECT {', '.join(pop_values)} FROM {pop_source} "
         "ON CONFLICT (tenant_id, conversation_id) DO NOTHING RETURNING id, tenant_id, conversation_id), "
         f"ev AS (INSERT INTO {event_table} ({', '.join(_EVENT_COLUMNS)}) "
-        f"SELECT {event_select} "
-        f"FROM {_unnest('u', (*_EVENT_ALIASES, 'first'), (*_EVENT_TYPES, 'boolean'), numbered=True)} "
-        f"LEFT JOIN ins ON u.first AND ins.tenant_id = u.{e['tenant_id']} "
-        f"AND ins.conversation_id = u.{e['conversation_id']} ORDER BY u.n) "
+        f"SELECT {event_select} FROM {event_source} "
+        f"LEFT JOIN ins ON {e['first']} AND ins.tenant_id = {e['tenant_id']} "
+        f"AND ins.conversation_id = {e['conversation_id']} ORDER BY u.n) "
         "SELECT id, tenant_id, conversation_id, true FROM ins "
-        f"UNION ALL SELECT old.*, false FROM ({POPS_OF_KEYS_SQL}) AS old"
+        f"UNION ALL SELECT old.*, false FROM ({_pops_of_keys_sql('pops')}) AS old"
     )
 
 
-# PostgreSQL: the pops of (tenant, conversation) keys given as two arrays, each key looked up through the unique
-# index. `LIMIT 1` keeps the planner from flattening the subquery into a join, which a prepared statement's generic
-# plan made a hash join over a sequential scan of every pop (seen in the ack benchmark: a third of the batches read
-# 4,000 pops each on a young table).
-POPS_OF_KEYS_SQL = (
-    "SELECT p.id, k.tenant_id, k.conversation_id "  # noqa: S608 (names are ours)
-    "FROM unnest(%b::bigint[], %b::varchar[]) AS k(tenant_id, conversation_id) "
-    f'CROSS JOIN LATERAL (SELECT id FROM "{Pop._meta.db_table}" '
-    "WHERE tenant_id = k.tenant_id AND conversation_id = k.conversation_id LIMIT 1) AS p"
-)
+def _pops_of_keys_sql(parameter: str) -> str:
+    """PostgreSQL: the pops of the (tenant, conversation) keys that begin the rows of the JSON parameter
+    `parameter`, each key looked up through the unique index. `LIMIT 1` keeps the planner from flattening the
+    subquery into a join, which a prepared statement's generic plan made a hash join over a sequential scan of
+    every pop (seen in the ack benchmark: a third of the batches read 4,000 pops each on a young table)."""
+    source, (tenant_id, conversation_id) = _json_rows(parameter, "k", ("bigint", "varchar"))
+    return (
+        f"SELECT p.id, {tenant_id}, {conversation_id} FROM {source} "  # noqa: S608 (names are ours)
+        f'CROSS JOIN LATERAL (SELECT id FROM "{Pop._meta.db_table}" '
+        f"WHERE tenant_id = {tenant_id} AND conversation_id = {conversation_id} LIMIT 1) AS p"
+    )
 
 
-def _key_arrays(keys: Sequence[tuple[int, str]]) -> list[list[Any]]:
-    """The two array parameters of `POPS_OF_KEYS_SQL`: tenant ids, conversation ids."""
-    return [[key[0] for key in keys], [key[1] for key in keys]]
+POPS_OF_KEYS_SQL = _pops_of_keys_sql("keys")
+
+
+def pops_of_keys_params(keys: Sequence[tuple[int, str]]) -> dict[str, str]:
+    """The parameter of `POPS_OF_KEYS_SQL`."""
+    return {"keys": _json_batch(keys)}
+
+
+def _json_batch(rows: Any) -> str:
+    return json.dumps(rows, ensure_ascii=False, separators=(",", ":"))
 
 
 def _pops_by_key(rows: list[tuple]) -> dict[tuple[int, str], int]:
@@ -654,25 +682,18 @@ def _pops_by_key(rows: list[tuple]) -> dict[tuple[int, str], int]:
 _POSTGRESQL_SQL: list[str] = []
 
 
-def postgresql_statement(plan: _Plan, submissions: list[Submission]) -> tuple[str, list[Any]]:
-    """(SQL, parameters) of a batch on PostgreSQL, for psycopg's server-side binding (`%b`)."""
+def postgresql_statement(plan: _Plan, submissions: list[Submission]) -> tuple[str, dict[str, str]]:
+    """(SQL, parameters) of a batch on PostgreSQL: the pops and the event rows as JSON (`_postgresql_sql`)."""
     if not _POSTGRESQL_SQL:
         _POSTGRESQL_SQL.append(_postgresql_sql())
     event_rows = []
-    first_candidate = []
     for index, (submission, principal, reply) in enumerate(
         zip(submissions, plan.principals, plan.replies, strict=True)
     ):
-        event_rows.append(_event_row(submission, reply, principal.tenant_id, plan.received[index]))
+        row = _event_row(submission, reply, principal.tenant_id, plan.received[index], payload=_as_is)
         first = reply is None and plan.candidates.get((principal.tenant_id, submission.event.conversation_id)) == index
-        first_candidate.append(first)
-    params = [
-        *_columns(plan.pop_rows, len(_POP_COLUMNS)),
-        *_columns(event_rows, len(_EVENT_COLUMNS)),
-        first_candidate,
-        *_key_arrays(list(plan.candidates)),
-    ]
-    return _POSTGRESQL_SQL[0], params
+        event_rows.append((*row, first))
+    return _POSTGRESQL_SQL[0], {"pops": _json_batch(plan.pop_rows), "events": _json_batch(event_rows)}
 
 
 def postgresql_pops(rows: list[tuple]) -> tuple[dict[tuple[int, str], int], dict[tuple[int, str], int]]:
