@@ -27,9 +27,10 @@ from screenpop.freshdesk.errors import (
 from screenpop.logging import log_context
 from screenpop.lookup import flight
 from screenpop.lookup.breaker import CircuitBreaker
-from screenpop.models import FreshdeskConnection, Pop, PopContact, PopTicket
+from screenpop.models import FreshdeskConnection, Pop, PopContact, PopTicket, Tenant
 from screenpop.phones import normalize_caller
 from screenpop.publishing import pop_publish_on_commit
+from screenpop.webhook import callers
 
 logger = logging.getLogger("screenpop.pops")
 
@@ -126,15 +127,16 @@ def _failure_detail(error: FreshdeskError) -> str:
 def pop_lookup_run(*, pop_id: int, owner: str) -> RunOutcome:
     """One lookup attempt for a pop this process leases. Returns when to retry, if at all. Never raises for
     Freshdesk's failures: they become the pop's state (with retries 1 s / 5 s / 15 s, `Retry-After` first)."""
-    pop = (
-        Pop.objects.select_related("tenant", "tenant__freshdesk")
-        .filter(pk=pop_id, lease_owner=owner, state=Pop.State.PENDING)
-        .first()
-    )
+    pop = Pop.objects.filter(pk=pop_id, lease_owner=owner, state=Pop.State.PENDING).first()
     if pop is None:
         return RunOutcome(state="not_ours")
+    pop.tenant = callers.tenants.get_many([pop.tenant_id], _tenants_load)[pop.tenant_id]
     with log_context(tenant=pop.tenant.genesys_org_id, conversation=pop.conversation_id):
         return _run(pop, owner)
+
+
+def _tenants_load(tenant_ids: list[int]) -> dict[int, Tenant]:
+    return {tenant.pk: tenant for tenant in Tenant.objects.select_related("freshdesk").filter(pk__in=tenant_ids)}
 
 
 def _run(pop: Pop, owner: str) -> RunOutcome:

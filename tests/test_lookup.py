@@ -361,3 +361,35 @@ def test_text_no_database_can_store_is_cleaned_from_freshdesk_answers(sim_tenant
     )  # fmt: skip
     pop.refresh_from_db()
     assert pop.result["contact"]["tickets"][0]["subject"] == "Broken \ufffd subject"
+
+
+def test_a_connection_changed_in_this_process_is_used_by_the_next_lookup_at_once(sim_tenant, freshdesk_sim):
+    """Lookups remember each tenant with its Freshdesk connection for a moment (`callers.tenants`); a change saved
+    in this process (the admin, the wizard) is seen by the very next lookup, not a second later."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from screenpop import tenants
+    from screenpop.models import Pop
+    from screenpop.pops import pop_lookup_run
+
+    tenant = sim_tenant("US")
+
+    def looked_up(conversation_id: str, number: str) -> Pop:
+        now = timezone.now()
+        pop = Pop.objects.create(
+            tenant=tenant, conversation_id=conversation_id, phone_raw=f"tel:{number}", received_at=now,
+            lease_owner="test", lease_expires_at=now + timedelta(minutes=1),
+        )  # fmt: skip
+        pop_lookup_run(pop_id=pop.pk, owner="test")
+        pop.refresh_from_db()
+        return pop
+
+    assert looked_up("conn-before", "+15550199998").state == "matched"
+    tenants.freshdesk_connection_set(
+        tenant=tenant, domain=freshdesk_sim.base_url, api_key="a-key-freshdesk-refuses", plan="growth"
+    )
+    after = looked_up("conn-after", "+15550199990")
+    assert after.state == "error", "the old key would have been used"
+    assert "key" in after.detail.lower()
