@@ -102,7 +102,7 @@ def test_text_and_times_are_stored_exactly_as_received(app, tenant_with_token) -
     backslashes, accents, emoji and an offset-bearing instant must come out as they went in."""
     from django.utils import timezone
 
-    tenant, token = tenant_with_token()
+    _, token = tenant_with_token()
     odd = 'Queue "Support" \\ Zürich 🎧 {x}'
     before = timezone.now()
     status, body = sync(post(app, call_event(queue_id=odd, note=["a'b", 'c"d', "e\\f", "\u00e9\u2028"]), token=token))
