@@ -470,3 +470,32 @@ def test_budget_adopts_what_other_apps_spent(make_client, freshdesk_sim) -> None
     with pytest.raises(FreshdeskRateLimited):
         client.verify()
     assert statuses(freshdesk_sim, "agents.me") == [200]
+
+
+@pytest.mark.redis
+def test_on_redis_a_reservation_is_one_script_call(settings, redis_url: str) -> None:
+    """On Redis the check-and-reserve is one round trip (a script) where the cache API took ten, on the same keys:
+    what the script reserved is what `remaining()` reads through the cache, and a refusal gives its credits back."""
+    import redis
+
+    settings.CACHES = {
+        **settings.CACHES,
+        "budget": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": redis_url},
+    }
+    server = redis.Redis.from_url(redis_url)
+    budget = RateBudget(f"https://s{uuid.uuid4().hex[:8]}.freshdesk.com", "growth", cache_alias="budget")
+
+    def script_calls() -> int:
+        stats = server.info("commandstats")
+        return sum(stats.get(name, {}).get("calls", 0) for name in ("cmdstat_evalsha", "cmdstat_eval"))
+
+    before = script_calls()
+    for _ in range(18):  # Growth's 20 contact lists a minute, less the 10% margin
+        budget.acquire("contacts_list", 1, block_up_to=0)
+    assert script_calls() - before >= 18
+    assert budget.remaining("contacts_list") == 0
+    assert budget.remaining("total") == 180 - 18
+    with pytest.raises(FreshdeskRateLimited) as refused:
+        budget.acquire("contacts_list", 1, block_up_to=0)
+    assert 55 < refused.value.retry_after <= 65  # when the oldest bucket holding the calls leaves the minute
+    assert budget.remaining("total") == 180 - 18, "the refused call's reservation on the total was given back"

@@ -20,6 +20,8 @@ How it works:
   passes the limit it gives the credits back (`cache.decr`) and waits or is refused. The buckets that straddle the
   minute's edge count whole, so the budget errs by at most one bucket towards sending less, never more. Since
   every reservation is visible before its own check, two racing callers can both back off but never both overspend.
+  On Redis the same steps run as one script on the same keys (`_RESERVE_LUA`): with the block and the plan read by
+  one `get_many`, a call costs the budget 2 round trips instead of 11, and its response's check 1 instead of 2.
 - **Shared across processes through the cache.** In production `REDIS_URL` makes the default cache Redis, whose
   `INCR` is atomic across all processes and hosts: every ASGI process draws from the same counters, so N processes
   together stay under one account's limit. With the local-memory cache (development, one process) the counters are
@@ -41,9 +43,10 @@ import math
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from django.core.cache import BaseCache, caches
+from django.core.cache.backends.redis import RedisCache
 
 from screenpop.freshdesk.errors import FreshdeskRateLimited
 
@@ -146,12 +149,12 @@ class RateBudget:
         deadline = self._clock() + max(0.0, block_up_to)
         while True:
             now = self._clock()
-            blocked_until = self._blocked_until()
+            blocked_until, plan = self._state()
             if blocked_until > now:
                 wait = blocked_until - now
                 reason = "Freshdesk answered 429 for this account and asked us to wait"
             else:
-                refusal = self._take(endpoint_kind, credits, now)
+                refusal = self._take(endpoint_kind, credits, now, plan)
                 if refusal is None:
                     return
                 reason, wait = refusal
@@ -194,9 +197,10 @@ class RateBudget:
         if until > self._blocked_until():
             self._cache.set(f"{self._key}:blocked-until", until, timeout=math.ceil(seconds) + 1)
 
-    def limit(self, endpoint_kind: EndpointKind | Literal["total"]) -> int | None:
-        """The usable per-minute credits for `endpoint_kind` ("total" for the account), after the safety margin."""
-        plan = self._effective_plan()
+    def limit(self, endpoint_kind: EndpointKind | Literal["total"], *, plan: PlanLimits | None = None) -> int | None:
+        """The usable per-minute credits for `endpoint_kind` ("total" for the account), after the safety margin;
+        `plan` is the plan in force when the caller has read it already."""
+        plan = plan or self._effective_plan()
         raw = plan.per_minute if endpoint_kind == "total" else plan.limit_for(endpoint_kind)
         if raw is None:
             return None
@@ -216,8 +220,17 @@ class RateBudget:
         # Looked up on use, not stored: `caches` is per thread (and tests swap the CACHES setting).
         return caches[self._cache_alias]
 
+    def _state(self) -> tuple[float, PlanLimits]:
+        """(until when the account is blocked, the plan in force), in one round trip to the cache."""
+        blocked_key, observed_key = f"{self._key}:blocked-until", f"{self._key}:observed-total"
+        found = self._cache.get_many([blocked_key, observed_key])
+        return float(found.get(blocked_key) or 0.0), self._plan_for(found.get(observed_key))
+
     def _effective_plan(self) -> PlanLimits:
-        observed = self._cache.get(f"{self._key}:observed-total")
+        return self._plan_for(self._cache.get(f"{self._key}:observed-total"))
+
+    def _plan_for(self, observed: int | None) -> PlanLimits:
+        """The plan in force: ours, unless the server's `X-RateLimit-Total` said otherwise."""
         if not observed or observed == self.plan.per_minute:
             return self.plan
         # The server's total wins; a known plan's total tells us its endpoint limits too.
@@ -233,10 +246,12 @@ class RateBudget:
             contacts_list=self.plan.contacts_list,
         )
 
-    def _take(self, endpoint_kind: EndpointKind, credits: int, now: float) -> tuple[str, float] | None:
+    def _take(
+        self, endpoint_kind: EndpointKind, credits: int, now: float, plan: PlanLimits
+    ) -> tuple[str, float] | None:
         """Reserve the credits on the total and the kind's counter: None on success, else (why not, wait)."""
-        limits: list[tuple[str, int]] = [("total", self.limit("total") or 0)]
-        kind_limit = self.limit(endpoint_kind)
+        limits: list[tuple[str, int]] = [("total", self.limit("total", plan=plan) or 0)]
+        kind_limit = self.limit(endpoint_kind, plan=plan)
         if kind_limit is not None:
             limits.append((endpoint_kind, kind_limit))
         for name, limit in limits:
@@ -244,22 +259,59 @@ class RateBudget:
                 raise ValueError(
                     f"A call costing {credits} credits can never fit the {name} budget of {limit} per minute."
                 )
-        current = self._bucket(now)
+        cache = self._cache
+        reserve = self._reserve_in_redis if isinstance(cache, RedisCache) else self._reserve_in_cache
+        over = reserve(cache, limits, credits, self._bucket(now))
+        if over is None:
+            return None
+        name, limit, used, older = over
+        what = "calls" if name == "total" else f"{name.replace('_', ' ')} calls"
+        reason = f"The Freshdesk account's per-minute budget for {what} ({limit} with our margin) is spent"
+        return reason, self._wait_for_room(older, used - limit, now)
+
+    def _reserve_in_cache(
+        self, cache: BaseCache, limits: list[tuple[str, int]], credits: int, current: int
+    ) -> tuple[str, int, int, dict[int, int]] | None:
+        """Add `credits` to each counter's current bucket, then check it: None when every counter has room, else
+        (the counter, its limit, the credits it would have used, its older buckets) with every reservation given
+        back. Any cache: add + incr, get_many, and decr on the way back."""
         reserved: list[str] = []
         for name, limit in limits:
             key = self._bucket_key(name, current)
-            self._cache.add(key, 0, timeout=self._counter_ttl)
+            cache.add(key, 0, timeout=self._counter_ttl)
             in_current = self._incr(key, credits)
             older = self._older_buckets(name, current)
             used = in_current + sum(older.values())
             if used > limit:
                 for reserved_key in [*reserved, key]:
                     self._decr(reserved_key, credits)
-                what = "calls" if name == "total" else f"{name.replace('_', ' ')} calls"
-                reason = f"The Freshdesk account's per-minute budget for {what} ({limit} with our margin) is spent"
-                return reason, self._wait_for_room(older, used - limit, now)
+                return name, limit, used, older
             reserved.append(key)
         return None
+
+    def _reserve_in_redis(
+        self, cache: RedisCache, limits: list[tuple[str, int]], credits: int, current: int
+    ) -> tuple[str, int, int, dict[int, int]] | None:
+        """`_reserve_in_cache` as one Redis script, on the same keys and values (Django stores integers as they
+        are): one round trip where the cache API took ten (add, exists and incr, get_many, per counter)."""
+        older_buckets = range(current - _BUCKETS_PER_WINDOW, current)
+        keys = [
+            cache.make_and_validate_key(self._bucket_key(name, bucket))
+            for name, _ in limits
+            for bucket in (current, *older_buckets)
+        ]
+        client = cache._cache.get_client(keys[0], write=True)
+        over = _reserve_script(client)(
+            keys=keys,
+            args=[credits, self._counter_ttl, _BUCKETS_PER_WINDOW, *(limit for _, limit in limits)],
+            client=client,
+        )
+        if not over or int(over[0]) == 0:
+            return None
+        index, used, *older_values = (int(value) for value in over)
+        name, limit = limits[index - 1]
+        older = {bucket: value for bucket, value in zip(older_buckets, older_values, strict=True) if value}
+        return name, limit, used, older
 
     def _wait_for_room(self, older: dict[int, int], excess: int, now: float) -> float:
         """Seconds until the oldest buckets holding `excess` credits have left the sliding minute."""
@@ -272,13 +324,15 @@ class RateBudget:
 
     def _used(self, name: str, now: float) -> int:
         current = self._bucket(now)
-        return int(self._cache.get(self._bucket_key(name, current)) or 0) + sum(
-            self._older_buckets(name, current).values()
-        )
+        return sum(self._buckets(name, current - _BUCKETS_PER_WINDOW, current + 1).values())
 
     def _older_buckets(self, name: str, current: int) -> dict[int, int]:
         """Credits in the buckets before `current` that overlap the last minute, by bucket number."""
-        keys = {self._bucket_key(name, bucket): bucket for bucket in range(current - _BUCKETS_PER_WINDOW, current)}
+        return self._buckets(name, current - _BUCKETS_PER_WINDOW, current)
+
+    def _buckets(self, name: str, first: int, end: int) -> dict[int, int]:
+        """Credits in buckets `first` to `end` (excluded) of counter `name`, by bucket number (one round trip)."""
+        keys = {self._bucket_key(name, bucket): bucket for bucket in range(first, end)}
         found = self._cache.get_many(list(keys))
         return {keys[key]: int(value) for key, value in found.items() if value}
 
@@ -320,3 +374,39 @@ def _float_header(headers: Mapping[str, str], name: str) -> float | None:
         return max(0.0, float(str(value).strip())) if value is not None else None
     except ValueError:
         return None
+
+
+# KEYS: per counter, its current bucket then its older buckets (ARGV[3] of them). ARGV: credits, the counters' TTL,
+# the number of older buckets, then each counter's limit. Returns {0} when every counter had room (the credits stay
+# reserved), else {counter's position, credits it would have used, its older buckets' credits...} with every
+# reservation given back: the steps and the outcome of `RateBudget._reserve_in_cache`.
+_RESERVE_LUA = """
+local credits, ttl, older = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local stride = older + 1
+for i = 1, #ARGV - 3 do
+  local base = (i - 1) * stride
+  local used = redis.call('INCRBY', KEYS[base + 1], credits)
+  if used == credits then redis.call('EXPIRE', KEYS[base + 1], ttl) end
+  local values = redis.call('MGET', unpack(KEYS, base + 2, base + stride))
+  local counts = {}
+  for j = 1, #values do
+    counts[j] = tonumber(values[j]) or 0
+    used = used + counts[j]
+  end
+  if used > tonumber(ARGV[3 + i]) then
+    for k = 1, i do redis.call('DECRBY', KEYS[(k - 1) * stride + 1], credits) end
+    return {i, used, unpack(counts)}
+  end
+end
+return {0}
+"""
+_reserve_scripts: dict[int, Any] = {}
+
+
+def _reserve_script(client: Any) -> Any:
+    """The registered reservation script (EVALSHA, loaded on first use by redis-py) for `client`'s pool."""
+    pool = id(client.connection_pool)
+    script = _reserve_scripts.get(pool)
+    if script is None:
+        script = _reserve_scripts[pool] = client.register_script(_RESERVE_LUA)
+    return script
