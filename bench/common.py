@@ -99,7 +99,53 @@ def machine() -> dict[str, Any]:
         "kernel": platform.release(),
         "python": platform.python_version(),
         "load_average": [round(value, 2) for value in os.getloadavg()],
+        "python_loop_ms": python_loop_ms(),
+        "socket_round_trip_us": socket_round_trip_us(),
     }
+
+
+def python_loop_ms(steps: int = 1_000_000, rounds: int = 3) -> float:
+    """Milliseconds for `steps` additions in a Python loop, best of `rounds`: how fast this machine runs Python right
+    now (with `socket_round_trip_us`, what tells a slowed machine from a slow change: on 2026-11-29 a machine whose
+    Python ran at its usual speed gave a bare app of 11,000-17,000 requests/s instead of 46,000-48,000, its system
+    calls were slow). Ratios to the anchor survive that; absolute latencies do not."""
+    best = float("inf")
+    for _ in range(rounds):
+        started = time.perf_counter()
+        total = 0
+        for step in range(steps):
+            total += step
+        best = min(best, time.perf_counter() - started)
+    return round(best * 1000, 1)
+
+
+def socket_round_trip_us(trips: int = 5_000, rounds: int = 3) -> float:
+    """Microseconds for one byte sent and echoed back between two threads over a loopback TCP connection, best of
+    `rounds`: the system calls and thread wake-ups every request of the benchmarks costs."""
+    import threading
+
+    best = float("inf")
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        client = socket.create_connection(server.getsockname())
+        peer, _ = server.accept()
+        with client, peer:
+            client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            peer.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+            def echo() -> None:
+                for _ in range(trips * rounds):
+                    peer.sendall(peer.recv(1))
+
+            echoer = threading.Thread(target=echo, daemon=True)
+            echoer.start()
+            for _ in range(rounds):
+                started = time.perf_counter()
+                for _ in range(trips):
+                    client.sendall(b"x")
+                    client.recv(1)
+                best = min(best, time.perf_counter() - started)
+            echoer.join(timeout=10)
+    return round(best / trips * 1e6, 1)
 
 
 def machine_line(info: dict[str, Any] | None = None) -> str:
@@ -107,7 +153,8 @@ def machine_line(info: dict[str, Any] | None = None) -> str:
     load = ", ".join(str(value) for value in info["load_average"])
     return (
         f"{info['nproc']} CPU ({info['cpu']}), {info['ram_gib']} GiB RAM, Linux {info['kernel']}, "
-        f"Python {info['python']}; load average at the start: {load}"
+        f"Python {info['python']}; load average at the start: {load}; a 1M-step Python loop "
+        f"{info.get('python_loop_ms', '?')} ms, a loopback round trip {info.get('socket_round_trip_us', '?')} µs"
     )
 
 
