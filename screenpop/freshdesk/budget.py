@@ -300,7 +300,7 @@ class RateBudget:
             for name, _ in limits
             for bucket in (current, *older_buckets)
         ]
-        client = cache._cache.get_client(keys[0], write=True)
+        client = cache._cache.get_client(keys[0], write=True)  # Django's RedisCache exposes no script API
         over = _reserve_script(client)(
             keys=keys,
             args=[credits, self._counter_ttl, _BUCKETS_PER_WINDOW, *(limit for _, limit in limits)],
@@ -400,13 +400,11 @@ for i = 1, #ARGV - 3 do
 end
 return {0}
 """
-_reserve_scripts: dict[int, Any] = {}
+_reserve: list[Any] = []  # the script object, made once; each call passes the client it runs on
 
 
 def _reserve_script(client: Any) -> Any:
-    """The registered reservation script (EVALSHA, loaded on first use by redis-py) for `client`'s pool."""
-    pool = id(client.connection_pool)
-    script = _reserve_scripts.get(pool)
-    if script is None:
-        script = _reserve_scripts[pool] = client.register_script(_RESERVE_LUA)
-    return script
+    """The reservation script (EVALSHA; redis-py loads it into a server that does not have it yet)."""
+    if not _reserve:
+        _reserve.append(client.register_script(_RESERVE_LUA))
+    return _reserve[0]
