@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -130,3 +131,33 @@ def test_admin_keeps_the_saved_api_key_when_the_field_is_left_empty(client, obje
     assert connection.plan == "pro"
     assert tenant.phone_region == "GB"
     assert list(tenant.queue_filters.values_list("queue_id", flat=True)) == ["q-support"]
+
+
+def test_event_log_admin_finds_events_by_a_fragment_and_filters_by_tenant_and_outcome(client, make_tenant) -> None:
+    """What the event log's indexes used to be for, answered by the one left (received_at) and the admin's search."""
+    client.force_login(get_user_model().objects.create_superuser("root", "r@example.com", "pw-for-tests-only"))
+    acme, globex = make_tenant(name="Acme"), make_tenant(name="Globex")
+    start = timezone.now()
+    rows = [
+        (acme, "rejected", "c0ffee-0001-aaaa"),
+        (acme, "accepted", "c0ffee-0002-bbbb"),
+        (globex, "rejected", "c0ffee-0003-cccc"),
+        (acme, "rejected", "c0ffee-0004-dddd"),
+    ]
+    for minute, (tenant, outcome, conversation) in enumerate(rows):
+        EventLog.objects.create(
+            tenant=tenant,
+            received_at=start + timedelta(minutes=minute),
+            outcome=outcome,
+            status_code=422 if outcome == "rejected" else 202,
+            conversation_id=conversation,
+        )
+
+    def listed(query: str) -> list[str]:
+        response = client.get(f"/admin/screenpop/eventlog/?{query}")
+        assert response.status_code == 200
+        return re.findall(r"c0ffee-\d{4}-[a-d]{4}", response.content.decode())
+
+    assert listed("q=0003-cc") == ["c0ffee-0003-cccc"]
+    assert listed(f"tenant__id__exact={acme.pk}&outcome__exact=rejected") == ["c0ffee-0004-dddd", "c0ffee-0001-aaaa"]
+    assert listed("") == [conversation for _, _, conversation in reversed(rows)]  # newest first
