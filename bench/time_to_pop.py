@@ -240,7 +240,7 @@ def run_config(config: str, *, count: int, concurrency: int | None) -> dict[str,
         "config": config,
         "panels": count,
         "rate_per_second": RATE_PER_SECOND,
-        "lookup_concurrency": concurrency or "server default (SCREENPOP_LOOKUP_CONCURRENCY, 8)",
+        "lookup_concurrency": concurrency or "server default (SCREENPOP_LOOKUP_CONCURRENCY)",
     }
     server_env = {"SCREENPOP_LOOKUP_CONCURRENCY": str(concurrency)} if concurrency else {}
     with (

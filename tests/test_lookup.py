@@ -393,3 +393,46 @@ def test_a_connection_changed_in_this_process_is_used_by_the_next_lookup_at_once
     after = looked_up("conn-after", "+15550199990")
     assert after.state == "error", "the old key would have been used"
     assert "key" in after.detail.lower()
+
+
+def test_a_lookup_writes_nothing_once_its_lease_passed_to_another_process(sim_tenant, freshdesk_sim, monkeypatch):
+    """Every write of a lookup is guarded by its lease: a process that does not hold it does not start, and one whose
+    lease passed to another process during the Freshdesk call stores nothing (no result, no shown tickets); the
+    process that holds the lease then finishes the pop."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from screenpop.lookup import service
+    from screenpop.models import Pop, PopContact, PopTicket
+    from screenpop.pops import pop_lookup_run
+
+    now = timezone.now()
+    pop = Pop.objects.create(
+        tenant=sim_tenant("US"), conversation_id="lease-moves", phone_raw="tel:+15550199998", received_at=now,
+        lease_owner="first", lease_expires_at=now + timedelta(minutes=1),
+    )  # fmt: skip
+    assert pop_lookup_run(pop_id=pop.pk, owner="second").state == "not_ours"
+
+    looked_up = service.caller_lookup
+
+    def taken_over_during_the_call(**kwargs: Any) -> LookupResult:
+        Pop.objects.filter(pk=pop.pk).update(lease_owner="second")
+        return looked_up(**kwargs)
+
+    monkeypatch.setattr(service, "caller_lookup", taken_over_during_the_call)
+    assert pop_lookup_run(pop_id=pop.pk, owner="first").state == "lost_lease"
+    pop.refresh_from_db()
+    assert (pop.state, pop.lease_owner, pop.result, pop.completed_at) == ("pending", "second", {}, None)
+    assert not PopTicket.objects.filter(pop=pop).exists()
+    assert not PopContact.objects.filter(pop=pop).exists()
+
+    monkeypatch.setattr(service, "caller_lookup", looked_up)
+    assert pop_lookup_run(pop_id=pop.pk, owner="second").state == "matched"
+    pop.refresh_from_db()
+    assert pop.state == "matched"
+    assert pop.completed_at is not None
+    assert pop.result["contacts"]
+    shown = {ticket["id"] for contact in pop.result["contacts"] for ticket in contact["tickets"]}
+    assert set(PopTicket.objects.filter(pop=pop).values_list("ticket_id", flat=True)) == shown
+    assert PopContact.objects.filter(pop=pop).count() == len(pop.result["contacts"])
