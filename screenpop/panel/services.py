@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from django.conf import settings
@@ -21,7 +20,7 @@ from screenpop.db import write_transaction
 from screenpop.errors import NotAuthenticated, NotFound, PermissionDenied, ScreenpopError, ValidationFailed
 from screenpop.freshdesk.errors import FreshdeskError, FreshdeskRateLimited, FreshdeskTransientError
 from screenpop.lookup import flight
-from screenpop.models import FreshdeskConnection, Pop, PopContact, PopTicket, Tenant
+from screenpop.models import FreshdeskConnection, Pop, Tenant
 from screenpop.panel.context import CLIENT_ID, CONVERSATION_ID, panel_environment
 from screenpop.panel.genesys_client import (
     GenesysError,
@@ -33,6 +32,7 @@ from screenpop.panel.genesys_client import (
 )
 from screenpop.panel_tokens import PanelGrant, panel_token_issue
 from screenpop.phone_index import phone_index_apply
+from screenpop.pops import pop_shown_save
 from screenpop.publishing import pop_publish_on_commit
 
 logger = logging.getLogger("screenpop.panel")
@@ -301,27 +301,6 @@ def _pop_matched(pop: Pop, result: dict[str, Any]) -> Pop:
                 "The call's pop changed meanwhile; reload the panel.", code="not_creatable"
             ).with_status(409)
         pop.refresh_from_db()
-        PopTicket.objects.bulk_create(
-            [
-                PopTicket(pop=pop, ticket_id=ticket["id"], updated_at=_parse_time(ticket.get("updated_at"), now))
-                for contact in result.get("contacts", [])
-                for ticket in contact.get("tickets", [])
-            ],
-            ignore_conflicts=True,
-        )
-        PopContact.objects.bulk_create(
-            [
-                PopContact(pop=pop, contact_id=contact["id"])
-                for contact in result.get("contacts", [])
-                if isinstance(contact.get("id"), int)
-            ],
-            ignore_conflicts=True,
-        )
+        pop_shown_save(pop.pk, result, now=now)
         pop_publish_on_commit(pop)
     return pop
-
-
-def _parse_time(value: str | None, default: datetime) -> datetime:
-    if not value:
-        return default
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
