@@ -10,6 +10,8 @@ import json
 import re
 from typing import Any
 
+import orjson
+
 from screenpop.errors import ValidationFailed
 
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
@@ -46,14 +48,33 @@ def logged_text(raw: bytes) -> str:
     return raw.decode("utf-8", errors="replace").replace("\x00", REPLACEMENT)
 
 
+def json_bytes(value: Any) -> bytes:
+    """`value` as compact UTF-8 JSON: orjson's (a tenth of `json.dumps`'s time on the webhook's small objects), or
+    the standard library's for what orjson cannot write (an integer past 64 bits, from a body only it could read)."""
+    try:
+        return orjson.dumps(value)
+    except orjson.JSONEncodeError:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def json_text(value: Any) -> str:
+    """`json_bytes` as text (a database's JSON column, a statement's JSON parameter)."""
+    return json_bytes(value).decode()
+
+
 def json_body(raw: bytes) -> Any:
     """A request body parsed as JSON that a database can store, or `ValidationFailed` (422) naming the field."""
     try:
-        body = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ValidationFailed(f"The body is not valid JSON: {error}.", field="body") from error
-    except RecursionError as error:
-        raise ValidationFailed("The body nests arrays or objects too deeply.", field="body") from error
+        body = orjson.loads(raw)  # a fifth of json.loads's time on a webhook body (0.4 against 2 µs)
+    except orjson.JSONDecodeError:
+        # orjson refuses more than the standard library (a lone surrogate, NaN, integers past 64 bits, a byte-order
+        # mark): those bodies are read as before, so a refusal still names the field and says what is wrong.
+        try:
+            body = json.loads(raw)
+        except (UnicodeDecodeError, json.JSONDecodeError) as error:
+            raise ValidationFailed(f"The body is not valid JSON: {error}.", field="body") from error
+        except RecursionError as error:
+            raise ValidationFailed("The body nests arrays or objects too deeply.", field="body") from error
     if b"\\u" in raw or not raw.isascii():  # the only ways to a NUL or a lone surrogate in a parsed value
         for name, value in body.items() if isinstance(body, dict) else [("body", body)]:
             if not storable(name) or not storable(value):

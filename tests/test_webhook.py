@@ -377,6 +377,30 @@ def test_a_body_nested_too_deeply_is_422_not_a_crash(app, tenant_with_token) -> 
     assert EventLog.objects.get().status_code == 422
 
 
+_LAX_START = b'{"conversation_id": "lax-1", "phone_number": "tel:+15550199", '
+
+
+@pytest.mark.parametrize(
+    ("raw", "logged"),
+    [
+        (_LAX_START + b'"big": 100000000000000000000000}', pytest.approx(1e23)),
+        (_LAX_START + b'"ratio": NaN}', None),
+        (b"\xef\xbb\xbf" + _LAX_START + b'"x": 1}', 1),
+    ],
+    ids=["integer-past-64-bits", "nan", "byte-order-mark"],
+)
+def test_bodies_only_the_standard_parser_reads_are_accepted_and_logged(app, tenant_with_token, raw, logged) -> None:
+    """The fast JSON parser refuses what the standard library reads (a huge integer, NaN, a byte-order mark); such
+    a body is read the standard way and recorded like any other, its odd value kept as JSON can hold it (SQLite's
+    JSON keeps the huge integer as a float; NaN, which JSON has not, becomes null)."""
+    _, token = tenant_with_token()
+    status, reply = sync(post(app, None, token=token, raw=raw))
+    assert status == 202, reply
+    event = EventLog.objects.get()
+    assert (event.outcome, event.conversation_id) == ("accepted", "lax-1")
+    assert [value for key, value in event.payload.items() if key in ("big", "ratio", "x")] == [logged]
+
+
 def test_a_row_the_database_refuses_fails_alone_not_its_batch(tenant_with_token) -> None:
     """Defence in depth behind validation: were a value the database cannot store to reach a batch, the batch is
     recorded again one submission at a time, so the callers batched with it are still answered 202."""

@@ -11,7 +11,6 @@ right after the commit (`on_accepted`).
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import os
 import socket
@@ -28,6 +27,7 @@ from django.db import DataError, connection
 
 from screenpop import metrics
 from screenpop.db import WalCheckpointer, no_autocheckpoint
+from screenpop.text import json_bytes
 from screenpop.webhook.intake import submission_from_request
 from screenpop.webhook.postgres import AsyncRecorder
 from screenpop.webhook.recorder import Reply, Submission, events_record
@@ -238,7 +238,7 @@ def _headers(scope: dict[str, Any]) -> dict[str, str]:
 
 
 async def _respond(send: ASGISend, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> None:
-    payload = json.dumps(body).encode()
+    payload = json_bytes(body)
     raw_headers = [*_JSON_HEADERS, (b"content-length", b"%d" % len(payload))]
     if headers:
         raw_headers += [(name.encode(), value.encode()) for name, value in headers.items()]
