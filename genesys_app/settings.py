@@ -131,10 +131,9 @@ if REDIS_URL:
     }
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Django's RedisCache, with one client (pools and redis.Redis objects) per process (screenpop/redis_pool.py).
+            "BACKEND": "screenpop.redis_pool.ProcessRedisCache",
             "LOCATION": REDIS_URL,
-            # Django builds a cache object (and so a connection pool) per async context: share one pool per process.
-            "OPTIONS": {"pool_class": "screenpop.redis_pool.SharedConnectionPool"},
             "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "screenpop"),
         }
     }
