@@ -131,7 +131,7 @@ if REDIS_URL:
     }
     CACHES = {
         "default": {
-            # Django's RedisCache, with one client (pools and redis.Redis objects) per process (screenpop/redis_pool.py).
+            # Django's RedisCache with one client (pools, redis.Redis objects) per process: screenpop/redis_pool.py.
             "BACKEND": "screenpop.redis_pool.ProcessRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "screenpop"),
