@@ -230,7 +230,7 @@ def _run(pop: Pop, owner: str) -> RunOutcome:
     def compute() -> dict[str, Any]:
         started = time.perf_counter()
         try:
-            found = caller_lookup(tenant=tenant, caller=caller, client=client)
+            found = caller_lookup(tenant=tenant, caller=caller, client=client, connection=connection)
         finally:
             metrics.lookup_seconds.observe(time.perf_counter() - started)
         return asdict(found)

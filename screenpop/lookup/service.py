@@ -165,16 +165,24 @@ def counting_freshdesk_calls(client: FreshdeskClient) -> Iterator[list[int]]:
 # -- the lookup ---------------------------------------------------------------------------------------------------
 
 
-def caller_lookup(*, tenant: Tenant, caller: CallerNumber, client: FreshdeskClient | None = None) -> LookupResult:
+def caller_lookup(
+    *,
+    tenant: Tenant,
+    caller: CallerNumber,
+    client: FreshdeskClient | None = None,
+    connection: FreshdeskConnection | None = None,
+) -> LookupResult:
     """Find `caller`'s Freshdesk contact(s) and their tickets for `tenant`.
 
+    `connection`: the tenant's Freshdesk connection when the caller already holds it (else it is read).
     Returns `state="no_match"` with 0 calls when the number cannot be looked up or was recently not found.
     Raises the client's `FreshdeskError` subclasses unchanged, with a `freshdesk_calls` attribute added;
     `FreshdeskNotFound` (code `freshdesk_not_configured`) when the tenant has no Freshdesk connection.
     """
     if not caller.can_look_up or not caller.e164:
         return LookupResult("no_match", None, caller.display, detail=caller.reason)
-    connection = FreshdeskConnection.objects.filter(tenant=tenant).first()
+    if connection is None:
+        connection = FreshdeskConnection.objects.filter(tenant=tenant).first()
     if connection is None:
         raise FreshdeskNotFound(
             f"{tenant.name} has no Freshdesk connection; an admin must add the domain and API key.",
@@ -231,12 +239,9 @@ def _lookup(
 
 def _contacts_from_index(tenant: Tenant, e164: str, fields: list[str], base_url: str) -> list[dict[str, Any]]:
     """Contacts the index holds for `e164` on a field the tenant still matches, most recently updated first."""
-    hits = PhoneIndexEntry.objects.filter(tenant=tenant, e164=e164, field__in=fields)
-    contact_ids = set(hits.values_list("contact_id", flat=True))
-    if not contact_ids:
-        return []
-    # All entries of those contacts, so the panel shows both numbers even when the caller matched only one.
-    entries = PhoneIndexEntry.objects.filter(tenant=tenant, contact_id__in=contact_ids)
+    hits = PhoneIndexEntry.objects.filter(tenant=tenant, e164=e164, field__in=fields).values("contact_id")
+    # All entries of those contacts (one query), so the panel shows both numbers even when the caller matched only one.
+    entries = PhoneIndexEntry.objects.filter(tenant=tenant, contact_id__in=hits)
     by_contact: dict[int, dict[str, Any]] = {}
     updated: dict[int, float] = {}
     for entry in entries:

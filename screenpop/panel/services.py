@@ -251,7 +251,7 @@ def panel_ticket_create(*, grant: PanelGrant, subject: str | None = None) -> tup
         flight.forget(tenant.pk, pop.phone_e164)
         caller = normalize_caller(pop.phone_raw, default_region=tenant.phone_region)
         try:
-            found = caller_lookup(tenant=tenant, caller=caller, client=client)
+            found = caller_lookup(tenant=tenant, caller=caller, client=client, connection=connection)
             result = {
                 "phone_display": found.phone_display or display,
                 "contact": found.contact,
