@@ -159,7 +159,7 @@ def _insert_new(model: type[Model], columns: tuple[str, ...], rows: list[tuple])
     if not rows:
         return
     fields = [model._meta.get_field(name) for name in columns]
-    quoted = ", ".join(connection.ops.quote_name(field.column) for field in fields)
+    quoted = ", ".join(_quoted(model, *columns))
     placeholders = ", ".join(["(" + ", ".join(["%s"] * len(fields)) + ")"] * len(rows))
     values = [
         field.get_db_prep_save(value, connection) for row in rows for field, value in zip(fields, row, strict=True)
@@ -271,10 +271,10 @@ def _run(pop: Pop, owner: str) -> RunOutcome:
     if not caller.can_look_up:
         return _finish(pop, owner, state=Pop.State.NO_MATCH, detail=caller.reason, result=phone_result)
     try:
-        connection = tenant.freshdesk
+        freshdesk = tenant.freshdesk
     except FreshdeskConnection.DoesNotExist:
-        connection = None
-    if connection is None:
+        freshdesk = None
+    if freshdesk is None:
         return _finish(
             pop,
             owner,
@@ -283,7 +283,7 @@ def _run(pop: Pop, owner: str) -> RunOutcome:
         )
     from screenpop.lookup.service import caller_lookup, freshdesk_client_for
 
-    client = freshdesk_client_for(connection)
+    client = freshdesk_client_for(freshdesk)
     breaker = CircuitBreaker(client.base_url)
     pop.attempts += 1
     cached = flight.cached_result(tenant.pk, caller.e164)
@@ -298,7 +298,7 @@ def _run(pop: Pop, owner: str) -> RunOutcome:
     def compute() -> dict[str, Any]:
         started = time.perf_counter()
         try:
-            found = caller_lookup(tenant=tenant, caller=caller, client=client, connection=connection)
+            found = caller_lookup(tenant=tenant, caller=caller, client=client, connection=freshdesk)
         finally:
             metrics.lookup_seconds.observe(time.perf_counter() - started)
         return asdict(found)
@@ -325,7 +325,7 @@ def _run(pop: Pop, owner: str) -> RunOutcome:
         calls = getattr(error, "freshdesk_calls", 0)
         return _retry_later(pop, owner, delay=delay, detail=f"{_failure_detail(error)}; retrying.", calls=calls)
     except FreshdeskError as error:
-        _connection_error(connection, error)
+        _connection_error(freshdesk, error)
         return _finish(pop, owner, state=Pop.State.ERROR, detail=error.detail)
     if computed_here:
         breaker.record_success()
@@ -342,9 +342,9 @@ def _run(pop: Pop, owner: str) -> RunOutcome:
     return _finish(pop, owner, state=state, detail=detail, result=stored, calls=calls)
 
 
-def _connection_error(connection: FreshdeskConnection, error: FreshdeskError) -> None:
+def _connection_error(freshdesk: FreshdeskConnection, error: FreshdeskError) -> None:
     logger.error("Freshdesk refused a lookup: %s", error.detail)
-    FreshdeskConnection.objects.filter(pk=connection.pk).update(last_error=error.detail, last_error_at=timezone.now())
+    FreshdeskConnection.objects.filter(pk=freshdesk.pk).update(last_error=error.detail, last_error_at=timezone.now())
 
 
 def pop_claim_due(*, owner: str, limit: int = CLAIM_BATCH) -> list[tuple[int, int]]:

@@ -669,11 +669,7 @@ POPS_OF_KEYS_SQL = _pops_of_keys_sql("keys")
 
 def pops_of_keys_params(keys: Sequence[tuple[int, str]]) -> dict[str, str]:
     """The parameter of `POPS_OF_KEYS_SQL`."""
-    return {"keys": _json_batch(keys)}
-
-
-def _json_batch(rows: Any) -> str:
-    return json_text(rows)
+    return {"keys": json_text(keys)}
 
 
 def _pops_by_key(rows: list[tuple]) -> dict[tuple[int, str], int]:
@@ -694,7 +690,7 @@ def postgresql_statement(plan: _Plan, submissions: list[Submission]) -> tuple[st
         row = _event_row(submission, reply, principal.tenant_id, plan.received[index], payload=_as_is)
         first = reply is None and plan.candidates.get((principal.tenant_id, submission.event.conversation_id)) == index
         event_rows.append((*row, first))
-    return _POSTGRESQL_SQL[0], {"pops": _json_batch(plan.pop_rows), "events": _json_batch(event_rows)}
+    return _POSTGRESQL_SQL[0], {"pops": json_text(plan.pop_rows), "events": json_text(event_rows)}
 
 
 def postgresql_pops(rows: list[tuple]) -> tuple[dict[tuple[int, str], int], dict[tuple[int, str], int]]:
