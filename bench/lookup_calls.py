@@ -65,9 +65,11 @@ def main() -> None:
 
 def run(base_url: str) -> None:
     from screenpop import tenants
-    from screenpop.lookup.service import caller_lookup, freshdesk_client_for, ticket_labels
+    from screenpop.freshdesk.accounts import freshdesk_client_for
+    from screenpop.freshdesk.labels import ticket_labels
+    from screenpop.lookup.phone_index import phone_index_sync
+    from screenpop.lookup.service import caller_lookup
     from screenpop.models import PhoneIndexEntry
-    from screenpop.phone_index import phone_index_sync
     from screenpop.phones import normalize_caller
     from simulators.freshdesk import DEFAULT_API_KEY
 

@@ -17,8 +17,8 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from screenpop import metrics
 from screenpop.errors import ScreenpopError
 from screenpop.panel_tokens import PanelGrant, panel_token_verify
+from screenpop.pops.selectors import pop_state_for
 from screenpop.publishing import pop_group
-from screenpop.selectors import pop_state_for
 
 logger = logging.getLogger("screenpop.consumers")
 

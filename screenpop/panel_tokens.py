@@ -42,3 +42,9 @@ def panel_token_verify(token: str | None, *, conversation_id: str) -> PanelGrant
     if claims.get("c") != conversation_id:
         raise PermissionDenied("This panel token is for another conversation.", code="wrong_conversation")
     return PanelGrant(tenant_id=int(claims["t"]), conversation_id=claims["c"], user_id=str(claims["u"]))
+
+
+def panel_grant_of(authorization: str, *, conversation_id: str) -> PanelGrant:
+    """`panel_token_verify` of the bearer token in an `Authorization` header's value (the REST endpoints)."""
+    scheme, _, token = authorization.partition(" ")
+    return panel_token_verify(token.strip() if scheme.lower() == "bearer" else None, conversation_id=conversation_id)

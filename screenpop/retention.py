@@ -3,9 +3,8 @@ companies' customers) and expired OAuth tokens.
 
 Every webhook adds an event-log row and most add a pop, so without a limit both tables grow for ever and keep
 customer data nobody needs once the call is over. Rows older than `SCREENPOP_RETENTION_DAYS` (30 by default; 0 keeps
-everything) are deleted by `purge_old_records`: hourly inside the server (one process at a time), or by
-`manage.py purge_old_records` where the servers run without workers. Deletes go in chunks, each its own short write
-transaction, so the webhook's batches are never kept waiting for long.
+everything) are deleted by `purge_old_records`: hourly inside the server by one process at a time (`purge_due`, run by
+the scheduler), or by `manage.py purge_old_records` where the servers run without background work.
 """
 
 from __future__ import annotations
@@ -16,16 +15,12 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import QuerySet
 from django.utils import timezone
-from oauth2_provider.models import clear_expired
 
-from screenpop.db import write_transaction
-from screenpop.models import EventLog, Pop
+from screenpop.storage.retention import events_delete_before, expired_tokens_delete, pops_delete_before
 
 logger = logging.getLogger("screenpop.retention")
 
-CHUNK = 500
 PURGE_INTERVAL_SECONDS = 3600.0
 
 
@@ -38,32 +33,18 @@ class PurgeReport:
 
 def purge_old_records(*, now: datetime | None = None, days: int | None = None) -> PurgeReport:
     """Delete event-log rows and pops received more than `days` (default `SCREENPOP_RETENTION_DAYS`) ago, with the
-    tickets and contacts each pop showed, and the OAuth tokens that expired (django-oauth-toolkit's `clear_expired`)."""
+    tickets and contacts each pop showed, and the OAuth tokens that expired."""
     days = settings.SCREENPOP_RETENTION_DAYS if days is None else days
     if days <= 0:
         return PurgeReport(cutoff=None)
     cutoff = (now or timezone.now()) - timedelta(days=days)
-    events = _delete_in_chunks(EventLog.objects.filter(received_at__lt=cutoff))
-    pops = _delete_in_chunks(Pop.objects.filter(received_at__lt=cutoff))
-    with write_transaction():
-        clear_expired()
+    events = events_delete_before(cutoff)
+    pops = pops_delete_before(cutoff)
+    expired_tokens_delete()
     report = PurgeReport(cutoff=cutoff, events=events, pops=pops)
     if events or pops:
         logger.info("Purged %d event-log rows and %d pops received before %s", events, pops, cutoff.isoformat())
     return report
-
-
-def _delete_in_chunks(queryset: QuerySet) -> int:
-    """Delete what `queryset` selects, oldest first, `CHUNK` rows per transaction; returns how many rows."""
-    deleted = 0
-    while True:
-        with write_transaction():
-            ids = list(queryset.order_by("pk").values_list("pk", flat=True)[:CHUNK])
-            if ids:
-                queryset.model.objects.filter(pk__in=ids).delete()
-        deleted += len(ids)
-        if len(ids) < CHUNK:
-            return deleted
 
 
 def purge_due(*, owner: str) -> PurgeReport | None:

@@ -10,17 +10,21 @@ from __future__ import annotations
 import hmac
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from django.db.models import Q
 from django.utils import timezone
 
-from screenpop.db import write_transaction
 from screenpop.errors import NotAuthenticated, ValidationFailed
+from screenpop.freshdesk.accounts import freshdesk_client_for
+from screenpop.freshdesk.labels import ticket_labels
+from screenpop.freshdesk.times import freshdesk_time
 from screenpop.lookup import flight
 from screenpop.models import EventLog, FreshdeskConnection, Pop, PopTicket, Tenant
+from screenpop.pops.result import PopResult, ticket_view
 from screenpop.publishing import pop_publish_on_commit
+from screenpop.storage.transactions import write_transaction
 
 logger = logging.getLogger("screenpop.ticket_updates")
 
@@ -73,49 +77,13 @@ def ticket_id_from_payload(payload: Any) -> int:
     )
 
 
-def _parse(value: str) -> datetime:
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
-
-
-def _replace_ticket(result: dict[str, Any], shaped: dict[str, Any]) -> dict[str, Any]:
-    def swap(tickets: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        return [shaped if ticket.get("id") == shaped["id"] else ticket for ticket in tickets]
-
-    updated = dict(result)
-    updated["tickets"] = swap(result.get("tickets", []))
-    updated["contacts"] = [
-        {**contact, "tickets": swap(contact.get("tickets", []))} for contact in result.get("contacts", [])
-    ]
-    return updated
-
-
-def _add_ticket(result: dict[str, Any], shaped: dict[str, Any], requester_id: int, limit: int) -> dict[str, Any] | None:
-    from screenpop.lookup.service import rank_tickets
-
-    contacts = result.get("contacts", [])
-    if not any(contact.get("id") == requester_id for contact in contacts):
-        return None
-    updated = dict(result)
-    updated["contacts"] = [
-        {**contact, "tickets": rank_tickets([shaped, *contact.get("tickets", [])])[:limit]}
-        if contact.get("id") == requester_id
-        else contact
-        for contact in contacts
-    ]
-    if contacts and contacts[0].get("id") == requester_id:
-        updated["tickets"] = updated["contacts"][0]["tickets"]
-    return updated
-
-
 def ticket_update_apply(*, tenant: Tenant, ticket_id: int) -> TicketUpdateOutcome:
     """Re-read the ticket and update every recent panel that shows it (or its requester), if it is newer."""
-    from screenpop.lookup.service import freshdesk_client_for, ticket_labels, ticket_shape
-
     connection = FreshdeskConnection.objects.get(tenant=tenant)
     client = freshdesk_client_for(connection)
     ticket = client.get_ticket(ticket_id)
-    shaped = ticket_shape(ticket, ticket_labels(client), client.base_url)
-    updated_at = _parse(ticket["updated_at"])
+    shaped = ticket_view(ticket, ticket_labels(client), client.base_url)
+    updated_at = freshdesk_time(ticket.get("updated_at")) or timezone.now()
     requester_id = ticket.get("requester_id")
     panels = 0
     with write_transaction():
@@ -132,14 +100,14 @@ def ticket_update_apply(*, tenant: Tenant, ticket_id: int) -> TicketUpdateOutcom
             if row is not None:
                 if updated_at <= row.updated_at:
                     continue  # a re-delivery or an older update: the panel has this or newer
-                pop.result = _replace_ticket(pop.result, shaped)
+                pop.result = PopResult.from_json(pop.result).with_ticket(shaped).to_json()
                 row.updated_at = updated_at
                 row.save(update_fields=["updated_at"])
             else:
-                added = _add_ticket(pop.result, shaped, requester_id, tenant.ticket_limit)
+                added = PopResult.from_json(pop.result).with_new_ticket(shaped, requester_id, tenant.ticket_limit)
                 if added is None:
                     continue
-                pop.result = added
+                pop.result = added.to_json()
                 PopTicket.objects.create(pop=pop, ticket_id=ticket_id, updated_at=updated_at)
             pop.save(update_fields=["result", "updated_at"])
             if pop.phone_e164:

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from screenpop.models import Pop
 from screenpop.panel_tokens import panel_token_issue
+from screenpop.pops.result import PopResult
 from screenpop.publishing import pop_publish_on_commit
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
@@ -62,16 +63,12 @@ async def test_state_on_connect_then_pushes_then_refresh(app, make_tenant) -> No
     pop = await database_sync_to_async(Pop.objects.create)(
         tenant=tenant, conversation_id=CONVERSATION, phone_raw="tel:+15550199999", received_at=timezone.now()
     )
-    result = {
-        "phone_display": "+1 555-019-9999",
-        "contact": {"id": 7, "name": "Dana"},
-        "contacts": [{"id": 7, "name": "Dana", "tickets": []}],
-        "tickets": [],
-    }
+    result = PopResult("+1 555-019-9999", ({"id": 7, "name": "Dana", "tickets": []},)).to_json()
     await database_sync_to_async(finish_pop)(pop, state="matched", result=result, phone_e164="+15550199999")
     pushed = await socket.receive_json_from(timeout=5)
     assert pushed["state"] == "matched"
-    assert pushed["contact"] == {"id": 7, "name": "Dana"}
+    assert pushed["contact"] == {"id": 7, "name": "Dana", "tickets": []}
+    assert pushed["contacts"] == [pushed["contact"]]
     assert pushed["phone"] == {"e164": "+15550199999", "display": "+1 555-019-9999"}
 
     await socket.send_json_to({"type": "refresh"})

@@ -12,15 +12,11 @@ import pytest
 from django.core.cache import caches
 
 from screenpop.freshdesk import FreshdeskTransientError
-from screenpop.lookup.service import (
-    LOOKUP_BUDGET_WAIT_SECONDS,
-    LookupResult,
-    caller_lookup,
-    freshdesk_client_for,
-    ticket_labels,
-)
+from screenpop.freshdesk.accounts import LOOKUP_BUDGET_WAIT_SECONDS, freshdesk_client_for
+from screenpop.freshdesk.labels import ticket_labels
+from screenpop.lookup.phone_index import phone_index_sync
+from screenpop.lookup.service import LookupResult, caller_lookup
 from screenpop.models import PhoneIndexEntry, Tenant
-from screenpop.phone_index import phone_index_sync
 from screenpop.phones import normalize_caller
 from simulators.freshdesk.catalog import PRIORITIES, STATUSES
 from simulators.freshdesk.seed import DEMO_TICKETS, demo_contact
@@ -372,7 +368,7 @@ def test_a_connection_changed_in_this_process_is_used_by_the_next_lookup_at_once
 
     from screenpop import tenants
     from screenpop.models import Pop
-    from screenpop.pops import pop_lookup_run
+    from screenpop.pops.services import pop_lookup_run
 
     tenant = sim_tenant("US")
 
@@ -403,9 +399,9 @@ def test_a_lookup_writes_nothing_once_its_lease_passed_to_another_process(sim_te
 
     from django.utils import timezone
 
-    from screenpop.lookup import service
     from screenpop.models import Pop, PopContact, PopTicket
-    from screenpop.pops import pop_lookup_run
+    from screenpop.pops import services
+    from screenpop.pops.services import pop_lookup_run
 
     now = timezone.now()
     pop = Pop.objects.create(
@@ -414,20 +410,20 @@ def test_a_lookup_writes_nothing_once_its_lease_passed_to_another_process(sim_te
     )  # fmt: skip
     assert pop_lookup_run(pop_id=pop.pk, owner="second").state == "not_ours"
 
-    looked_up = service.caller_lookup
+    looked_up = services.caller_lookup
 
     def taken_over_during_the_call(**kwargs: Any) -> LookupResult:
         Pop.objects.filter(pk=pop.pk).update(lease_owner="second")
         return looked_up(**kwargs)
 
-    monkeypatch.setattr(service, "caller_lookup", taken_over_during_the_call)
+    monkeypatch.setattr(services, "caller_lookup", taken_over_during_the_call)
     assert pop_lookup_run(pop_id=pop.pk, owner="first").state == "lost_lease"
     pop.refresh_from_db()
     assert (pop.state, pop.lease_owner, pop.result, pop.completed_at) == ("pending", "second", {}, None)
     assert not PopTicket.objects.filter(pop=pop).exists()
     assert not PopContact.objects.filter(pop=pop).exists()
 
-    monkeypatch.setattr(service, "caller_lookup", looked_up)
+    monkeypatch.setattr(services, "caller_lookup", looked_up)
     assert pop_lookup_run(pop_id=pop.pk, owner="second").state == "matched"
     pop.refresh_from_db()
     assert pop.state == "matched"

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from screenpop.lookup import runner as lookup_runner
-from screenpop.pops import RunOutcome
+from screenpop.pops.services import RunOutcome
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 
@@ -37,7 +37,7 @@ class Lookups:
 async def _run_all(monkeypatch, *, storm: bool, pops: int) -> Lookups:
     lookups = Lookups()
     monkeypatch.setattr(lookup_runner, "pop_lookup_run", lookups)
-    runner = lookup_runner.LookupRunner(owner="test-process", concurrency=8, sweep_seconds=3600, storm=lambda: storm)
+    runner = lookup_runner.LookupRunner(owner="test-process", concurrency=8, storm=lambda: storm)
     runner.start()
     try:
         runner.schedule([(pop_id, 1 + pop_id % 2) for pop_id in range(1, pops + 1)])

@@ -57,7 +57,8 @@ def test_a_pops_publish_waits_for_the_commit_and_not_inside_the_writer_lock(make
     released: the push waits for the event loop, and the webhook's next batch must not wait for it."""
     import threading
 
-    from screenpop import db, publishing
+    from screenpop import publishing
+    from screenpop.storage import transactions as db
 
     pushes: list[tuple[str, bool]] = []
 

@@ -10,8 +10,8 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from screenpop.freshdesk import FreshdeskTransientError
+from screenpop.lookup.phone_index import phone_index_apply, phone_index_sync, phone_index_sync_due
 from screenpop.models import FreshdeskConnection, PhoneIndexEntry, Tenant
-from screenpop.phone_index import phone_index_apply, phone_index_sync, phone_index_sync_due
 from simulators.freshdesk.seed import DEMO_CONTACTS, demo_contact
 
 
@@ -167,7 +167,7 @@ def test_the_command_syncs_one_tenant_and_prints_what_it_did(sim_tenant, freshde
 
 
 def test_the_servers_periodic_refresh_syncs_each_due_tenant_once_across_processes(sim_tenant, freshdesk_sim):
-    from screenpop.phone_index import phone_index_refresh_due
+    from screenpop.lookup.phone_index import phone_index_refresh_due
 
     tenant = sim_tenant("US")
     reports = phone_index_refresh_due(owner="process-a")

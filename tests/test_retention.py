@@ -12,10 +12,11 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 from oauth2_provider.models import AccessToken
 
-from screenpop import retention
-from screenpop.lookup import runner as lookup_runner
+from screenpop import scheduler
+from screenpop.lookup.runner import LookupRunner
 from screenpop.models import EventLog, Pop, PopContact, PopTicket
 from screenpop.retention import purge_due, purge_old_records
+from screenpop.storage import retention as storage_retention
 
 
 def _event(tenant, days_ago: float, conversation_id: str) -> EventLog:
@@ -55,7 +56,7 @@ def test_rows_past_the_retention_period_are_deleted_in_chunks_and_recent_ones_ke
     records, settings, monkeypatch
 ) -> None:
     settings.SCREENPOP_RETENTION_DAYS = 30
-    monkeypatch.setattr(retention, "CHUNK", 2)  # five old rows: three chunks each
+    monkeypatch.setattr(storage_retention, "CHUNK", 2)  # five old rows: three chunks each
     _, _, recent = records
 
     report = purge_old_records()
@@ -131,9 +132,11 @@ def test_the_command_reports_what_it_deleted(records, settings) -> None:
 async def test_the_servers_background_work_purges(records, settings, monkeypatch) -> None:
     settings.SCREENPOP_RETENTION_DAYS = 30
     await asyncio.to_thread(cache.delete, "retention-purge")
-    monkeypatch.setattr(lookup_runner, "PURGE_FIRST_DELAY_SECONDS", 0.0)
-    runner = lookup_runner.LookupRunner(owner="purging-process", concurrency=1, sweep_seconds=3600)
+    monkeypatch.setattr(scheduler, "PURGE_FIRST_DELAY_SECONDS", 0.0)
+    monkeypatch.setattr(settings, "SCREENPOP_SWEEP_SECONDS", 3600)
+    runner = LookupRunner(owner="purging-process", concurrency=1)
     runner.start()
+    jobs = scheduler.Scheduler("purging-process", runner)
     try:
         old_events = EventLog.objects.filter(conversation_id__startswith="old-")
         old_pops = Pop.objects.filter(conversation_id__startswith="old-")
@@ -146,4 +149,5 @@ async def test_the_servers_background_work_purges(records, settings, monkeypatch
         assert not await asyncio.to_thread(old_pops.exists)
         assert await asyncio.to_thread(Pop.objects.count) == 2
     finally:
+        await jobs.stop()
         await runner.stop()

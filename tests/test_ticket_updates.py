@@ -12,7 +12,7 @@ from channels.layers import get_channel_layer
 from django.utils import timezone
 
 from screenpop.models import EventLog, FreshdeskConnection, Pop
-from screenpop.pops import pop_lookup_run
+from screenpop.pops.services import pop_lookup_run
 from screenpop.publishing import pop_group
 from simulators.freshdesk.seed import demo_contact
 

@@ -42,7 +42,7 @@ def call_event(**overrides: Any) -> dict[str, Any]:
 def app(settings):
     settings.SCREENPOP_RUN_WORKERS = False
     from genesys_app.asgi import application
-    from screenpop.webhook.endpoint import committers_close
+    from screenpop.webhook.committer import committers_close
 
     yield application
     committers_close()
@@ -149,7 +149,7 @@ def test_concurrent_redeliveries_make_one_pop(app, tenant_with_token) -> None:
 def test_parallel_group_commits_keep_one_pop_per_conversation(tenant_with_token) -> None:
     """Several batches in flight at once (SCREENPOP_WEBHOOK_WRITERS > 1): redeliveries that land in different
     batches, even in transactions committing side by side, still make one pop each, and every reply names that pop."""
-    from screenpop.webhook.endpoint import GroupCommitter
+    from screenpop.webhook.committer import GroupCommitter
     from screenpop.webhook.intake import submission_from_request
 
     _, token = tenant_with_token()
@@ -185,7 +185,7 @@ def test_a_storm_lasts_a_second_after_its_last_batch_of_several(tenant_with_toke
     """Lookups hold back while the webhook is in a storm. A small batch between large ones does not end it (judged by
     the last batch alone, the storm flickered and every lookup slot was let loose each time); a second without a
     batch of several does."""
-    from screenpop.webhook.endpoint import STORM_BATCH, GroupCommitter
+    from screenpop.webhook.committer import STORM_BATCH, GroupCommitter
     from screenpop.webhook.intake import submission_from_request
 
     _, token = tenant_with_token()
@@ -220,8 +220,8 @@ def test_on_postgresql_the_webhooks_statements_are_prepared_once(tenant_with_tok
     PostgreSQL parses, analyses and plans the batch statement again for every batch."""
     from django.db import connection
 
+    from screenpop.storage.webhook_postgres import AsyncRecorder
     from screenpop.webhook.intake import submission_from_request
-    from screenpop.webhook.postgres import AsyncRecorder
 
     if connection.vendor != "postgresql":
         pytest.skip("PostgreSQL's prepared statements: the production configuration")
@@ -404,7 +404,7 @@ def test_bodies_only_the_standard_parser_reads_are_accepted_and_logged(app, tena
 def test_a_row_the_database_refuses_fails_alone_not_its_batch(tenant_with_token) -> None:
     """Defence in depth behind validation: were a value the database cannot store to reach a batch, the batch is
     recorded again one submission at a time, so the callers batched with it are still answered 202."""
-    from screenpop.webhook.endpoint import GroupCommitter
+    from screenpop.webhook.committer import GroupCommitter
     from screenpop.webhook.intake import submission_from_request
 
     _, token = tenant_with_token()
@@ -514,9 +514,9 @@ def test_the_event_loop_never_waits_for_a_writer_of_its_own_process(tenant_with_
     back at once (None) without opening a transaction; the database thread then records it."""
     import threading
 
-    from screenpop.db import sqlite_writer
+    from screenpop.storage.transactions import sqlite_writer
+    from screenpop.storage.webhook_sqlite import LoopRecorder
     from screenpop.webhook.intake import submission_from_request
-    from screenpop.webhook.sqlite import LoopRecorder
 
     _, token = tenant_with_token()
     submission = submission_from_request(

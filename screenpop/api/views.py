@@ -21,9 +21,11 @@ from screenpop.api.serializers import (
 )
 from screenpop.errors import ScreenpopError
 from screenpop.lookup.runner import runner
-from screenpop.panel_tokens import PanelGrant, panel_token_verify
-from screenpop.pops import pop_retry_request
-from screenpop.selectors import pop_state_for
+from screenpop.panel_tokens import panel_grant_of
+from screenpop.pops.selectors import pop_state_for
+from screenpop.pops.services import pop_retry_request
+from screenpop.process import process_identity
+from screenpop.storage.webhook import events_record
 from screenpop.text import json_body, logged_text
 from screenpop.ticket_updates import (
     freshdesk_webhook_authenticate,
@@ -31,9 +33,8 @@ from screenpop.ticket_updates import (
     ticket_update_apply,
     ticket_update_record,
 )
-from screenpop.webhook.endpoint import process_identity
+from screenpop.webhook.endpoint import too_large
 from screenpop.webhook.intake import submission_from_request
-from screenpop.webhook.recorder import events_record
 
 
 class RawJSONParser(BaseParser):
@@ -46,9 +47,10 @@ class RawJSONParser(BaseParser):
 
 
 class GenesysEventsView(APIView):
-    """The same endpoint as the ASGI fast path (`screenpop.webhook.endpoint`), for WSGI servers and the schema.
+    """The webhook where Django itself serves the URL (`manage.py runserver`, Django's test client), and its schema.
 
-    Under the ASGI server the fast path answers this URL before Django sees it; both call `events_record`.
+    Under screenpop's ASGI server the fast path (`screenpop.webhook.endpoint`) answers this URL before Django sees
+    it; both take the same submission (`intake`), the same rules and the same storage, one request at a time here.
     """
 
     parser_classes = [RawJSONParser]
@@ -91,8 +93,9 @@ class GenesysEventsView(APIView):
     )
     def post(self, request: Request) -> Response:
         body = request.data
-        if len(body) > settings.SCREENPOP_WEBHOOK_MAX_BYTES:
-            return Response({"error": "too_large", "detail": "The body is larger than 64 KB."}, status=413)
+        limit = settings.SCREENPOP_WEBHOOK_MAX_BYTES
+        if len(body) > limit:
+            return Response(too_large(limit), status=413)
         headers = {name.lower(): value for name, value in request.headers.items()}
         submission = submission_from_request(body=body, headers=headers)
         (reply,) = events_record([submission], lease_owner=process_identity())
@@ -100,11 +103,6 @@ class GenesysEventsView(APIView):
         if reply.new_pop_id is not None and lookup_runner is not None:
             lookup_runner.schedule_threadsafe([(reply.new_pop_id, reply.tenant_id)])
         return Response(reply.body, status=reply.status, headers=reply.headers)
-
-
-def _panel_grant(request: Request, conversation_id: str) -> PanelGrant:
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    return panel_token_verify(token.strip() if scheme.lower() == "bearer" else None, conversation_id=conversation_id)
 
 
 class PopStateView(APIView):
@@ -115,7 +113,7 @@ class PopStateView(APIView):
         responses={200: PopStateSerializer, 401: ErrorSerializer, 403: ErrorSerializer},
     )
     def get(self, request: Request, conversation_id: str) -> Response:
-        grant = _panel_grant(request, conversation_id)
+        grant = panel_grant_of(request.headers.get("Authorization", ""), conversation_id=conversation_id)
         return Response(pop_state_for(tenant_id=grant.tenant_id, conversation_id=conversation_id))
 
 
@@ -127,7 +125,7 @@ class PopRetryView(APIView):
         responses={202: PopStateSerializer, 409: ErrorSerializer},
     )
     def post(self, request: Request, conversation_id: str) -> Response:
-        grant = _panel_grant(request, conversation_id)
+        grant = panel_grant_of(request.headers.get("Authorization", ""), conversation_id=conversation_id)
         claimed = pop_retry_request(
             tenant_id=grant.tenant_id, conversation_id=conversation_id, owner=process_identity()
         )
@@ -178,8 +176,9 @@ class FreshdeskEventsView(APIView):
             raise
         raw = request.data
         try:
-            if len(raw) > settings.SCREENPOP_WEBHOOK_MAX_BYTES:
-                raise ScreenpopError("The body is larger than 64 KB.", code="too_large").with_status(413)
+            limit = settings.SCREENPOP_WEBHOOK_MAX_BYTES
+            if len(raw) > limit:
+                raise ScreenpopError(too_large(limit)["detail"], code="too_large").with_status(413)
             payload = json_body(raw)
             outcome = ticket_update_apply(tenant=tenant, ticket_id=ticket_id_from_payload(payload))
         except ScreenpopError as error:

@@ -18,44 +18,29 @@ lookup had made when it failed.
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
-import hashlib
-import threading
-from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Literal
 
 import phonenumbers
 from django.conf import settings
 from django.core.cache import cache
-from django.utils.dateparse import parse_datetime
 
-from screenpop import phone_index
-from screenpop.freshdesk import FreshdeskClient, FreshdeskError, FreshdeskNotFound, RateBudget, freshdesk_base_url
+from screenpop.freshdesk.accounts import counting_freshdesk_calls, freshdesk_client_for
+from screenpop.freshdesk.client import FreshdeskClient
+from screenpop.freshdesk.errors import FreshdeskError, FreshdeskNotFound
+from screenpop.freshdesk.labels import standard_labels, ticket_labels
+from screenpop.freshdesk.times import freshdesk_epoch
+from screenpop.lookup import phone_index
 from screenpop.models import FreshdeskConnection, PhoneIndexEntry, Tenant
 from screenpop.phones import CallerNumber, contact_search_query, normalize_stored, search_variants
-
-__all__ = [
-    "LOOKUP_BUDGET_WAIT_SECONDS",
-    "LookupResult",
-    "caller_lookup",
-    "counting_freshdesk_calls",
-    "freshdesk_client_for",
-    "rank_tickets",
-    "ticket_labels",
-    "ticket_shape",
-]
+from screenpop.pops.result import PopResult, contact_view, rank_tickets, ticket_view
 
 LookupState = Literal["matched", "no_match"]
 # "index": found in the phone index; "search": asked Freshdesk search (matched or not); "cache-miss": answered by
 # a recent miss of the same number; "none": the number cannot be looked up.
 LookupSource = Literal["index", "search", "cache-miss", "none"]
 
-# How long a lookup may wait for the account's rate budget before FreshdeskRateLimited: a pop is worth little
-# after the call is answered, and a blocked worker would delay every other tenant's pops.
-LOOKUP_BUDGET_WAIT_SECONDS = 1.5
 # Tickets are fetched for at most this many contacts sharing a number: each one is a ticket-list call.
 MAX_CONTACTS_WITH_TICKETS = 3
 # One page of a requester's history, newest first; a page costs one credit whatever its size, and a large page
@@ -63,106 +48,61 @@ MAX_CONTACTS_WITH_TICKETS = 3
 TICKETS_PER_PAGE = 100
 # "Since the beginning": Freshdesk applies its 30-day default only when no updated_since is given.
 HISTORY_START = datetime(2000, 1, 1, tzinfo=UTC)
-LABELS_CACHE_SECONDS = 3600
-# After ticket_fields fails, standard labels are used and the next try waits this long (cheap, but not free).
-LABELS_RETRY_SECONDS = 60
-
-STANDARD_STATUS_LABELS: dict[int, str] = {2: "Open", 3: "Pending", 4: "Resolved", 5: "Closed"}
-STANDARD_PRIORITY_LABELS: dict[int, str] = {1: "Low", 2: "Medium", 3: "High", 4: "Urgent"}
-RESOLVED_STATUSES = frozenset({4, 5})
 
 
 @dataclass(frozen=True)
 class LookupResult:
-    """What a lookup found. Every field is JSON-serialisable (`as_dict()` is stored as the pop's result).
-
-    `contacts`: `[{"id", "name", "email", "phone", "mobile", "url", "tickets": [ticket, ...]}, ...]`, most recently
-    updated first; only the first `MAX_CONTACTS_WITH_TICKETS` have tickets fetched. `contact` is `contacts[0]` or
-    None and `tickets` its tickets. A ticket is `{"id", "subject", "status", "status_label", "priority",
-    "priority_label", "updated_at", "url"}`. On an index hit `email` is None (the index does not keep it).
-    `freshdesk_calls` counts the HTTP requests this lookup sent.
-    """
+    """What a lookup found: `result` is what the pop shows (`PopResult`); `freshdesk_calls` counts the HTTP requests
+    this lookup sent. On an index hit a contact's `email` is None (the index does not keep it)."""
 
     state: LookupState
     phone_e164: str | None
-    phone_display: str
-    contacts: list[dict[str, Any]] = field(default_factory=list)
-    contact: dict[str, Any] | None = None
-    tickets: list[dict[str, Any]] = field(default_factory=list)
+    result: PopResult
     freshdesk_calls: int = 0
     source: LookupSource = "none"
     detail: str = ""
 
+    @property
+    def contacts(self) -> list[dict[str, Any]]:
+        return list(self.result.contacts)
+
+    @property
+    def contact(self) -> dict[str, Any] | None:
+        return self.result.contact
+
+    @property
+    def tickets(self) -> list[dict[str, Any]]:
+        return self.result.tickets
+
+    @property
+    def phone_display(self) -> str:
+        return self.result.phone_display
+
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """As the result cache keeps it (`flight`)."""
+        return {
+            "state": self.state,
+            "phone_e164": self.phone_e164,
+            "result": self.result.to_json(),
+            "freshdesk_calls": self.freshdesk_calls,
+            "source": self.source,
+            "detail": self.detail,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> LookupResult:
+        return cls(
+            state=data.get("state", "no_match"),
+            phone_e164=data.get("phone_e164"),
+            result=PopResult.from_json(data.get("result", data)),
+            freshdesk_calls=data.get("freshdesk_calls", 0),
+            source=data.get("source", "none"),
+            detail=data.get("detail", ""),
+        )
 
 
-# -- the pooled client per account ------------------------------------------------------------------------------
-
-_clients: dict[tuple[str, str, str, float], FreshdeskClient] = {}
-_clients_lock = threading.Lock()
-
-
-def freshdesk_client_for(
-    connection: FreshdeskConnection, *, budget_wait: float = LOOKUP_BUDGET_WAIT_SECONDS
-) -> FreshdeskClient:
-    """The process's pooled client of `connection`'s account, with the account's `RateBudget`.
-
-    Cached per (base URL, API key fingerprint, plan, budget_wait): a changed key or plan gets a new client, and
-    every tenant on the same account shares one connection pool. The budget's counters live in the Django cache,
-    so clients in other processes draw from the same per-minute budget. A spent budget holds a call at most
-    `budget_wait` seconds, then raises `FreshdeskRateLimited`. Raises `ValidationFailed` for a domain outside the
-    allow-list.
-    """
-    base_url = freshdesk_base_url(connection.domain)
-    fingerprint = hashlib.sha256(connection.api_key.encode()).hexdigest()[:16]
-    key = (base_url, fingerprint, connection.plan, budget_wait)
-    with _clients_lock:
-        client = _clients.get(key)
-        if client is None:
-            budget = RateBudget(base_url, connection.plan)
-            client = FreshdeskClient(base_url, connection.api_key, budget=budget, budget_wait=budget_wait)
-            _install_call_counter(client)
-            _clients[key] = client
-        return client
-
-
-# -- counting the HTTP calls of one lookup ------------------------------------------------------------------------
-
-# The counters of the lookups (or syncs) running in this thread/context. A pooled client is shared by threads, so
-# the count cannot live on the client; a response hook adds to whatever counters the calling context holds.
-_active_counters: contextvars.ContextVar[tuple[list[int], ...]] = contextvars.ContextVar(
-    "freshdesk_call_counters", default=()
-)
-
-
-def _count_response(response: Any, *args: Any, **kwargs: Any) -> Any:
-    for counter in _active_counters.get():
-        counter[0] += 1
-    return response
-
-
-def _install_call_counter(client: FreshdeskClient) -> None:
-    hooks = client.session.hooks.setdefault("response", [])
-    if _count_response not in hooks:
-        hooks.append(_count_response)
-
-
-@contextlib.contextmanager
-def counting_freshdesk_calls(client: FreshdeskClient) -> Iterator[list[int]]:
-    """Count the responses `client` receives in this context: `with counting_freshdesk_calls(c) as calls:` then
-    `calls[0]`. A request that got no response at all (connection refused, timeout) is not counted; one refused
-    by our own rate budget was never sent."""
-    _install_call_counter(client)
-    counter = [0]
-    token = _active_counters.set((*_active_counters.get(), counter))
-    try:
-        yield counter
-    finally:
-        _active_counters.reset(token)
-
-
-# -- the lookup ---------------------------------------------------------------------------------------------------
+def _no_match(caller: CallerNumber, e164: str | None, *, source: LookupSource, detail: str) -> LookupResult:
+    return LookupResult("no_match", e164, PopResult(caller.display, (), source), source=source, detail=detail)
 
 
 def caller_lookup(
@@ -180,7 +120,7 @@ def caller_lookup(
     `FreshdeskNotFound` (code `freshdesk_not_configured`) when the tenant has no Freshdesk connection.
     """
     if not caller.can_look_up or not caller.e164:
-        return LookupResult("no_match", None, caller.display, detail=caller.reason)
+        return _no_match(caller, None, source="none", detail=caller.reason)
     if connection is None:
         connection = FreshdeskConnection.objects.filter(tenant=tenant).first()
     if connection is None:
@@ -208,32 +148,23 @@ def _lookup(
     source: LookupSource = "index"
     if not contacts:
         if cache.get(_miss_key(tenant, e164)):
-            return LookupResult(
-                "no_match", e164, caller.display, source="cache-miss", detail=_no_contact_detail(caller)
-            )
+            return _no_match(caller, e164, source="cache-miss", detail=_no_contact_detail(caller))
         contacts = _contacts_from_search(tenant, connection, e164, client)
         source = "search"
         if not contacts:
             cache.set(_miss_key(tenant, e164), True, timeout=settings.SCREENPOP_MISS_CACHE_SECONDS)
-            return LookupResult("no_match", e164, caller.display, source="search", detail=_no_contact_detail(caller))
+            return _no_match(caller, e164, source="search", detail=_no_contact_detail(caller))
 
     with_tickets = contacts[:MAX_CONTACTS_WITH_TICKETS]
     raw_tickets = {contact["id"]: _tickets_of(client, contact["id"]) for contact in with_tickets}
-    labels = ticket_labels(client) if any(raw_tickets.values()) else _standard_labels()
+    labels = ticket_labels(client) if any(raw_tickets.values()) else standard_labels()
     for contact in contacts:
         ranked = rank_tickets(raw_tickets.get(contact["id"], []))[: tenant.ticket_limit]
-        contact["tickets"] = [ticket_shape(ticket, labels, base_url) for ticket in ranked]
+        contact["tickets"] = [ticket_view(ticket, labels, base_url) for ticket in ranked]
     count = len(contacts)
     detail = f"{count} Freshdesk contacts share this number." if count > 1 else ""
     return LookupResult(
-        "matched",
-        e164,
-        caller.display,
-        contacts=contacts,
-        contact=contacts[0],
-        tickets=contacts[0]["tickets"],
-        source=source,
-        detail=detail,
+        "matched", e164, PopResult(caller.display, tuple(contacts), source), source=source, detail=detail
     )
 
 
@@ -245,7 +176,7 @@ def _contacts_from_index(tenant: Tenant, e164: str, fields: list[str], base_url:
     by_contact: dict[int, dict[str, Any]] = {}
     updated: dict[int, float] = {}
     for entry in entries:
-        contact = by_contact.setdefault(entry.contact_id, _contact_dict(entry.contact_id, base_url))
+        contact = by_contact.setdefault(entry.contact_id, contact_view(entry.contact_id, base_url))
         contact["name"] = contact["name"] or entry.contact_name
         if entry.field in ("phone", "mobile"):
             contact[entry.field] = entry.stored_value
@@ -295,19 +226,19 @@ def _contacts_from_search(
     # has it; if it is missing there, this search result is a stale copy (search lags) and must not be indexed.
     watermark = connection.index_synced_until.timestamp() if connection.index_synced_until else None
     unsynced = [
-        contact for contact in normalised if watermark is None or _timestamp(contact.get("updated_at")) > watermark
+        contact for contact in normalised if watermark is None or freshdesk_epoch(contact.get("updated_at")) > watermark
     ]
     phone_index.phone_index_apply(tenant=tenant, contacts=unsynced, fields=fields)
-    confirmed.sort(key=lambda contact: (-_timestamp(contact.get("updated_at")), contact["id"]))
-    base_url = client.base_url
+    confirmed.sort(key=lambda contact: (-freshdesk_epoch(contact.get("updated_at")), contact["id"]))
     return [
-        {
-            **_contact_dict(contact["id"], base_url),
-            "name": contact.get("name") or "",
-            "email": contact.get("email"),
-            "phone": contact.get("phone"),
-            "mobile": contact.get("mobile"),
-        }
+        contact_view(
+            contact["id"],
+            client.base_url,
+            name=contact.get("name") or "",
+            email=contact.get("email"),
+            phone=contact.get("phone"),
+            mobile=contact.get("mobile"),
+        )
         for contact in confirmed
     ]
 
@@ -330,95 +261,6 @@ def _tickets_of(client: FreshdeskClient, contact_id: int) -> list[dict[str, Any]
     )
 
 
-def rank_tickets(tickets: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Unresolved tickets (open 2, pending 3, custom >= 6) first, then resolved 4 and closed 5; newest first in
-    each group; ties by id, newest first. Takes Freshdesk ticket objects or `ticket_shape` dicts (both have `id`,
-    `status`, `updated_at`). Spam and deleted tickets never reach here (Freshdesk leaves them out)."""
-    return sorted(
-        tickets,
-        key=lambda ticket: (
-            ticket.get("status") in RESOLVED_STATUSES,
-            -_timestamp(ticket.get("updated_at")),
-            -int(ticket.get("id") or 0),
-        ),
-    )
-
-
-def ticket_shape(ticket: dict[str, Any], labels: dict[str, dict[int, str]], base_url: str) -> dict[str, Any]:
-    """The panel's ticket dict of a Freshdesk ticket object; `labels` as `ticket_labels` returns them."""
-    status = ticket.get("status")
-    priority = ticket.get("priority")
-    return {
-        "id": ticket["id"],
-        "subject": ticket.get("subject") or "",
-        "status": status,
-        "status_label": labels["status"].get(status, f"Status {status}") if status is not None else "",
-        "priority": priority,
-        "priority_label": labels["priority"].get(priority, f"Priority {priority}") if priority is not None else "",
-        "updated_at": ticket.get("updated_at"),
-        "url": f"{base_url}/a/tickets/{ticket['id']}",
-    }
-
-
-def _contact_dict(contact_id: int, base_url: str) -> dict[str, Any]:
-    return {
-        "id": contact_id,
-        "name": "",
-        "email": None,
-        "phone": None,
-        "mobile": None,
-        "url": f"{base_url}/a/contacts/{contact_id}",
-        "tickets": [],
-    }
-
-
-# -- labels ---------------------------------------------------------------------------------------------------------
-
-
-def ticket_labels(client: FreshdeskClient) -> dict[str, dict[int, str]]:
-    """`{"status": {code: agent label}, "priority": {code: label}}` of the client's account.
-
-    Read from `ticket_fields` (status choices `{"2": ["Open", "Being Processed"]}`, priority choices
-    `{"Low": 1}`) and cached for an hour per account; when the call fails, the standard labels are returned
-    (custom statuses then read "Status 6") and the call is retried after a minute. Never raises `FreshdeskError`.
-    """
-    key = f"screenpop:ticket-labels:{hashlib.sha256(client.base_url.encode()).hexdigest()[:24]}"
-    labels = cache.get(key)
-    if labels is not None:
-        return labels
-    try:
-        fields = client.ticket_fields()
-    except FreshdeskError:
-        # Labels are decoration: a pop with "Status 6" beats no pop.
-        labels = _standard_labels()
-        cache.set(key, labels, timeout=LABELS_RETRY_SECONDS)
-        return labels
-    labels = _labels_from_fields(fields)
-    cache.set(key, labels, timeout=LABELS_CACHE_SECONDS)
-    return labels
-
-
-def _labels_from_fields(fields: Any) -> dict[str, dict[int, str]]:
-    labels = _standard_labels()
-    for definition in fields if isinstance(fields, list) else []:
-        choices = definition.get("choices") if isinstance(definition, dict) else None
-        if not isinstance(choices, dict):
-            continue
-        if definition.get("name") == "status":
-            for code, names in choices.items():
-                with contextlib.suppress(TypeError, ValueError, IndexError):
-                    labels["status"][int(code)] = str(names[0] if isinstance(names, list) else names)
-        elif definition.get("name") == "priority":
-            for name, code in choices.items():
-                with contextlib.suppress(TypeError, ValueError):
-                    labels["priority"][int(code)] = str(name)
-    return labels
-
-
-def _standard_labels() -> dict[str, dict[int, str]]:
-    return {"status": dict(STANDARD_STATUS_LABELS), "priority": dict(STANDARD_PRIORITY_LABELS)}
-
-
 # -- small helpers --------------------------------------------------------------------------------------------------
 
 
@@ -428,13 +270,3 @@ def _miss_key(tenant: Tenant, e164: str) -> str:
 
 def _no_contact_detail(caller: CallerNumber) -> str:
     return f"No Freshdesk contact has the number {caller.display}."
-
-
-def _timestamp(value: Any) -> float:
-    """Epoch seconds of a Freshdesk timestamp; 0 for a missing or unreadable one (sorts last)."""
-    parsed = parse_datetime(value) if isinstance(value, str) else None
-    if parsed is None:
-        return 0.0
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.timestamp()

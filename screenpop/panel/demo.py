@@ -30,8 +30,16 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from screenpop.errors import ScreenpopError, ValidationFailed
+from screenpop.freshdesk.client import freshdesk_base_url
+from screenpop.lookup.runner import runner
 from screenpop.models import FreshdeskConnection, Tenant
 from screenpop.panel.views import panel_redirect_uri
+from screenpop.process import process_identity
+from screenpop.storage.webhook import events_record
+from screenpop.tenants import tenant_create
+from screenpop.webhook.events import event_parse
+from screenpop.webhook.intake import Submission
+from screenpop.webhook.signing import SignedRequest, signature_compute
 
 logger = logging.getLogger("screenpop.panel.demo")
 
@@ -106,8 +114,6 @@ def demo_setup(*, callback_url: str) -> DemoSetup:
                 f"No tenant for the simulator's organisation {org_id}: set FRESHDESK_SIMULATOR_URL, or run "
                 f"manage.py tenant_create --org-id {org_id} --region {environment} --freshdesk-url <simulator> ..."
             )
-        from screenpop.tenants import tenant_create
-
         tenant = tenant_create(
             org_id=org_id,
             name="Demo Org",
@@ -182,12 +188,6 @@ def demo_call(setup: DemoSetup, *, caller: str, agent: str) -> dict[str, Any]:
 def _record_call(tenant: Tenant, *, conversation_id: str, ani: str, queue_id: str) -> dict[str, Any]:
     """The event the data action would send, through the webhook's own recorder (HMAC-signed, as a sender that
     signs), and the lookup scheduled as the webhook schedules it."""
-    from screenpop.lookup.runner import runner
-    from screenpop.webhook.endpoint import process_identity
-    from screenpop.webhook.events import event_parse
-    from screenpop.webhook.recorder import Submission, events_record
-    from screenpop.webhook.signing import SignedRequest, signature_compute
-
     body = json.dumps(
         {
             "conversation_id": conversation_id,
@@ -222,8 +222,6 @@ def demo_transfer(setup: DemoSetup, *, conversation_id: str, agent: str) -> dict
 
 def demo_outage(setup: DemoSetup, *, on: bool) -> dict[str, Any]:
     """Switch the Freshdesk simulator's outage knob (every API call answers 503)."""
-    from screenpop.freshdesk.client import freshdesk_base_url
-
     if not setup.freshdesk_url:
         raise DemoUnavailable("The demo tenant has no Freshdesk connection.")
     base_url = freshdesk_base_url(setup.freshdesk_url)

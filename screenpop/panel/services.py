@@ -16,10 +16,14 @@ from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
-from screenpop.db import write_transaction
 from screenpop.errors import NotAuthenticated, NotFound, PermissionDenied, ScreenpopError, ValidationFailed
+from screenpop.freshdesk.accounts import freshdesk_client_for
+from screenpop.freshdesk.client import freshdesk_base_url
 from screenpop.freshdesk.errors import FreshdeskError, FreshdeskRateLimited, FreshdeskTransientError
+from screenpop.freshdesk.labels import ticket_labels
 from screenpop.lookup import flight
+from screenpop.lookup.phone_index import phone_index_apply
+from screenpop.lookup.service import caller_lookup
 from screenpop.models import FreshdeskConnection, Pop, Tenant
 from screenpop.panel.context import CLIENT_ID, CONVERSATION_ID, panel_environment
 from screenpop.panel.genesys_client import (
@@ -31,9 +35,11 @@ from screenpop.panel.genesys_client import (
     genesys_client_for,
 )
 from screenpop.panel_tokens import PanelGrant, panel_token_issue
-from screenpop.phone_index import phone_index_apply
-from screenpop.pops import pop_shown_save
+from screenpop.phones import normalize_caller
+from screenpop.pops.result import PopResult, contact_view, ticket_view
+from screenpop.pops.services import pop_shown_save
 from screenpop.publishing import pop_publish_on_commit
+from screenpop.storage.transactions import write_transaction
 
 logger = logging.getLogger("screenpop.panel")
 
@@ -61,8 +67,6 @@ class PanelSession:
     genesys_expires_in: int | None = None
 
     def as_body(self) -> dict[str, Any]:
-        from screenpop.freshdesk.client import freshdesk_base_url
-
         connection = FreshdeskConnection.objects.filter(tenant=self.tenant).first()
         body: dict[str, Any] = {
             "panel_token": self.panel_token,
@@ -199,9 +203,6 @@ def panel_ticket_create(*, grant: PanelGrant, subject: str | None = None) -> tup
     Raises `NotFound` (no pop), `ScreenpopError` 409 `not_creatable` (not a no-match pop with a number, or a
     creation in progress), `ScreenpopError` 503 `freshdesk_unavailable`, `UpstreamError` 502 (Freshdesk refused).
     """
-    from screenpop.lookup.service import caller_lookup, freshdesk_client_for, ticket_labels, ticket_shape
-    from screenpop.phones import normalize_caller
-
     pop = (
         Pop.objects.select_related("tenant")
         .filter(tenant_id=grant.tenant_id, conversation_id=grant.conversation_id)
@@ -239,7 +240,7 @@ def panel_ticket_create(*, grant: PanelGrant, subject: str | None = None) -> tup
                 f"Freshdesk did not create the ticket ({error.detail}); try again.", code="freshdesk_unavailable"
             ).with_status(503) from error
         labels = ticket_labels(client)
-        ticket = ticket_shape(created, labels, client.base_url)
+        ticket = ticket_view(created, labels, client.base_url)
         requester_id = created.get("requester_id")
         tenant = pop.tenant
         # Index the requester now: Freshdesk search lags by minutes, the contacts list (exact phone string) does not.
@@ -252,13 +253,7 @@ def panel_ticket_create(*, grant: PanelGrant, subject: str | None = None) -> tup
         caller = normalize_caller(pop.phone_raw, default_region=tenant.phone_region)
         try:
             found = caller_lookup(tenant=tenant, caller=caller, client=client, connection=connection)
-            result = {
-                "phone_display": found.phone_display or display,
-                "contact": found.contact,
-                "contacts": found.contacts,
-                "tickets": found.tickets,
-                "source": "created",
-            }
+            result = PopResult(found.phone_display or display, found.result.contacts, "created")
             shown = [t.get("id") for contact in found.contacts for t in contact.get("tickets", [])]
             if found.state != "matched" or ticket["id"] not in shown:
                 result = _result_with_ticket(display, requester_id, ticket, client.base_url)
@@ -271,30 +266,16 @@ def panel_ticket_create(*, grant: PanelGrant, subject: str | None = None) -> tup
     return pop, ticket
 
 
-def _result_with_ticket(display: str, requester_id: Any, ticket: dict[str, Any], base_url: str) -> dict[str, Any]:
-    contact = {
-        "id": requester_id,
-        "name": f"Caller {display}",
-        "email": None,
-        "phone": None,
-        "mobile": None,
-        "url": f"{base_url}/a/contacts/{requester_id}",
-        "tickets": [ticket],
-    }
-    return {
-        "phone_display": display,
-        "contact": contact,
-        "contacts": [contact],
-        "tickets": [ticket],
-        "source": "created",
-    }
+def _result_with_ticket(display: str, requester_id: Any, ticket: dict[str, Any], base_url: str) -> PopResult:
+    contact = contact_view(requester_id, base_url, name=f"Caller {display}", tickets=[ticket])
+    return PopResult(display, (contact,), "created")
 
 
-def _pop_matched(pop: Pop, result: dict[str, Any]) -> Pop:
+def _pop_matched(pop: Pop, result: PopResult) -> Pop:
     now = timezone.now()
     with write_transaction():
         updated = Pop.objects.filter(pk=pop.pk, state=Pop.State.NO_MATCH).update(
-            state=Pop.State.MATCHED, detail="", result=result, updated_at=now, completed_at=now
+            state=Pop.State.MATCHED, detail="", result=result.to_json(), updated_at=now, completed_at=now
         )
         if not updated:
             raise ScreenpopError(

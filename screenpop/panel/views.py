@@ -40,8 +40,8 @@ from screenpop.panel.serializers import (
     TicketCreateRequestSerializer,
 )
 from screenpop.panel.services import panel_session_open, panel_ticket_create
-from screenpop.panel_tokens import PanelGrant, panel_token_verify
-from screenpop.publishing import pop_state
+from screenpop.panel_tokens import panel_grant_of
+from screenpop.pops.result import panel_state
 from screenpop.validation import genesys_base_url
 
 STORAGE_PREFIX = "screenpop.panel."
@@ -156,11 +156,6 @@ def javascript_catalog(request: HttpRequest, language: str) -> HttpResponse:
 # -- the panel API ------------------------------------------------------------------------------------------------
 
 
-def _grant(request: Request, conversation_id: str) -> PanelGrant:
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    return panel_token_verify(token.strip() if scheme.lower() == "bearer" else None, conversation_id=conversation_id)
-
-
 def _validated(serializer_class: type, data: Any) -> dict[str, Any]:
     serializer = serializer_class(data=data if isinstance(data, dict) else {})
     if not serializer.is_valid():
@@ -227,7 +222,7 @@ class PopTicketsView(APIView):
         },
     )
     def post(self, request: Request, conversation_id: str) -> Response:
-        grant = _grant(request, conversation_id)
+        grant = panel_grant_of(request.headers.get("Authorization", ""), conversation_id=conversation_id)
         data = _validated(TicketCreateRequestSerializer, request.data or {})
         pop, ticket = panel_ticket_create(grant=grant, subject=data.get("subject"))
-        return Response({**pop_state(pop, conversation_id=conversation_id), "ticket": ticket}, status=201)
+        return Response({**panel_state(pop, conversation_id=conversation_id), "ticket": ticket}, status=201)

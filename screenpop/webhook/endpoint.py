@@ -1,217 +1,32 @@
 """The webhook's ASGI fast path: `POST /api/v1/genesys/events` without Django's request machinery.
 
-DESIGN.md §7 measured a plain Django view at ~200-350 requests/s with a p99 far above the 200 ms budget, so this
-endpoint is a bare ASGI callable: it checks size and content type, parses the body, and hands the submission to a
-group committer that records every request waiting at that moment as one batch (`GroupCommitter`: one SQLite
-transaction, or one PostgreSQL statement, from the event loop). A request is answered once its
-batch has committed: nothing is acknowledged that is not durable, and no Freshdesk call is made here. Lookups start
-right after the commit (`on_accepted`).
+A Django view cannot acknowledge a call storm within Genesys's budget (DESIGN.md §7), so this endpoint is a bare
+ASGI callable: it checks size and content type, parses the body, and hands the submission to the event loop's group
+committer (`committer.GroupCommitter`), which answers once the batch holding it is durable.
 """
 
 from __future__ import annotations
 
-import asyncio
-import logging
-import os
-import socket
-import sqlite3
-import threading
 import time
 from collections.abc import Awaitable, Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-import psycopg
 from django.conf import settings
-from django.db import DataError, connection
 
 from screenpop import metrics
-from screenpop.db import WalCheckpointer, no_autocheckpoint
 from screenpop.text import json_bytes
+from screenpop.webhook.committer import committer
 from screenpop.webhook.intake import submission_from_request
-from screenpop.webhook.postgres import AsyncRecorder
-from screenpop.webhook.recorder import Reply, Submission, events_record
-from screenpop.webhook.sqlite import LoopRecorder
-
-logger = logging.getLogger("screenpop.webhook")
 
 PATH = "/api/v1/genesys/events"
-MAX_BATCH = 512
-STORM_BATCH = 4  # a batch of this many submissions means requests queue behind the commits: a storm
-
-UNAVAILABLE = Reply(503, {"error": "unavailable", "detail": "The event could not be recorded; retry."})
-# What a database raises for one row's data (text it cannot store, say), as opposed to being unreachable.
-_DATA_ERRORS = (ValueError, sqlite3.DataError, psycopg.DataError, DataError)
 
 ASGIReceive = Callable[[], Awaitable[dict[str, Any]]]
 ASGISend = Callable[[dict[str, Any]], Awaitable[None]]
 
 
-def process_identity() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
-class GroupCommitter:
-    """Batches submissions into one recording per batch.
-
-    Each of `slots` tasks takes everything pending when it is free and records it with its own connection: on
-    SQLite (one writer, one slot) on the event loop when the write lock is free at once (`sqlite.LoopRecorder`), else
-    in a database thread that waits for it (`events_record`); on PostgreSQL on the event loop itself
-    (`postgres.AsyncRecorder`), one batch in flight by default (`SCREENPOP_WEBHOOK_WRITERS`): since its statement is
-    prepared, one larger batch at a time did as well as two in flight, with less CPU and a tighter p99. Batches with
-    HMAC-signed requests take the thread path on both.
-    """
-
-    def __init__(
-        self, *, on_accepted: Callable[[list[tuple[int, int]]], None] | None = None, slots: int | None = None
-    ) -> None:
-        if slots is None:
-            slots = 1 if connection.vendor == "sqlite" else settings.SCREENPOP_WEBHOOK_WRITERS
-        self._slots = max(1, slots)
-        self._pending: list[tuple[Submission, asyncio.Future[Reply]]] = []
-        self._wakeup = asyncio.Event()
-        self._executor = ThreadPoolExecutor(max_workers=self._slots, thread_name_prefix="webhook-db")
-        database = str(connection.settings_dict["NAME"])
-        on_disk = connection.vendor == "sqlite" and ":memory:" not in database and "mode=memory" not in database
-        self._checkpointer = WalCheckpointer(database).start() if on_disk else None
-        # A database in memory is one connection's (Django's test databases): the thread's.
-        self._loop_recorder = LoopRecorder() if on_disk else None
-        self._tasks: list[asyncio.Task] = []
-        self._running = 0
-        self._recorders: list[AsyncRecorder] = []
-        self._postgres = connection.vendor == "postgresql"
-        self._owner = process_identity()
-        self.on_accepted = on_accepted
-        self._storm_batch_at = -1e9  # when the last batch of at least STORM_BATCH submissions was recorded
-
-    async def submit(self, submission: Submission) -> Reply:
-        loop = asyncio.get_running_loop()
-        if self._running < self._slots:  # the first request, or a slot's task ended (an error it did not catch)
-            self._tasks = [task for task in self._tasks if not task.done()]
-            for _ in range(self._slots - len(self._tasks)):
-                task = loop.create_task(self._run(), name="webhook-group-commit")
-                task.add_done_callback(self._ended)
-                self._tasks.append(task)
-            self._running = len(self._tasks)
-        future: asyncio.Future[Reply] = loop.create_future()
-        self._pending.append((submission, future))
-        self._wakeup.set()
-        return await future
-
-    def _ended(self, _: asyncio.Task) -> None:
-        self._running -= 1
-
-    def close(self) -> None:
-        """Close the database thread's connection and stop the thread (server shutdown, end of a test)."""
-        from django.db import connections
-
-        # Each thread closes its own connection: one call per thread, held until all have started.
-        barrier = threading.Barrier(self._slots)
-
-        def close_mine() -> None:
-            barrier.wait(timeout=10)
-            connections.close_all()
-
-        for done in [self._executor.submit(close_mine) for _ in range(self._slots)]:
-            done.result(timeout=10)
-        self._executor.shutdown(wait=True)
-        for recorder in self._recorders:
-            recorder.close()
-        if self._loop_recorder is not None:
-            self._loop_recorder.close()
-        if self._checkpointer is not None:
-            self._checkpointer.stop()
-
-    def in_storm(self) -> bool:
-        """Are requests arriving faster than one commit at a time (a batch of several within the last second)?
-
-        Any such batch counts, not only the last one: when lookups slow the commits down, batches between the large
-        ones can be small, and a storm judged by the last batch alone ended and began again many times a second,
-        letting every lookup slot loose each time (bench/ack_storm, lookups running: 32 lookups queued on SQLite's
-        write lock ahead of the webhook's batch)."""
-        return time.monotonic() - self._storm_batch_at < 1.0
-
-    def _record(self, submissions: list[Submission]) -> list[Reply]:
-        # This thread keeps its connection: close_old_connections() here closed it after every batch under
-        # SQLite's CONN_MAX_AGE=0 (a reconnect, PRAGMAs and a WAL checkpoint: ~40% of the batch). A broken
-        # connection is closed below and reopened by the next batch.
-        try:
-            if self._checkpointer is not None:
-                connection.ensure_connection()
-                no_autocheckpoint()
-            return events_record(submissions, lease_owner=self._owner)
-        except Exception:
-            connection.close()
-            raise
-
-    async def _recorded(self, recorder: AsyncRecorder | None, submissions: list[Submission]) -> list[Reply]:
-        """The batch's replies. A batch the database refuses for one submission's data is recorded again one
-        submission at a time, so that submission fails alone, not the callers batched with it; any other failure
-        (the database down) answers 503 to the whole batch, so Genesys retries."""
-        try:
-            if not any(submission.signed for submission in submissions):
-                if recorder is not None:
-                    _batches_on_loop.inc()
-                    return await recorder.record(submissions, lease_owner=self._owner)
-                if self._loop_recorder is not None:
-                    replies = self._loop_recorder.record(submissions, lease_owner=self._owner)
-                    if replies is not None:
-                        _batches_on_loop.inc()
-                        return replies
-            _batches_in_thread.inc()
-            loop = asyncio.get_running_loop()
-            return await loop.run_in_executor(self._executor, self._record, submissions)
-        except _DATA_ERRORS:
-            if len(submissions) > 1:
-                logger.exception("The database refused a batch of %d webhook events; one at a time", len(submissions))
-                return [reply for one in submissions for reply in await self._recorded(recorder, [one])]
-            logger.exception("The database refused a webhook event; answering 503")
-        except Exception:
-            logger.exception("Recording %d webhook events failed; answering 503 so Genesys retries", len(submissions))
-        return [UNAVAILABLE] * len(submissions)
-
-    async def _run(self) -> None:
-        recorder = None
-        if self._postgres:
-            recorder = AsyncRecorder()
-            self._recorders.append(recorder)
-        while True:
-            await self._wakeup.wait()
-            self._wakeup.clear()
-            while self._pending:
-                batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
-                replies = await self._recorded(recorder, [submission for submission, _ in batch])
-                metrics.webhook_batch_size.observe(len(batch))
-                if len(batch) >= STORM_BATCH:
-                    self._storm_batch_at = time.monotonic()
-                for (_, future), reply in zip(batch, replies, strict=True):
-                    if not future.done():
-                        future.set_result(reply)
-                accepted = [(reply.new_pop_id, reply.tenant_id) for reply in replies if reply.new_pop_id is not None]
-                if accepted and self.on_accepted is not None:
-                    self.on_accepted(accepted)
-
-
-_batches_on_loop = metrics.webhook_batches.labels(writer="event_loop")
-_batches_in_thread = metrics.webhook_batches.labels(writer="thread")
-_committers: dict[asyncio.AbstractEventLoop, GroupCommitter] = {}
-
-
-def committers_close() -> None:
-    """Close every event loop's committer (their threads hold database connections)."""
-    while _committers:
-        _, closing = _committers.popitem()
-        closing.close()
-
-
-def committer() -> GroupCommitter:
-    """This event loop's committer (a server has one loop; tests start a loop per test)."""
-    loop = asyncio.get_running_loop()
-    if loop not in _committers:
-        for old_loop in [old for old in _committers if old.is_closed()]:
-            _committers.pop(old_loop).close()
-        _committers[loop] = GroupCommitter()
-    return _committers[loop]
+def too_large(limit: int) -> dict[str, str]:
+    """The 413 body, the same from the fast path and the DRF view."""
+    return {"error": "too_large", "detail": f"The body is larger than {limit} bytes."}
 
 
 # The request headers the webhook reads; the others are not decoded.
@@ -292,7 +107,7 @@ async def _handle(scope: dict[str, Any], receive: ASGIReceive, send: ASGISend) -
     limit = settings.SCREENPOP_WEBHOOK_MAX_BYTES
     declared = headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
-        await _respond(send, 413, {"error": "too_large", "detail": f"The body is larger than {limit} bytes."})
+        await _respond(send, 413, too_large(limit))
         return 413
     content_type = headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != "application/json":
@@ -304,7 +119,7 @@ async def _handle(scope: dict[str, Any], receive: ASGIReceive, send: ASGISend) -
         return 415
     body = await _read_body(receive, limit)
     if body is None:
-        await _respond(send, 413, {"error": "too_large", "detail": f"The body is larger than {limit} bytes."})
+        await _respond(send, 413, too_large(limit))
         return 413
     reply = await committer().submit(submission_from_request(body=body, headers=headers))
     await _respond(send, reply.status, reply.body, reply.headers)

@@ -1,13 +1,25 @@
-"""What a webhook request carries, read the same way by both entry points (the ASGI fast path and the DRF view)."""
+"""A webhook request as received: its credentials, its raw body and the event parsed from it (or why not)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from screenpop.errors import ValidationFailed
-from screenpop.webhook.events import event_parse
-from screenpop.webhook.recorder import Submission
+from screenpop.webhook.events import GenesysEvent, event_parse
 from screenpop.webhook.signing import SignedRequest
+
+
+@dataclass(slots=True)
+class Submission:
+    """One webhook request as received: credentials, raw body, and the parsed event or why it did not parse."""
+
+    received_at: datetime
+    body: bytes
+    bearer: str | None = None
+    signed: SignedRequest | None = None
+    event: GenesysEvent | None = None
+    error: ValidationFailed | None = None
 
 
 def credentials_from_headers(headers: dict[str, str]) -> tuple[str | None, SignedRequest | None]:

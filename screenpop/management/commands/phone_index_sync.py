@@ -7,9 +7,9 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from screenpop.freshdesk import FreshdeskError
-from screenpop.lookup.service import freshdesk_client_for
+from screenpop.freshdesk.accounts import freshdesk_client_for
+from screenpop.lookup.phone_index import phone_index_sync
 from screenpop.models import FreshdeskConnection, Tenant
-from screenpop.phone_index import phone_index_sync
 
 # A command run by an operator may wait for the account's per-minute budget (a first sync of a large account
 # needs many contacts-list calls); the lookups' short wait would make it fail half-way instead.

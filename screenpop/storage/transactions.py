@@ -1,10 +1,9 @@
 """Write transactions that do not stall each other on SQLite.
 
 SQLite has one writer at a time. When two threads of a process both want it, the loser waits in SQLite's busy
-handler, which sleeps in steps of up to 100 ms: with the webhook's writer thread and 32 lookup threads, acks waited
-up to a second (bench/ack_storm, lookups running). Taking a process-wide lock before the transaction queues the
-writers of a process without sleeping; between processes the busy timeout still applies. On PostgreSQL this is
-just `transaction.atomic()`.
+handler, which sleeps in steps of up to 100 ms: with the webhook's writer thread and dozens of lookup threads, acks
+would wait up to a second. Taking a process-wide lock before the transaction queues the writers of a process without
+sleeping; between processes the busy timeout still applies. On PostgreSQL this is just `transaction.atomic()`.
 
 What a transaction does after its commit (`on_commit_unlocked`: a pop's publish, which waits for the event loop)
 runs once the lock is released too, so the next writer (the webhook's batch among them) is not kept waiting for it.
@@ -14,14 +13,15 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 
 from django.db import connection, transaction
 
-logger = logging.getLogger("screenpop.db")
+logger = logging.getLogger("screenpop.storage")
 
-# The process-wide queue of SQLite writers; `webhook.sqlite` tries it without waiting.
+# The process-wide queue of SQLite writers; `webhook_sqlite.LoopRecorder` tries it without waiting.
 sqlite_writer = threading.RLock()
 
 
@@ -86,8 +86,6 @@ class WalCheckpointer:
         self._thread.join(timeout=10)
 
     def _loop(self) -> None:
-        import sqlite3
-
         database = sqlite3.connect(self._path, timeout=5, check_same_thread=False)
         try:
             while not self._stop.wait(self._interval):

@@ -19,20 +19,20 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db.models import F, Q
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
-from screenpop.db import write_transaction
-from screenpop.freshdesk import FreshdeskError
+from screenpop.freshdesk.accounts import counting_freshdesk_calls, freshdesk_client_for
+from screenpop.freshdesk.client import FreshdeskClient
+from screenpop.freshdesk.errors import FreshdeskError
+from screenpop.freshdesk.times import freshdesk_time
 from screenpop.models import FreshdeskConnection, PhoneIndexEntry, Tenant
 from screenpop.phones import normalize_stored
-
-if TYPE_CHECKING:
-    from screenpop.freshdesk import FreshdeskClient
+from screenpop.storage.transactions import write_transaction
 
 __all__ = [
     "IndexChanges",
@@ -43,7 +43,7 @@ __all__ = [
     "stored_value",
 ]
 
-logger = logging.getLogger("screenpop.phone_index")
+logger = logging.getLogger("screenpop.lookup.phone_index")
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 CONTACTS_PER_PAGE = 100  # Freshdesk's maximum: the fewest contacts-list calls, the scarcest budget (20/min on Growth)
@@ -107,7 +107,7 @@ def phone_index_apply(*, tenant: Tenant, contacts: Iterable[dict[str, Any]], fie
     to_delete: list[int] = []
     for contact_id, contact in latest.items():
         held = existing.get(contact_id, {})
-        updated_at = _datetime(contact.get("updated_at"))
+        updated_at = freshdesk_time(contact.get("updated_at"))
         held_times = [entry.contact_updated_at for entry in held.values() if entry.contact_updated_at is not None]
         if updated_at is not None and held_times and updated_at < max(held_times):
             continue
@@ -151,9 +151,6 @@ def phone_index_sync(*, tenant: Tenant, client: FreshdeskClient | None = None, m
     already written is kept, and the error is re-raised. Raises `FreshdeskConnection.DoesNotExist` for a tenant
     without Freshdesk.
     """
-    # Imported here: the lookup service imports this module to index the contacts it finds by search.
-    from screenpop.lookup.service import counting_freshdesk_calls, freshdesk_client_for
-
     connection = FreshdeskConnection.objects.get(tenant=tenant)
     client = client or freshdesk_client_for(connection)
     fields = connection.match_fields
@@ -169,7 +166,7 @@ def phone_index_sync(*, tenant: Tenant, client: FreshdeskClient | None = None, m
         try:
             for contact in client.iter_contacts_updated_since(since, max_pages=max_pages, per_page=CONTACTS_PER_PAGE):
                 seen += 1
-                updated_at = _datetime(contact.get("updated_at"))
+                updated_at = freshdesk_time(contact.get("updated_at"))
                 if updated_at is not None:
                     in_order = in_order and (previous is None or updated_at >= previous)
                     previous = updated_at
@@ -277,18 +274,9 @@ def stored_value(contact: dict[str, Any], field_name: str) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def _datetime(value: Any) -> datetime | None:
-    parsed = parse_datetime(value) if isinstance(value, str) else None
-    if parsed is not None and parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed
-
-
 def phone_index_refresh_due(*, owner: str, now: datetime | None = None) -> list[SyncReport]:
     """Sync every tenant whose index is due, each by one process only (a lock in the shared cache), for the
     periodic refresh inside the server. A tenant's failure is recorded on its connection and does not stop others."""
-    from django.core.cache import cache
-
     reports = []
     for tenant in phone_index_sync_due(now or timezone.now()):
         lock = f"phone-index-sync:{tenant.pk}"

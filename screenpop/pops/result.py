@@ -1,0 +1,177 @@
+"""What a pop shows, in one shape: built by the lookup, stored as the pop's `result`, published to its panels,
+served by the REST API and the WebSocket consumer, and read by the panel (DESIGN.md §3 "Panel state").
+
+A `PopResult` is the caller's number as displayed and the Freshdesk contacts that have it, most recently updated
+first, each with its tickets ranked (`rank_tickets`) in the panel's ticket shape (`ticket_view`). Stored and sent as
+JSON by `to_json`, which also names the first contact and its tickets (`contact`, `tickets`) for the panel.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from screenpop.freshdesk.times import freshdesk_epoch, freshdesk_time
+from screenpop.models import Pop
+
+POP_STATE = "pop.state"
+RESOLVED_STATUSES = frozenset({4, 5})
+
+# Where a result came from: the phone index, Freshdesk's search, a recent miss of the same number, the result cache
+# of another lookup, a ticket the agent created from the panel, or nowhere (the number cannot be looked up).
+SOURCES = ("index", "search", "cache-miss", "cache", "created", "none", "")
+
+
+@dataclass(frozen=True)
+class PopResult:
+    phone_display: str = ""
+    contacts: tuple[dict[str, Any], ...] = ()
+    source: str = ""
+
+    @property
+    def contact(self) -> dict[str, Any] | None:
+        return self.contacts[0] if self.contacts else None
+
+    @property
+    def tickets(self) -> list[dict[str, Any]]:
+        return list(self.contacts[0].get("tickets", [])) if self.contacts else []
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "phone_display": self.phone_display,
+            "contact": self.contact,
+            "contacts": list(self.contacts),
+            "tickets": self.tickets,
+            "source": self.source,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any] | None) -> PopResult:
+        """The result stored as `data` (a pop's `result`; `{}` while pending)."""
+        data = data or {}
+        contacts = data.get("contacts")
+        if contacts is None:
+            contacts = [data["contact"]] if data.get("contact") else []
+        return cls(data.get("phone_display") or "", tuple(contacts), data.get("source") or "")
+
+    def shown(self, now: datetime) -> tuple[list[tuple[int, datetime]], list[int]]:
+        """(ticket id, `updated_at` shown) pairs, `now` when Freshdesk gave none, and the contact ids this result
+        shows: what ticket updates are matched against."""
+        tickets = [
+            (ticket["id"], freshdesk_time(ticket.get("updated_at")) or now)
+            for contact in self.contacts
+            for ticket in contact.get("tickets", [])
+        ]
+        return tickets, [contact["id"] for contact in self.contacts if isinstance(contact.get("id"), int)]
+
+    def with_ticket(self, ticket: dict[str, Any]) -> PopResult:
+        """This result with the ticket of the same id replaced by `ticket` (a `ticket_view`)."""
+        return PopResult(
+            self.phone_display,
+            tuple(
+                {
+                    **contact,
+                    "tickets": [
+                        ticket if shown.get("id") == ticket["id"] else shown for shown in contact.get("tickets", [])
+                    ],
+                }
+                for contact in self.contacts
+            ),
+            self.source,
+        )
+
+    def with_new_ticket(self, ticket: dict[str, Any], requester_id: Any, limit: int) -> PopResult | None:
+        """This result with `ticket` added to its requester's tickets (ranked, at most `limit`); None when the
+        requester is not among the contacts shown."""
+        if not any(contact.get("id") == requester_id for contact in self.contacts):
+            return None
+        return PopResult(
+            self.phone_display,
+            tuple(
+                {**contact, "tickets": rank_tickets([ticket, *contact.get("tickets", [])])[:limit]}
+                if contact.get("id") == requester_id
+                else contact
+                for contact in self.contacts
+            ),
+            self.source,
+        )
+
+
+def ticket_view(ticket: dict[str, Any], labels: dict[str, dict[int, str]], base_url: str) -> dict[str, Any]:
+    """The panel's ticket of a Freshdesk ticket object; `labels` as `freshdesk.labels.ticket_labels` gives them."""
+    status = ticket.get("status")
+    priority = ticket.get("priority")
+    return {
+        "id": ticket["id"],
+        "subject": ticket.get("subject") or "",
+        "status": status,
+        "status_label": labels["status"].get(status, f"Status {status}") if status is not None else "",
+        "priority": priority,
+        "priority_label": labels["priority"].get(priority, f"Priority {priority}") if priority is not None else "",
+        "updated_at": ticket.get("updated_at"),
+        "url": f"{base_url}/a/tickets/{ticket['id']}",
+    }
+
+
+def contact_view(contact_id: int, base_url: str, **fields: Any) -> dict[str, Any]:
+    """The panel's contact: `fields` (name, email, phone, mobile, tickets) over empty values."""
+    return {
+        "id": contact_id,
+        "name": "",
+        "email": None,
+        "phone": None,
+        "mobile": None,
+        "url": f"{base_url}/a/contacts/{contact_id}",
+        "tickets": [],
+        **fields,
+    }
+
+
+def rank_tickets(tickets: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Unresolved tickets (open 2, pending 3, custom >= 6) first, then resolved 4 and closed 5; newest first in
+    each group; ties by id, newest first. Takes Freshdesk ticket objects or `ticket_view` dicts (both have `id`,
+    `status`, `updated_at`). Spam and deleted tickets never reach here (Freshdesk leaves them out)."""
+    return sorted(
+        tickets,
+        key=lambda ticket: (
+            ticket.get("status") in RESOLVED_STATUSES,
+            -freshdesk_epoch(ticket.get("updated_at")),
+            -int(ticket.get("id") or 0),
+        ),
+    )
+
+
+def _phone(pop: Pop | None, result: PopResult) -> dict[str, str]:
+    if pop is None:
+        return {"e164": "", "display": ""}
+    return {"e164": pop.phone_e164, "display": result.phone_display or pop.phone_e164 or pop.phone_raw}
+
+
+def panel_state(pop: Pop | None, *, conversation_id: str) -> dict[str, Any]:
+    """The panel's message for a pop, or for a conversation whose call event has not arrived yet (pending)."""
+    if pop is None:
+        return {
+            "type": POP_STATE,
+            "conversation_id": conversation_id,
+            "state": Pop.State.PENDING,
+            "phone": _phone(None, PopResult()),
+            "contact": None,
+            "contacts": [],
+            "tickets": [],
+            "updated_at": None,
+            "detail": "Waiting for the call event from Genesys.",
+        }
+    result = PopResult.from_json(pop.result)
+    return {
+        "type": POP_STATE,
+        "conversation_id": pop.conversation_id,
+        "state": pop.state,
+        "phone": _phone(pop, result),
+        "contact": result.contact,
+        "contacts": list(result.contacts),
+        "tickets": result.tickets,
+        "updated_at": pop.updated_at.isoformat().replace("+00:00", "Z") if pop.updated_at else None,
+        "detail": pop.detail,
+        "attempts": pop.attempts,
+    }

@@ -1,0 +1,235 @@
+"""Services of a pop's life after the webhook accepted it: look the caller up, retry, finish, publish.
+
+`pop_lookup_run` runs in a lookup thread for one pop this process holds the lease of. It never holds a database
+transaction across a Freshdesk call (SQLite's IMMEDIATE lock would stall every writer); instead every write is
+guarded by the lease (`storage.pops`), so a pop whose lease passed to another process is left alone.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.utils import timezone
+
+from screenpop import metrics
+from screenpop.freshdesk.accounts import freshdesk_client_for
+from screenpop.freshdesk.errors import FreshdeskError, FreshdeskRateLimited, FreshdeskTransientError
+from screenpop.logging import log_context
+from screenpop.lookup import flight
+from screenpop.lookup.breaker import CircuitBreaker
+from screenpop.lookup.service import LookupResult, caller_lookup
+from screenpop.models import FreshdeskConnection, Pop, Tenant
+from screenpop.phones import normalize_caller
+from screenpop.pops.result import PopResult
+from screenpop.publishing import pop_publish_on_commit
+from screenpop.storage.pops import pop_finish, pop_guarded_update, pop_leased, pop_shown_insert, pops_claim_due
+from screenpop.storage.transactions import write_transaction
+from screenpop.webhook import callers
+
+logger = logging.getLogger("screenpop.pops")
+
+CLAIM_BATCH = 50
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """What became of one attempt: the state reached, and when to try again (None = finished or not ours)."""
+
+    state: str
+    retry_in: float | None = None
+    tenant_id: int | None = None
+
+
+def _apply(pop: Pop, fields: dict[str, Any]) -> None:
+    for name, value in fields.items():
+        setattr(pop, name, value)
+
+
+def _finish(
+    pop: Pop, owner: str, *, state: str, detail: str = "", result: PopResult | None = None, calls: int = 0
+) -> RunOutcome:
+    now = timezone.now()
+    fields: dict[str, Any] = {
+        "state": state,
+        "detail": detail,
+        "completed_at": now,
+        "updated_at": now,
+        "next_attempt_at": None,
+        "lease_expires_at": None,
+        "freshdesk_calls": pop.freshdesk_calls + calls,
+        "attempts": pop.attempts,
+    }
+    shown: tuple[list, list[int]] = ([], [])
+    if result is not None:
+        fields["result"] = result.to_json()
+        fields["phone_e164"] = pop.phone_e164
+        shown = result.shown(now)
+
+    def published() -> None:
+        _apply(pop, fields)
+        pop_publish_on_commit(pop)
+
+    if not pop_finish(pop, owner, fields, shown, then=published):
+        return RunOutcome(state="lost_lease")
+    metrics.pops_completed.labels(state=state).inc()
+    logger.info("pop finished: %s %s", state, detail)
+    return RunOutcome(state=state)
+
+
+def _retry_later(pop: Pop, owner: str, *, delay: float, detail: str, calls: int) -> RunOutcome:
+    now = timezone.now()
+    next_attempt = now + timedelta(seconds=delay)
+    fields = {
+        "attempts": pop.attempts,
+        "detail": detail,
+        "next_attempt_at": next_attempt,
+        "lease_expires_at": next_attempt + timedelta(seconds=settings.SCREENPOP_LEASE_SECONDS),
+        "freshdesk_calls": pop.freshdesk_calls + calls,
+        "updated_at": now,
+    }
+    with write_transaction():
+        if not pop_guarded_update(pop, owner, fields):
+            return RunOutcome(state="lost_lease")
+        _apply(pop, fields)
+        pop_publish_on_commit(pop)
+    logger.info("pop retry in %.1fs: %s", delay, detail)
+    return RunOutcome(state=Pop.State.PENDING, retry_in=delay, tenant_id=pop.tenant_id)
+
+
+def _failure_detail(error: FreshdeskError) -> str:
+    if isinstance(error, FreshdeskRateLimited):
+        return "Freshdesk's rate limit is reached for this account"
+    return f"Freshdesk did not answer: {error.detail}"
+
+
+def pop_lookup_run(*, pop_id: int, owner: str) -> RunOutcome:
+    """One lookup attempt for a pop this process leases. Returns when to retry, if at all. Never raises for
+    Freshdesk's failures: they become the pop's state (with retries 1 s / 5 s / 15 s, `Retry-After` first)."""
+    pop = pop_leased(pop_id, owner)
+    if pop is None:
+        return RunOutcome(state="not_ours")
+    pop.tenant = callers.tenants.get_many([pop.tenant_id], _tenants_load)[pop.tenant_id]
+    with log_context(tenant=pop.tenant.genesys_org_id, conversation=pop.conversation_id):
+        return _run(pop, owner)
+
+
+def _tenants_load(tenant_ids: list[int]) -> dict[int, Tenant]:
+    return {tenant.pk: tenant for tenant in Tenant.objects.select_related("freshdesk").filter(pk__in=tenant_ids)}
+
+
+def _run(pop: Pop, owner: str) -> RunOutcome:
+    tenant = pop.tenant
+    caller = normalize_caller(pop.phone_raw, default_region=tenant.phone_region)
+    pop.phone_e164 = caller.e164 or ""
+    display = caller.display or pop.phone_raw
+    if not caller.can_look_up:
+        return _finish(pop, owner, state=Pop.State.NO_MATCH, detail=caller.reason, result=PopResult(display))
+    try:
+        freshdesk = tenant.freshdesk
+    except FreshdeskConnection.DoesNotExist:
+        freshdesk = None
+    if freshdesk is None:
+        return _finish(
+            pop,
+            owner,
+            state=Pop.State.ERROR,
+            detail="Freshdesk is not connected for this organisation: an admin adds the domain and API key.",
+        )
+    client = freshdesk_client_for(freshdesk)
+    breaker = CircuitBreaker(client.base_url)
+    pop.attempts += 1
+    cached = flight.cached_result(tenant.pk, caller.e164)
+    if cached is None and not breaker.allow():
+        return _finish(
+            pop,
+            owner,
+            state=Pop.State.UNAVAILABLE,
+            detail="Freshdesk is unavailable (several failures in a row); lookups resume after a short pause.",
+        )
+
+    def compute() -> dict[str, Any]:
+        started = time.perf_counter()
+        try:
+            found = caller_lookup(tenant=tenant, caller=caller, client=client, connection=freshdesk)
+        finally:
+            metrics.lookup_seconds.observe(time.perf_counter() - started)
+        return found.as_dict()
+
+    try:
+        # A result already cached (read above, for the breaker) is used as is: one cache read per lookup.
+        kept, computed_here = (
+            (cached, False) if cached is not None else flight.shared_lookup(tenant.pk, caller.e164, compute)
+        )
+    except (FreshdeskTransientError, FreshdeskRateLimited) as error:
+        if not isinstance(error, FreshdeskRateLimited):
+            breaker.record_failure()
+        delays = settings.SCREENPOP_RETRY_DELAYS
+        if pop.attempts > len(delays):
+            return _finish(
+                pop,
+                owner,
+                state=Pop.State.UNAVAILABLE,
+                detail=f"{_failure_detail(error)} after {pop.attempts} attempts.",
+            )
+        delay = delays[pop.attempts - 1]
+        if isinstance(error, FreshdeskRateLimited) and error.retry_after is not None:
+            delay = float(error.retry_after)
+        calls = getattr(error, "freshdesk_calls", 0)
+        return _retry_later(pop, owner, delay=delay, detail=f"{_failure_detail(error)}; retrying.", calls=calls)
+    except FreshdeskError as error:
+        _connection_error(freshdesk, error)
+        return _finish(pop, owner, state=Pop.State.ERROR, detail=error.detail)
+    if computed_here:
+        breaker.record_success()
+    found = LookupResult.from_dict(kept)
+    shown = PopResult(
+        found.result.phone_display or display, found.result.contacts, found.source if computed_here else "cache"
+    )
+    state = Pop.State.MATCHED if found.state == "matched" else Pop.State.NO_MATCH
+    detail = "" if state == Pop.State.MATCHED else "No Freshdesk contact has this number."
+    calls = found.freshdesk_calls if computed_here else 0
+    return _finish(pop, owner, state=state, detail=detail, result=shown, calls=calls)
+
+
+def _connection_error(freshdesk: FreshdeskConnection, error: FreshdeskError) -> None:
+    logger.error("Freshdesk refused a lookup: %s", error.detail)
+    FreshdeskConnection.objects.filter(pk=freshdesk.pk).update(last_error=error.detail, last_error_at=timezone.now())
+
+
+def pop_claim_due(*, owner: str, limit: int = CLAIM_BATCH) -> list[tuple[int, int]]:
+    """Lease pending pops nobody holds and that are due (`storage.pops.pops_claim_due`); (pop id, tenant id) pairs."""
+    return pops_claim_due(owner=owner, limit=limit)
+
+
+def pop_retry_request(*, tenant_id: int, conversation_id: str, owner: str) -> tuple[int, int] | None:
+    """The agent asked to try again after 'unavailable' or 'error': the pop goes back to pending, leased to us."""
+    now = timezone.now()
+    with write_transaction():
+        pop = (
+            Pop.objects.select_for_update()
+            .filter(tenant_id=tenant_id, conversation_id=conversation_id)
+            .filter(state__in=[Pop.State.UNAVAILABLE, Pop.State.ERROR])
+            .first()
+        )
+        if pop is None:
+            return None
+        pop.state = Pop.State.PENDING
+        pop.attempts = 0
+        pop.detail = "Trying again."
+        pop.completed_at = None
+        pop.next_attempt_at = None
+        pop.lease_owner = owner
+        pop.lease_expires_at = now + timedelta(seconds=settings.SCREENPOP_LEASE_SECONDS)
+        pop.save()
+        pop_publish_on_commit(pop)
+        return pop.pk, pop.tenant_id
+
+
+def pop_shown_save(pop_id: int, result: PopResult, *, now: datetime) -> None:
+    """Record what `result` shows for the pop (tickets, contacts), so ticket updates reach its panels."""
+    pop_shown_insert(pop_id, result.shown(now))

@@ -1,0 +1,124 @@
+"""The one place a server process starts its background work, and stops it on shutdown.
+
+- the lookups (`lookup.runner`), fed by the webhook's commits;
+- the sweep: pending pops nobody holds (their process died, or a retry is due) are leased and handed to the runner;
+- the phone index's periodic contacts sync (`lookup.phone_index`);
+- the retention purge (`retention`), first a minute after start (a server that starts answers webhooks first).
+
+Each periodic job runs in a small thread pool of its own, every `interval` seconds; a failure is logged and the next
+round tries again. Jobs that must run once per deployment take a lock in the shared cache themselves.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from asgiref.sync import SyncToAsync
+from django.conf import settings
+
+from screenpop.lookup.phone_index import SyncReport, phone_index_refresh_due
+from screenpop.lookup.runner import LookupRunner, runner_start, runner_stop
+from screenpop.pops.services import pop_claim_due
+from screenpop.retention import PURGE_INTERVAL_SECONDS, purge_due
+
+logger = logging.getLogger("screenpop.scheduler")
+
+PURGE_FIRST_DELAY_SECONDS = 60.0
+
+
+@dataclass(frozen=True)
+class PeriodicJob:
+    name: str
+    work: Callable[..., Any]  # called as work(owner=...) in a thread
+    interval: float
+    failure: str  # logged when a round fails
+    first_delay: float = 0.0
+    then: Callable[[Any], None] | None = None  # called on the loop with the round's result
+
+
+async def _every(job: PeriodicJob, owner: str, executor: ThreadPoolExecutor) -> None:
+    call = SyncToAsync(job.work, thread_sensitive=False, executor=executor)
+    await asyncio.sleep(job.first_delay)
+    while True:
+        try:
+            result = await call(owner=owner)
+            if job.then is not None:
+                job.then(result)
+        except Exception:
+            logger.exception(job.failure)
+        await asyncio.sleep(job.interval)
+
+
+def _log_index_syncs(reports: list[SyncReport]) -> None:
+    for report in reports:
+        logger.info("Phone index of tenant %s synced: %s", report.tenant_id, report)
+
+
+def _jobs(runner: LookupRunner) -> list[PeriodicJob]:
+    def swept(due: list[tuple[int, int]]) -> None:
+        if due:
+            logger.info("Sweep leased %d pending pop(s)", len(due))
+            runner.schedule(due)
+
+    return [
+        PeriodicJob(
+            "sweep", pop_claim_due, settings.SCREENPOP_SWEEP_SECONDS, "Sweeping for pending pops failed", then=swept
+        ),
+        PeriodicJob(
+            "phone-index-sync",
+            phone_index_refresh_due,
+            min(60.0, max(1.0, settings.SCREENPOP_INDEX_SYNC_SECONDS / 5)),
+            "Phone index refresh failed; trying again",
+            then=_log_index_syncs,
+        ),
+        PeriodicJob(
+            "retention-purge",
+            purge_due,
+            PURGE_INTERVAL_SECONDS,
+            "Purging old event-log rows and pops failed; trying again in an hour",
+            first_delay=PURGE_FIRST_DELAY_SECONDS,
+        ),
+    ]
+
+
+class Scheduler:
+    def __init__(self, owner: str, runner: LookupRunner) -> None:
+        self.owner = owner
+        self.runner = runner
+        self.loop = asyncio.get_running_loop()
+        jobs = _jobs(runner)
+        self._executor = ThreadPoolExecutor(max_workers=len(jobs), thread_name_prefix="scheduled")
+        self._tasks = [self.loop.create_task(_every(job, owner, self._executor), name=job.name) for job in jobs]
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+
+_scheduler: Scheduler | None = None
+
+
+def scheduler_start(owner: str, *, storm: Callable[[], bool] | None = None) -> LookupRunner:
+    """Start this process's lookups and periodic jobs on the running loop (idempotent); returns the lookup runner."""
+    global _scheduler
+    runner = runner_start(owner, storm=storm)
+    if _scheduler is not None and (_scheduler.loop.is_closed() or _scheduler.runner is not runner):
+        _scheduler = None  # the loop it ran on is gone (tests run a loop per test)
+    if _scheduler is None:
+        _scheduler = Scheduler(owner, runner)
+    return runner
+
+
+async def scheduler_stop() -> None:
+    global _scheduler
+    if _scheduler is not None:
+        await _scheduler.stop()
+        _scheduler = None
+    await runner_stop()
