@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -102,8 +103,6 @@ class TenantAdmin(admin.ModelAdmin):
     def freshdesk_webhook_url(self, tenant: Tenant) -> str:
         if not tenant.pk:
             return "-"
-        from django.conf import settings
-
         return f"{settings.PUBLIC_BASE_URL}/api/v1/freshdesk/events/{tenant.freshdesk_webhook_token}"
 
     def save_related(self, request: HttpRequest, form: forms.ModelForm, formsets: Any, change: bool) -> None:

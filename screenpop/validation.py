@@ -13,6 +13,8 @@ import phonenumbers
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
+from screenpop.errors import ValidationFailed
+from screenpop.freshdesk.client import freshdesk_base_url
 from screenpop.regions import GENESYS_ENVIRONMENTS
 
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost"}
@@ -90,9 +92,6 @@ def validate_phone_region(value: str) -> None:
 
 
 def validate_freshdesk_domain(value: str) -> None:
-    from screenpop.errors import ValidationFailed
-    from screenpop.freshdesk.client import freshdesk_base_url
-
     try:
         freshdesk_base_url(value)
     except ValidationFailed as error:

@@ -7,7 +7,6 @@ simulator recorded; the budget's arithmetic is also tested on its own with a fak
 from __future__ import annotations
 
 import threading
-import time
 import uuid
 
 import pytest
@@ -456,10 +455,8 @@ def test_429_retry_after_blocks_the_account_until_then(make_client, freshdesk_si
         client.verify()  # refused by the budget: Freshdesk never sees it
     assert len(freshdesk_sim.requests()) == answered
     client.budget_wait = 3
-    started = time.monotonic()
     assert client.verify() == 50  # waits out Retry-After, then goes through
-    assert time.monotonic() - started > 0.5
-    assert statuses(freshdesk_sim, "agents.me") == [429, 200]
+    assert statuses(freshdesk_sim, "agents.me") == [429, 200], "sent before Retry-After, it would be refused again"
 
 
 def test_budget_adopts_what_other_apps_spent(make_client, freshdesk_sim) -> None:

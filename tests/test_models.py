@@ -51,52 +51,6 @@ def test_region_and_phone_region_are_validated(make_tenant) -> None:
     assert set(caught.value.message_dict) == {"region", "phone_region"}
 
 
-@pytest.mark.django_db(transaction=True)
-def test_a_pops_publish_waits_for_the_commit_and_not_inside_the_writer_lock(make_tenant, monkeypatch) -> None:
-    """A pop's state is pushed after its transaction commits, and (SQLite) after this process's writer lock is
-    released: the push waits for the event loop, and the webhook's next batch must not wait for it."""
-    import threading
-
-    from screenpop import publishing
-    from screenpop.storage import transactions as db
-
-    pushes: list[tuple[str, bool]] = []
-
-    def group_send(group: str, message: dict) -> None:
-        others_may_write: list[bool] = []
-
-        def other_writer() -> None:
-            taken = db.sqlite_writer.acquire(timeout=0.5)
-            if taken:
-                db.sqlite_writer.release()
-            others_may_write.append(taken)
-
-        thread = threading.Thread(target=other_writer)
-        thread.start()
-        thread.join()
-        pushes.append((message["state"]["state"], others_may_write[0]))
-
-    monkeypatch.setattr(publishing, "group_send", group_send)
-    tenant = make_tenant()
-    with db.write_transaction():
-        pop = Pop.objects.create(
-            tenant=tenant, conversation_id="c-1", phone_raw="tel:+15550100", received_at=timezone.now()
-        )
-        with db.write_transaction():  # a nested one leaves the push to the outermost
-            publishing.pop_publish_on_commit(pop)
-        assert pushes == [], "nothing is pushed before the commit"
-    assert pushes == [("pending", True)]
-
-    def publish_then_fail() -> None:
-        with db.write_transaction():
-            publishing.pop_publish_on_commit(pop)
-            raise RuntimeError("rolled back")
-
-    with pytest.raises(RuntimeError):
-        publish_then_fail()
-    assert pushes == [("pending", True)], "a rolled-back transaction pushes nothing"
-
-
 def test_deleting_a_tenant_deletes_its_events_and_pops(make_tenant) -> None:
     """The event log's tenant has no database constraint (one row lock fewer per webhook on PostgreSQL): Django's
     cascade still takes a tenant's events with it, and leaves other tenants' alone."""

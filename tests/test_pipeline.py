@@ -112,11 +112,9 @@ def test_call_to_matched_panel_over_real_http(screenpop_server, freshdesk_sim) -
         with installed.socket(conversation) as socket:
             first = json.loads(socket.recv(timeout=10))
             assert first["state"] == "pending", "the panel gets the state on connect, before any event"
-            started = time.monotonic()
             reply = installed.ring(conversation, "+15550199999", token=token)
             assert reply.status_code == 202, reply.text
             messages = receive_until(socket, "matched")
-            elapsed = time.monotonic() - started
         matched = messages[-1]
         assert matched["contact"]["name"] == demo_contact("us_parenthesised").name
         assert matched["phone"]["e164"] == "+15550199999"
@@ -125,7 +123,6 @@ def test_call_to_matched_panel_over_real_http(screenpop_server, freshdesk_sim) -
         unresolved = [t["status"] not in (4, 5) for t in tickets]
         assert unresolved == sorted(unresolved, reverse=True), "unresolved tickets first"
         assert all(t["url"].startswith(freshdesk_sim.base_url) for t in tickets)
-        print(f"\nwebhook -> matched on the socket: {elapsed * 1000:.0f} ms")
 
 
 def test_a_panel_socket_sending_a_huge_frame_is_closed_by_the_server(screenpop_server, freshdesk_sim) -> None:
@@ -262,9 +259,8 @@ def test_a_sqlite_write_lock_held_elsewhere_does_not_stall_the_event_loop(screen
             ringing.start()
             time.sleep(0.5)
             assert not replies, "the call waits for the lock"
-            started = time.monotonic()
             assert requests.get(f"{screenpop_server.base_url}/healthz", timeout=5).status_code == 200
-            assert time.monotonic() - started < 1, "the event loop is not the one waiting"
+            assert not replies, "the event loop answered while the call still waits: the loop is not the one waiting"
         finally:
             other_writer.execute("ROLLBACK")
             other_writer.close()

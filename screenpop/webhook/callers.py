@@ -21,6 +21,9 @@ from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db.models.signals import post_delete, post_save
+from oauth2_provider.models import AccessToken, Application
+
+from screenpop.models import FreshdeskConnection, QueueFilter, Tenant, WebhookClient
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -86,10 +89,6 @@ def forget(**_: Any) -> None:
 
 
 def connect_signals() -> None:
-    from oauth2_provider.models import AccessToken, Application
-
-    from screenpop.models import FreshdeskConnection, QueueFilter, Tenant, WebhookClient
-
     for model in (AccessToken, Application, WebhookClient, Tenant, QueueFilter, FreshdeskConnection):
         post_save.connect(forget, sender=model, dispatch_uid=f"screenpop-callers-save-{model.__name__}")
         post_delete.connect(forget, sender=model, dispatch_uid=f"screenpop-callers-delete-{model.__name__}")

@@ -12,22 +12,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 
-import psycopg
-from django.conf import settings
-from django.db import DataError, connection, connections
+from django.db import connections
 
 from screenpop import metrics
 from screenpop.process import process_identity
-from screenpop.storage.transactions import WalCheckpointer, no_autocheckpoint
-from screenpop.storage.webhook import events_record
+from screenpop.storage.webhook import DATA_ERRORS, WebhookWriters
 from screenpop.storage.webhook_postgres import AsyncRecorder
-from screenpop.storage.webhook_sqlite import LoopRecorder
 from screenpop.webhook.intake import Submission
 from screenpop.webhook.rules import Reply
 
@@ -39,8 +35,6 @@ STORM_BATCH = 4  # a batch of this many submissions means requests queue behind 
 UNAVAILABLE = Reply(
     503, {"error": "unavailable", "detail": "The event could not be recorded; retry."}, headers={"retry-after": "1"}
 )
-# What a database raises for one row's data (text it cannot store, say), as opposed to being unreachable.
-_DATA_ERRORS = (ValueError, sqlite3.DataError, psycopg.DataError, DataError)
 
 
 class GroupCommitter:
@@ -53,21 +47,13 @@ class GroupCommitter:
     def __init__(
         self, *, on_accepted: Callable[[list[tuple[int, int]]], None] | None = None, slots: int | None = None
     ) -> None:
-        if slots is None:
-            slots = 1 if connection.vendor == "sqlite" else settings.SCREENPOP_WEBHOOK_WRITERS
-        self._slots = max(1, slots)
+        self._writers = WebhookWriters(slots)
+        self._slots = self._writers.slots
         self._pending: list[tuple[Submission, asyncio.Future[Reply]]] = []
         self._wakeup = asyncio.Event()
         self._executor = ThreadPoolExecutor(max_workers=self._slots, thread_name_prefix="webhook-db")
-        database = str(connection.settings_dict["NAME"])
-        on_disk = connection.vendor == "sqlite" and ":memory:" not in database and "mode=memory" not in database
-        self._checkpointer = WalCheckpointer(database).start() if on_disk else None
-        # A database in memory is one connection's (Django's test databases): the thread's.
-        self._loop_recorder = LoopRecorder() if on_disk else None
         self._tasks: list[asyncio.Task] = []
         self._running = 0
-        self._recorders: list[AsyncRecorder] = []
-        self._postgres = connection.vendor == "postgresql"
         self._owner = process_identity()
         self.on_accepted = on_accepted
         self._storm_batch_at = -1e9  # when the last batch of at least STORM_BATCH submissions was recorded
@@ -101,12 +87,7 @@ class GroupCommitter:
         for done in [self._executor.submit(close_mine) for _ in range(self._slots)]:
             done.result(timeout=10)
         self._executor.shutdown(wait=True)
-        for recorder in self._recorders:
-            recorder.close()
-        if self._loop_recorder is not None:
-            self._loop_recorder.close()
-        if self._checkpointer is not None:
-            self._checkpointer.stop()
+        self._writers.close()
 
     def in_storm(self) -> bool:
         """Are requests arriving faster than one commit at a time (a batch of several within the last second)?
@@ -116,37 +97,21 @@ class GroupCommitter:
         letting every lookup slot loose each time."""
         return time.monotonic() - self._storm_batch_at < 1.0
 
-    def _record(self, submissions: list[Submission]) -> list[Reply]:
-        # This thread keeps its connection (close_old_connections() would close it after every batch under SQLite's
-        # CONN_MAX_AGE=0: a reconnect, PRAGMAs and a WAL checkpoint each time). A broken connection is closed below
-        # and reopened by the next batch.
-        try:
-            if self._checkpointer is not None:
-                connection.ensure_connection()
-                no_autocheckpoint()
-            return events_record(submissions, lease_owner=self._owner)
-        except Exception:
-            connection.close()
-            raise
-
     async def _recorded(self, recorder: AsyncRecorder | None, submissions: list[Submission]) -> list[Reply]:
         """The batch's replies. A batch the database refuses for one submission's data is recorded again one
         submission at a time, so that submission fails alone, not the callers batched with it; any other failure
         (the database down) answers 503 to the whole batch, so Genesys retries."""
         try:
             if not any(submission.signed for submission in submissions):
-                if recorder is not None:
+                replies = await self._writers.on_loop(recorder, submissions, lease_owner=self._owner)
+                if replies is not None:
                     _batches_on_loop.inc()
-                    return await recorder.record(submissions, lease_owner=self._owner)
-                if self._loop_recorder is not None:
-                    replies = self._loop_recorder.record(submissions, lease_owner=self._owner)
-                    if replies is not None:
-                        _batches_on_loop.inc()
-                        return replies
+                    return replies
             _batches_in_thread.inc()
             loop = asyncio.get_running_loop()
-            return await loop.run_in_executor(self._executor, self._record, submissions)
-        except _DATA_ERRORS:
+            record = partial(self._writers.in_thread, submissions, lease_owner=self._owner)
+            return await loop.run_in_executor(self._executor, record)
+        except DATA_ERRORS:
             if len(submissions) > 1:
                 logger.exception("The database refused a batch of %d webhook events; one at a time", len(submissions))
                 return [reply for one in submissions for reply in await self._recorded(recorder, [one])]
@@ -156,10 +121,7 @@ class GroupCommitter:
         return [UNAVAILABLE] * len(submissions)
 
     async def _run(self) -> None:
-        recorder = None
-        if self._postgres:
-            recorder = AsyncRecorder()
-            self._recorders.append(recorder)
+        recorder = self._writers.slot_writer()
         while True:
             await self._wakeup.wait()
             self._wakeup.clear()

@@ -26,7 +26,9 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from genesys_app.serving import uvicorn_args
 from screenpop import tenants
+from screenpop.install.workflow import simulator_workflow_import
 from screenpop.models import FreshdeskConnection, Tenant
+from simulators.genesys.seed import CODE_CLIENT_ID, DEMO_ORG_ID, IMPLICIT_CLIENT_ID, SEED
 
 FRESHDESK_KEY = "demo-freshdesk-key"
 
@@ -80,8 +82,6 @@ class Command(BaseCommand):
             children.append(genesys)
             _wait_until_up(f"http://127.0.0.1:{fd_port}/_sim/health", freshdesk)
             _wait_until_up(f"http://127.0.0.1:{gc_port}/_sim/health", genesys)
-            from simulators.genesys.seed import CODE_CLIENT_ID
-
             env = {
                 **os.environ,
                 "PUBLIC_BASE_URL": base_url,
@@ -126,8 +126,6 @@ class Command(BaseCommand):
         return password
 
     def _demo_tenant(self, *, fd_port: int, gc_port: int, base_url: str) -> Tenant:
-        from simulators.genesys.seed import DEMO_ORG_ID, IMPLICIT_CLIENT_ID
-
         tenant = Tenant.objects.filter(genesys_org_id=DEMO_ORG_ID).first() or tenants.tenant_create(
             org_id=DEMO_ORG_ID,
             name="Demo Org",
@@ -163,9 +161,6 @@ class Command(BaseCommand):
 
     def _provision(self, tenant: Tenant, *, gc_port: int) -> None:
         """Provision the simulated org as the install wizard would, with the simulator's admin client."""
-        from screenpop.install.workflow import simulator_workflow_import
-        from simulators.genesys.seed import SEED
-
         client_id, client_secret = SEED["clients"]["demo_admin"]
         simulator_workflow_import(tenant)
         report = io.StringIO()
