@@ -4,8 +4,8 @@ the end-to-end tests and the benchmarks share.
 - `--lifespan on`: the lifespan starts the background lookups of the process;
 - uvloop and httptools: the fast event loop and HTTP parser (both come with `uvicorn[standard]`);
 - no access log: the event log and metrics record every webhook, and a line per request would cost the ack path;
-- no per-message deflate on WebSockets: zlib state for every open panel costs ~30 KB a socket, while panel
-  messages are a few KB of JSON (measured: 1,000 sockets 160 MB with, 124 MB without);
+- no per-message deflate on WebSockets: zlib state for every open panel costs tens of KB a socket, while panel
+  messages are a few KB of JSON (bench/memory_startup measures a thousand sockets);
 - WebSocket frames from a panel at most 64 KB (uvicorn's default is 16 MB): a panel sends `{"type": "refresh"}`,
   and anything larger is closed by the server (1009) before the consumer reads it.
 """

@@ -269,7 +269,7 @@ OAUTH2_PROVIDER = {
 SCREENPOP_RETRY_DELAYS = [float(x) for x in env_list("SCREENPOP_RETRY_DELAYS", ["1", "5", "15"])]
 SCREENPOP_BREAKER_FAILURES = env_int("SCREENPOP_BREAKER_FAILURES", 5)
 SCREENPOP_BREAKER_COOLDOWN = env_float("SCREENPOP_BREAKER_COOLDOWN", 30.0)
-# Lookups mostly wait on Freshdesk: 8 threads handled ~47 lookups/s, under a 50 calls/s storm (bench/time_to_pop).
+# Lookups mostly wait on Freshdesk, so many run at once (bench/time_to_pop measures a 50 calls/s storm).
 SCREENPOP_LOOKUP_CONCURRENCY = env_int("SCREENPOP_LOOKUP_CONCURRENCY", 32)
 SCREENPOP_LEASE_SECONDS = env_float("SCREENPOP_LEASE_SECONDS", 60.0)
 SCREENPOP_SWEEP_SECONDS = env_float("SCREENPOP_SWEEP_SECONDS", 2.0)
@@ -281,9 +281,8 @@ SCREENPOP_INDEX_SYNC_SECONDS = env_int("SCREENPOP_INDEX_SYNC_SECONDS", 300)
 SCREENPOP_RETENTION_DAYS = env_int("SCREENPOP_RETENTION_DAYS", 30)
 SCREENPOP_RUN_WORKERS = env_bool("SCREENPOP_RUN_WORKERS", True)
 SCREENPOP_WEBHOOK_MAX_BYTES = 64 * 1024
-# Parallel group commits of the webhook on PostgreSQL (SQLite has one writer: always 1). Ack storm on PostgreSQL,
-# alternating 8 s runs: 1 in flight 0.30-0.31 of the bare app, p99 7.0-7.5 ms, server CPU 82-83%; 2 in flight
-# 0.29-0.31, p99 7.5-17 ms, 86-90%.
+# Parallel group commits of the webhook on PostgreSQL (SQLite has one writer: always 1). One in flight did as well as
+# two in the ack storm, with less CPU and a tighter tail (docs/performance.md).
 SCREENPOP_WEBHOOK_WRITERS = env_int("SCREENPOP_WEBHOOK_WRITERS", 1)
 # How long a process remembers a webhook token's client and tenant, and a tenant's queue filters (0: not at all).
 SCREENPOP_AUTH_CACHE_SECONDS = env_float("SCREENPOP_AUTH_CACHE_SECONDS", 1.0)

@@ -250,13 +250,10 @@ class EventLog(models.Model):
         FAILED = "failed", _("Failed")
 
     # One index, on received_at: the admin's newest-first listing (its filters by tenant and outcome read that index
-    # backwards) and the retention purge. Every index here is written by every webhook, and on SQLite each cost
-    # ~3 µs a row of the webhook's batch (event-log rows alone, batches of 22: 14.7 µs a row with the three indexes it
-    # had, 8.6 µs with this one). The (tenant, outcome, received_at) and conversation_id indexes went: the admin's
-    # search is `icontains`, which no b-tree index serves. No tenant index (the filter reads received_at) and no
-    # database constraint: a log row needs no check that its tenant exists (Django still deletes a tenant's events
-    # with it), and on PostgreSQL the check locked the tenant's row once per webhook, from every batch in flight at
-    # once (ack storm on PostgreSQL, alternating runs: 0.28-0.30 of the bare app with it, 0.30-0.31 without).
+    # backwards) and the retention purge. Every index here is written by every webhook, so there is no other: the
+    # admin's search is `icontains`, which no b-tree index serves. No database constraint on the tenant either: a log
+    # row needs no check that its tenant exists (Django still deletes a tenant's events with it), and on PostgreSQL the
+    # check would lock the tenant's row once per webhook, from every batch in flight.
     tenant = models.ForeignKey(
         Tenant,
         on_delete=models.CASCADE,

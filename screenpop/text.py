@@ -65,7 +65,7 @@ def json_text(value: Any) -> str:
 def json_body(raw: bytes) -> Any:
     """A request body parsed as JSON that a database can store, or `ValidationFailed` (422) naming the field."""
     try:
-        body = orjson.loads(raw)  # a fifth of json.loads's time on a webhook body (0.4 against 2 µs)
+        body = orjson.loads(raw)  # several times faster than json.loads on a webhook body: the ack's hot path
     except orjson.JSONDecodeError:
         # orjson refuses more than the standard library (a lone surrogate, NaN, integers past 64 bits, a byte-order
         # mark): those bodies are read as before, so a refusal still names the field and says what is wrong.

@@ -75,8 +75,8 @@ class _Remembered:
 
 tokens = _Remembered()  # token checksum -> (expires, tenant id, client active, tenant active)
 queue_filters = _Remembered()  # tenant id -> frozenset of queue ids (empty: all queues)
-# tenant id -> the Tenant with its Freshdesk connection loaded, read-only, for the lookups (`pops.pop_lookup_run`):
-# a lookup that found its result cached otherwise spent ~40% of its CPU loading them (a three-table query to compile).
+# tenant id -> the Tenant with its Freshdesk connection loaded, read-only, for the lookups (`pops.services`): loading
+# them is a three-table query, a large share of a lookup whose result is cached.
 tenants = _Remembered()
 
 
