@@ -18,15 +18,12 @@ from screenpop.models import Pop
 POP_STATE = "pop.state"
 RESOLVED_STATUSES = frozenset({4, 5})
 
-# Where a result came from: the phone index, Freshdesk's search, a recent miss of the same number, the result cache
-# of another lookup, a ticket the agent created from the panel, or nowhere (the number cannot be looked up).
-SOURCES = ("index", "search", "cache-miss", "cache", "created", "none", "")
-
-
 @dataclass(frozen=True)
 class PopResult:
     phone_display: str = ""
     contacts: tuple[dict[str, Any], ...] = ()
+    # Where it came from: "index" (the phone index), "search" (Freshdesk's search), "cache-miss" (a recent miss of the
+    # same number), "cache" (another lookup's result), "created" (a ticket the agent created), "none" or "".
     source: str = ""
 
     @property
