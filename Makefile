@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | sha1sum | cut -c1-12)
 NODE_STAMP := node_modules/.installed-$(shell cat package.json package-lock.json 2>/dev/null | sha1sum | cut -c1-12)
 
-.PHONY: install run test lint format pytest bench bench-quick clean
+.PHONY: install run test lint format pytest bench bench-quick bench-tools clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -36,10 +36,13 @@ pytest: install
 
 test: lint pytest
 
-bench: install
+bench-tools:
+	@command -v wrk >/dev/null || { echo "make bench needs wrk (the HTTP load generator): apt-get install wrk, or brew install wrk"; exit 1; }
+
+bench: install bench-tools
 	$(PY) -m bench.run_all
 
-bench-quick: install
+bench-quick: install bench-tools
 	$(PY) -m bench.run_all --quick
 
 clean:

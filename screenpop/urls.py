@@ -1,9 +1,10 @@
 from django.urls import include, path
 
-from screenpop import health
+from screenpop import health, home
 from screenpop.api import views
 
 urlpatterns = [
+    path("", home.start_page, name="start-page"),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("metrics", health.metrics_view, name="metrics"),
