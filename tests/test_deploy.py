@@ -33,7 +33,7 @@ PORT = 8000
 SECRET_SETTINGS = {"DATABASE_URL", "REDIS_URL", "SECRET_KEY", "FIELD_ENCRYPTION_KEY", "METRICS_TOKEN"}
 OUR_IMAGE = "screenpop"
 # The server's drain after SIGTERM, until genesys_app/serving.py bounds it with --timeout-graceful-shutdown (issue 23,
-# graceful shutdown): an assumption, two Freshdesk calls at their 3.05 s connect + 10 s read timeouts and change.
+# graceful shutdown): an assumption, two Freshdesk calls at their timeouts (3.05 s connect + 10 s read), rounded up.
 DRAIN_SECONDS_WITHOUT_TIMEOUT = 30
 SECRET_SHAPES = {
     "credentials in a URL": re.compile(r"[a-z][a-z0-9+.-]*://[^/\s:@]+:(?!\$\{)[^@\s/]+@"),
@@ -189,7 +189,7 @@ def test_secrets_are_referenced_never_inlined(rendered):
     for kind, pod in pod_specs(objects).items():
         for container in all_containers(pod):
             env = {item["name"]: item for item in container["env"]}
-            assert all("valueFrom" in item for item in env.values()), "no literal values in env"
+            assert all("valueFrom" in item for item in env.values()), "settings come from the ConfigMap or the Secret"
             for name in SECRET_SETTINGS & env.keys():
                 reference = env[name]["valueFrom"]["secretKeyRef"]
                 assert reference["name"] == example["metadata"]["name"], (kind, name)
