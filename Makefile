@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | sha1sum | cut -c1-12)
 NODE_STAMP := node_modules/.installed-$(shell cat package.json package-lock.json 2>/dev/null | sha1sum | cut -c1-12)
 
-.PHONY: install run test lint format pytest bench bench-quick bench-tools clean
+.PHONY: install run test lint format pytest bench bench-quick bench-tools clean manifests
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -44,6 +44,11 @@ bench: install bench-tools
 
 bench-quick: install bench-tools
 	$(PY) -m bench.run_all --quick
+
+# The Kubernetes manifests as `kubectl apply -k` would apply them (kubectl comes from requirements-dev.txt).
+OVERLAY ?= production
+manifests: install
+	@$(VENV)/bin/kubectl kustomize deploy/kubernetes/overlays/$(OVERLAY)
 
 clean:
 	rm -rf $(VENV) node_modules static_build test-output
