@@ -161,8 +161,10 @@ def test_insert_shapes_write_every_column_of_their_model() -> None:
         shape = InsertShape(model)
         expected = {field.column for field in model._meta.concrete_fields if not field.primary_key}
         assert {column.strip('"`') for column in shape.columns} == expected
-        row = shape.row({"received_at": timezone.now()}, datetime_as=str, json_as=lambda value: value)
+        now = timezone.now()
+        (row,) = shape.rows([{"received_at": now}], datetime_as=str, json_as=lambda value: value)
         assert len(row) == len(shape.columns)
+        assert row[shape.position("received_at")] == str(now)
 
 
 def test_a_pops_publish_waits_for_the_commit_and_not_inside_the_writer_lock(make_tenant, monkeypatch) -> None:

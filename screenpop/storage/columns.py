@@ -7,7 +7,7 @@ default, and each backend asks the shape how it takes a value (`adapters`) and, 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -55,19 +55,37 @@ class InsertShape:
     def cast_types(self) -> tuple[str, ...]:
         return tuple(_cast_type(field) for field in self.fields)
 
-    def row(self, values: dict[str, Any], *, datetime_as: Callable[[datetime], Any], json_as: Callable) -> list[Any]:
-        """The row of `values` (attribute name -> value; the others take the field's default), in column order,
-        with datetimes and JSON values as `datetime_as` and `json_as` make them for the backend."""
-        row = list(self._defaults)
-        position = self._position
-        for name, value in values.items():
-            row[position[name]] = value
-        for index in self._datetimes:
-            if row[index] is not None:
-                row[index] = datetime_as(row[index])
-        for index in self._json:
-            row[index] = json_as(row[index])
-        return row
+    def rows(
+        self,
+        values: Iterable[dict[str, Any]],
+        *,
+        datetime_as: Callable[[datetime], Any],
+        json_as: Callable,
+        converted: dict[datetime, Any] | None = None,
+    ) -> list[list[Any]]:
+        """The rows of `values` (each attribute name -> value; the others take the field's default), in column order,
+        with datetimes and JSON values as `datetime_as` and `json_as` make them for the backend. A batch's rows share
+        most of their times (the batch's, a lease's end, a request's in its pop and its event row), so each distinct
+        time is converted once; pass the same `converted` to share them between tables."""
+        names, defaults, datetimes = self.names, self._defaults, self._datetimes
+        converted = {} if converted is None else converted
+        # A JSON column left at its default (the same object in every row) is converted once.
+        json_columns = [(index, defaults[index], json_as(defaults[index])) for index in self._json]
+        rows = []
+        for row_values in values:
+            row = list(map(row_values.get, names, defaults))
+            for index in datetimes:
+                value = row[index]
+                if value is not None:
+                    done = converted.get(value)
+                    if done is None:
+                        done = converted[value] = datetime_as(value)
+                    row[index] = done
+            for index, default, default_converted in json_columns:
+                value = row[index]
+                row[index] = default_converted if value is default else json_as(value)
+            rows.append(row)
+        return rows
 
     def position(self, name: str) -> int:
         return self._position[name]

@@ -91,14 +91,16 @@ def postgresql_statement(plan: BatchPlan) -> tuple[str, dict[str, str]]:
     if not _STATEMENT:
         _STATEMENT.append(_statement())
     decisions = plan.decisions
-    events = []
-    for index, (submission, principal, reply) in enumerate(
-        zip(plan.submissions, decisions.principals, decisions.replies, strict=True)
-    ):
-        row = EVENTS.row(event_values(submission, reply, principal.tenant_id), **POSTGRESQL_VALUES)
-        first = reply is None and decisions.creates(index, (principal.tenant_id, submission.event.conversation_id))
-        events.append((*row, first))
-    pops = [POPS.row(values, **POSTGRESQL_VALUES) for values in plan.new_pops]
+    triples = list(zip(plan.submissions, decisions.principals, decisions.replies, strict=True))
+    converted: dict = {}
+    events = EVENTS.rows(
+        (event_values(submission, reply, principal.tenant_id) for submission, principal, reply in triples),
+        **POSTGRESQL_VALUES,
+        converted=converted,
+    )
+    for index, (row, (submission, principal, reply)) in enumerate(zip(events, triples, strict=True)):
+        row.append(reply is None and decisions.creates(index, (principal.tenant_id, submission.event.conversation_id)))
+    pops = POPS.rows(plan.new_pops, **POSTGRESQL_VALUES, converted=converted)
     return _STATEMENT[0], {"pops": json_text(pops), "events": json_text(events)}
 
 

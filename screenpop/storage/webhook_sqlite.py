@@ -64,12 +64,14 @@ def _insert_many(raw: Any, table: str, columns: tuple[str, ...], rows: list[list
         cursor.close()
 
 
-def _insert_pops(raw: Any, plan: BatchPlan) -> tuple[dict[tuple[int, str], int], dict[tuple[int, str], int]]:
+def _insert_pops(
+    raw: Any, plan: BatchPlan, converted: dict
+) -> tuple[dict[tuple[int, str], int], dict[tuple[int, str], int]]:
     """Insert the pops no one has yet. Returns (created, existing): (tenant, conversation) -> pop id of those this
     batch created, and of those that were there."""
     if not plan.new_pops:
         return {}, {}
-    rows = [POPS.row(values, **SQLITE_VALUES) for values in plan.new_pops]
+    rows = POPS.rows(plan.new_pops, **SQLITE_VALUES, converted=converted)
     # Python's driver releases the GIL around every step, so a RETURNING of N rows is N hand-offs of the GIL with the
     # event loop. Instead two statements of one step each: the insert, then every pop of these keys as ONE row (a
     # JSON array). The transaction began IMMEDIATE, so the write lock is ours: the ids the insert took are
@@ -105,11 +107,16 @@ def _pop_ids(raw: Any, keys: list[tuple[int, str]]) -> dict[tuple[int, str], int
 def sqlite_write(raw: Any, plan: BatchPlan) -> list[Reply]:
     """The batch's pops and event-log rows, written inside the write transaction the caller holds and commits;
     returns one reply per submission, in order."""
-    replies = plan.replies(*_insert_pops(raw, plan))
-    rows = [
-        EVENTS.row(event_values(submission, reply, reply.tenant_id), **SQLITE_VALUES)
-        for submission, reply in zip(plan.submissions, replies, strict=True)
-    ]
+    converted: dict = {}
+    replies = plan.replies(*_insert_pops(raw, plan, converted))
+    rows = EVENTS.rows(
+        (
+            event_values(submission, reply, reply.tenant_id)
+            for submission, reply in zip(plan.submissions, replies, strict=True)
+        ),
+        **SQLITE_VALUES,
+        converted=converted,
+    )
     _insert_many(raw, quoted_table(EventLog), EVENTS.columns, rows)
     return replies
 
