@@ -45,6 +45,12 @@ class RawJSONParser(BaseParser):
         return stream.read(settings.SCREENPOP_WEBHOOK_MAX_BYTES + 1)
 
 
+def _raw_body(request: Request) -> bytes:
+    """The body `RawJSONParser` read; DRF hands an empty body to no parser and gives an empty dict instead."""
+    data = request.data
+    return data if isinstance(data, bytes) else b""
+
+
 class GenesysEventsView(APIView):
     """The same endpoint as the ASGI fast path (`screenpop.webhook.endpoint`), for WSGI servers and the schema.
 
@@ -90,7 +96,7 @@ class GenesysEventsView(APIView):
         ],
     )
     def post(self, request: Request) -> Response:
-        body = request.data
+        body = _raw_body(request)
         if len(body) > settings.SCREENPOP_WEBHOOK_MAX_BYTES:
             return Response({"error": "too_large", "detail": "The body is larger than 64 KB."}, status=413)
         headers = {name.lower(): value for name, value in request.headers.items()}
@@ -176,7 +182,7 @@ class FreshdeskEventsView(APIView):
         except ScreenpopError as error:
             ticket_update_record(tenant=None, status_code=401, outcome="unauthorized", reason=error.detail, payload={})
             raise
-        raw = request.data
+        raw = _raw_body(request)
         try:
             if len(raw) > settings.SCREENPOP_WEBHOOK_MAX_BYTES:
                 raise ScreenpopError("The body is larger than 64 KB.", code="too_large").with_status(413)

@@ -9,6 +9,7 @@ Only allowed environments get a client: `genesys_base_url` raises for anything e
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from typing import Any
@@ -25,6 +26,8 @@ CONNECT_TIMEOUT_SECONDS = 3.05
 READ_TIMEOUT_SECONDS = 6.0
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 MAX_RETRY_WAIT_SECONDS = 2.0
+# RFC 6750's b64token: a token outside it cannot go into a header (non-Latin-1 text made http.client raise).
+BEARER_TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
 
 
 class GenesysError(UpstreamError):
@@ -99,6 +102,8 @@ class GenesysClient:
         return body
 
     def _get(self, path: str, access_token: str, *, params: dict[str, str] | None = None) -> dict[str, Any]:
+        if not BEARER_TOKEN.fullmatch(access_token):
+            raise GenesysUnauthorized("This is not a Genesys Cloud access token; sign in again.")
         headers = {"Authorization": f"Bearer {access_token}"}
         response = self._send("GET", f"{self.api_url}{path}", params=params, headers=headers)
         return self._json(response)
