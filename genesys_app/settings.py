@@ -301,19 +301,32 @@ FRESHDESK_SIMULATOR_URL = env_str("FRESHDESK_SIMULATOR_URL", "")
 METRICS_TOKEN = env_str("METRICS_TOKEN", "")
 
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
+# uvicorn's line per request: off, as `--no-access-log` (genesys_app/serving.py) has it, unless asked for here; this
+# configuration would otherwise give the logger back the handler that option took away.
+ACCESS_LOG = env_bool("ACCESS_LOG", False)
+# One handler, and every logger on it: ours, Django's, uvicorn's (its server log names every WebSocket handshake's
+# path and query; its access log every request line when turned on) and the rest through the root. The redacting
+# filter is a second guard: no token should reach a log line in the first place (the panel's travels in a header).
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"context": {"()": "screenpop.logging.ContextFilter"}},
+    "filters": {
+        "redact": {"()": "screenpop.logging.RedactingFilter"},
+        "context": {"()": "screenpop.logging.ContextFilter"},
+    },
     "formatters": {
         "plain": {
             "format": "%(asctime)s %(levelname)s %(name)s tenant=%(tenant)s conversation=%(conversation)s %(message)s"
         }
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["context"]}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact", "context"]}},
+    "root": {"handlers": ["console"], "level": "WARNING"},
     "loggers": {
         "screenpop": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
-        "django": {"handlers": ["console"], "level": "WARNING"},
+        "django": {"handlers": ["console"], "level": "WARNING", "propagate": False},
+        "uvicorn": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        "uvicorn.error": {"level": "INFO", "propagate": True},
+        "uvicorn.access": {"handlers": ["console"] if ACCESS_LOG else [], "level": "INFO", "propagate": False},
     },
 }
 

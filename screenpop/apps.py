@@ -7,6 +7,9 @@ class ScreenpopConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from screenpop import logging as screenpop_logging
         from screenpop.webhook import callers
 
         callers.connect_signals()
+        # Handlers configured before Django's LOGGING or outside it (a server's, a library's) redact too.
+        screenpop_logging.install_everywhere()

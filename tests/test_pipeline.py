@@ -84,8 +84,10 @@ class Installed:
     def socket(self, conversation_id: str, base_url: str | None = None):
         http = base_url or self.server.base_url
         token = self.server.panel_token(tenant_id=self.tenant_id, conversation_id=conversation_id)
-        url = http.replace("http://", "ws://") + f"/ws/pops/{conversation_id}/?token={token}"
-        with ws_connect(url, origin=http, open_timeout=10) as socket:
+        url = http.replace("http://", "ws://") + f"/ws/pops/{conversation_id}/"
+        subprotocols = self.server.panel_subprotocols(token)
+        with ws_connect(url, origin=http, subprotocols=subprotocols, open_timeout=10) as socket:
+            assert socket.subprotocol == "screenpop.v1", "the server accepts the protocol, never echoes the token"
             yield socket
 
 
