@@ -7,6 +7,8 @@ secrets in `.local/`). `DATABASE_URL` switches to production (PostgreSQL; secret
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from pathlib import Path
 
 import dj_database_url
@@ -238,7 +240,29 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
 }
 
+# Django's hashers for people's passwords (PBKDF2 first), plus the one for machine-made webhook client secrets.
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.BCryptSHA256PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+    "screenpop.oauth.ClientSecretHasher",
+]
+# Keys of the HMAC that hashes webhook client secrets, comma-separated: the first hashes, all verify (rotation).
+# Unset, one is derived from SECRET_KEY; set it explicitly in production, or rotating SECRET_KEY would make every
+# webhook client's secret unverifiable (their Genesys credentials would need new secrets).
+CLIENT_SECRET_HASH_KEYS = env_list("CLIENT_SECRET_HASH_KEYS") or [
+    hmac.new(SECRET_KEY.encode(), b"screenpop.client-secret-hash", hashlib.sha256).hexdigest()
+]
+# /oauth/token/: past this many failed requests in a window, per client id or per client address (the proxy's
+# X-Forwarded-For, which uvicorn trusts from --forwarded-allow-ips), 429 until the window ends.
+SCREENPOP_TOKEN_FAILURES_PER_CLIENT = env_int("SCREENPOP_TOKEN_FAILURES_PER_CLIENT", 10)
+SCREENPOP_TOKEN_FAILURES_PER_ADDRESS = env_int("SCREENPOP_TOKEN_FAILURES_PER_ADDRESS", 30)
+SCREENPOP_TOKEN_THROTTLE_SECONDS = env_int("SCREENPOP_TOKEN_THROTTLE_SECONDS", 60)
+
 OAUTH2_PROVIDER = {
+    "CLIENT_SECRET_HASHER": "hmac_sha256",
     "ACCESS_TOKEN_EXPIRE_SECONDS": env_int("WEBHOOK_TOKEN_SECONDS", 3600),
     "SCOPES": {"webhook": "Send Genesys events to the screenpop webhook"},
     "DEFAULT_SCOPES": ["webhook"],
