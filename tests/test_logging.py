@@ -124,25 +124,21 @@ def test_a_whole_call_leaves_none_of_its_secrets_in_the_server_log(
 
     from simulators.freshdesk.seed import demo_contact
     from tests.fixtures.genesys_sim import DEMO_ORG_ID, IMPLICIT_CLIENT_ID, USERS
+    from tests.fixtures.server import install_tenant
 
     server = screenpop_server
     webhook_secret = "fd-" + secrets.token_urlsafe(24)
     environment = urlsplit(genesys_sim.base_url).netloc
-    server.manage_json(
-        "tenant_create", "--org-id", DEMO_ORG_ID, "--name", "Demo Org", "--region", environment,
-        "--freshdesk-url", freshdesk_sim.base_url, "--freshdesk-api-key", freshdesk_sim.api_key,
-    )  # fmt: skip
-    url_token = json.loads(
-        server.manage(
-            "shell",
-            "-c",
-            "import json; from screenpop.models import Tenant\n"
-            f"t = Tenant.objects.get(genesys_org_id={DEMO_ORG_ID!r}); t.panel_client_id = {IMPLICIT_CLIENT_ID!r}\n"
-            f"t.save(); c = t.freshdesk; c.webhook_secret = {webhook_secret!r}; c.save()\n"
-            "print(json.dumps(t.freshdesk_webhook_token))",
-        ).splitlines()[-1]
+    installed = install_tenant(
+        server,
+        org_id=DEMO_ORG_ID,
+        region=environment,
+        freshdesk_sim=freshdesk_sim,
+        panel_client_id=IMPLICIT_CLIENT_ID,
+        freshdesk_webhook_secret=webhook_secret,
     )
-    credentials = server.manage_json("webhook_client_create", "--org-id", DEMO_ORG_ID)
+    url_token = installed.url_token
+    credentials = {"client_id": installed.client_id, "client_secret": installed.client_secret}
     phone = demo_contact("us_e164").phone_e164
     conversation_id = genesys_sim.place_call(phone, "Support", agent=USERS["alex"])["conversationId"]
     genesys_token = genesys_sim.token_for("alex")

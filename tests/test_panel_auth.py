@@ -226,6 +226,22 @@ def test_genesys_down_is_a_503_the_panel_retries(
     assert [e["status"] for e in genesys_requests(genesys_sim) if e["path"] == "/api/v2/users/me"] == [503, 503]
 
 
+def test_genesys_rate_limiting_the_panel_client_is_a_429_with_retry_after(
+    client: Any, genesys_sim: Any, demo_tenant: Any, environment: str, call: dict[str, Any]
+) -> None:
+    """A 429 is the callers' own volume (Genesys limits each OAuth client), not an outage: never a 5xx."""
+    token = genesys_sim.token_for("alex")
+    genesys_sim.configure(faults=[{"path": "/api/v2/users/me", "count": 2, "status": 429, "retry_after": 0}])
+
+    response = open_session(
+        client, genesys_token=token, conversation_id=call["conversationId"], environment=environment
+    )
+
+    assert (response.status_code, response.json()["error"]) == (429, "genesys_rate_limited")
+    assert response["Retry-After"] == "1"
+    assert response.json()["retry_after"] == 1
+
+
 def test_a_pkce_code_is_exchanged_by_the_server(
     client: Any, genesys_sim: Any, demo_tenant: Any, environment: str, call: dict[str, Any]
 ) -> None:

@@ -6,6 +6,7 @@ import base64
 import binascii
 
 from django.conf import settings
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework.parsers import BaseParser
 from rest_framework.request import Request
@@ -169,8 +170,8 @@ class FreshdeskEventsView(APIView):
             "`X-Screenpop-Secret` header. Simple mode (`freshdesk_webhook.ticket_id` ticked) or an advanced JSON "
             'body with `"ticket_id": "{{ticket.id}}"`. Safe to deliver more than once, in any order.'
         ),
-        request=None,
-        responses={200: None, 401: ErrorSerializer, 415: ErrorSerializer, 422: ErrorSerializer},
+        request={"application/json": OpenApiTypes.OBJECT},
+        responses={200: None, 401: ErrorSerializer, 413: ErrorSerializer, 415: ErrorSerializer, 422: ErrorSerializer},
     )
     def post(self, request: Request, url_token: str) -> Response:
         try:
