@@ -8,8 +8,9 @@ or body fields); django-oauth-toolkit does the grant. What this module adds:
   random characters, which no dictionary holds, so a slow hash only made every guess a CPU lever (0.37 s each).
   Secrets hashed with PBKDF2 before keep working and are re-hashed on their next successful use;
 - an unknown client id costs the HMAC a wrong secret costs, so timing does not tell which ids exist;
-- failed requests are counted per client id and per client address in the cache (Redis in production, so every
-  process counts together); past the limit the endpoint answers 429 with `Retry-After` before reading any secret.
+- failed requests are counted in the cache (Redis in production, so every process counts together): per client id
+  when the id exists (wrong secrets), per client address otherwise (made-up ids); past either limit the endpoint
+  answers 429 with `Retry-After` before reading any secret.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from django.contrib.auth.hashers import BasePasswordHasher, mask_hash
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.crypto import constant_time_compare
+from oauth2_provider.models import Application
 from oauth2_provider.oauth2_validators import OAuth2Validator
 from oauth2_provider.views import TokenView
 
@@ -199,13 +201,18 @@ def token_throttle_check(request: HttpRequest) -> Refusal | None:
 
 
 def token_failure_record(request: HttpRequest) -> None:
-    """Count a failed request against its client id and its address in the current window."""
+    """Count a failed request in the current window: against its client id when that client exists (a wrong
+    secret), else against its address (a made-up id, or none). Many tenants' Genesys data actions share Genesys's
+    egress addresses: one tenant's wrong secret must not count against the others' address."""
     window, _ = _window()
     timeout = 2 * settings.SCREENPOP_TOKEN_THROTTLE_SECONDS
+    keys = _keys(request, window)
+    client_id = _client_id_of(request)
+    known = bool(client_id) and Application.objects.filter(client_id=client_id).exists()
+    key = keys["client"] if known else keys["address"]
     try:
-        for key in _keys(request, window).values():
-            cache.add(key, 0, timeout=timeout)
-            cache.incr(key)
+        cache.add(key, 0, timeout=timeout)
+        cache.incr(key)
     except Exception:
         logger.warning("Token throttle unavailable (cache error); failure not counted", exc_info=True)
 

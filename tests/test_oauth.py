@@ -236,3 +236,14 @@ def test_malformed_token_requests_are_4xx(client, request_kwargs) -> None:
     response = client.post("/oauth/token/", **request_kwargs)
     assert 400 <= response.status_code < 500, response.content
     assert "access_token" not in response.content.decode(errors="replace")
+
+
+def test_wrong_secrets_of_one_tenant_do_not_throttle_others_at_the_same_address(
+    client, make_tenant, make_webhook_client, low_limits
+) -> None:
+    """Genesys's data actions of many tenants come from the same egress addresses."""
+    misconfigured, other = make_webhook_client(make_tenant()), make_webhook_client(make_tenant())
+    for _ in range(6):  # past both limits (3 per client, 5 per address)
+        post_token(client, misconfigured.client_id, "an old secret", "52.0.0.1")
+    assert post_token(client, misconfigured.client_id, misconfigured.client_secret, "52.0.0.1").status_code == 429
+    assert post_token(client, other.client_id, other.client_secret, "52.0.0.1").status_code == 200
