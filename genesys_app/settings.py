@@ -255,8 +255,9 @@ PASSWORD_HASHERS = [
 CLIENT_SECRET_HASH_KEYS = env_list("CLIENT_SECRET_HASH_KEYS") or [
     hmac.new(SECRET_KEY.encode(), b"screenpop.client-secret-hash", hashlib.sha256).hexdigest()
 ]
-# /oauth/token/: past this many failed requests in a window, per client id or per client address (the proxy's
-# X-Forwarded-For, which uvicorn trusts from --forwarded-allow-ips), 429 until the window ends.
+# /oauth/token/: past this many failed requests in a window, 429 until the window ends. Wrong secrets count against
+# their client id, made-up ids against the client's address: uvicorn's, which is the proxy's unless uvicorn trusts
+# the proxy's X-Forwarded-For (FORWARDED_ALLOW_IPS / --forwarded-allow-ips set to the proxy's addresses).
 SCREENPOP_TOKEN_FAILURES_PER_CLIENT = env_int("SCREENPOP_TOKEN_FAILURES_PER_CLIENT", 10)
 SCREENPOP_TOKEN_FAILURES_PER_ADDRESS = env_int("SCREENPOP_TOKEN_FAILURES_PER_ADDRESS", 30)
 SCREENPOP_TOKEN_THROTTLE_SECONDS = env_int("SCREENPOP_TOKEN_THROTTLE_SECONDS", 60)
