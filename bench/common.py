@@ -523,6 +523,10 @@ def json_post_headers(token: str | None) -> dict[str, str]:
     return headers
 
 
-def panel_url(base_url: str, conversation_id: str, token: str | None = None) -> str:
-    url = base_url.replace("http://", "ws://") + f"/ws/pops/{conversation_id}/"
-    return url + (f"?token={token}" if token else "")
+def panel_url(base_url: str, conversation_id: str) -> str:
+    return base_url.replace("http://", "ws://") + f"/ws/pops/{conversation_id}/"
+
+
+def panel_subprotocols(token: str | None) -> list[str] | None:
+    """What a panel offers in `Sec-WebSocket-Protocol`: the token travels there, never in the URL."""
+    return ["screenpop.v1", f"screenpop.token.{token}"] if token else None

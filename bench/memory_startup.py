@@ -38,6 +38,7 @@ from bench.common import (
     free_port,
     log,
     machine_line,
+    panel_subprotocols,
     panel_url,
     parse_args,
     rss_kib,
@@ -108,7 +109,12 @@ async def _hold_sockets(base_url: str, tokens: list[tuple[str, str | None]], mea
         nonlocal failures
         async with semaphore:
             try:
-                socket = await ws_connect(panel_url(base_url, conversation, token), origin=base_url, open_timeout=30)
+                socket = await ws_connect(
+                    panel_url(base_url, conversation),
+                    subprotocols=panel_subprotocols(token),
+                    origin=base_url,
+                    open_timeout=30,
+                )
                 await asyncio.wait_for(socket.recv(), 30)
                 sockets.append(socket)
             except Exception:

@@ -44,6 +44,7 @@ from bench.common import (
     log,
     machine_line,
     ms,
+    panel_subprotocols,
     panel_url,
     parse_args,
     percentile,
@@ -109,7 +110,8 @@ async def _storm(
     async def open_one(call: Call) -> None:
         async with semaphore:
             socket = await ws_connect(
-                panel_url(base_url, call.conversation_id, socket_token(call.conversation_id)),
+                panel_url(base_url, call.conversation_id),
+                subprotocols=panel_subprotocols(socket_token(call.conversation_id)),
                 origin=base_url,
                 open_timeout=20,
                 max_queue=64,

@@ -7,6 +7,8 @@ secrets in `.local/`). `DATABASE_URL` switches to production (PostgreSQL; secret
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from pathlib import Path
 
 import dj_database_url
@@ -238,7 +240,30 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
 }
 
+# Django's hashers for people's passwords (PBKDF2 first), plus the one for machine-made webhook client secrets.
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.BCryptSHA256PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+    "screenpop.oauth.ClientSecretHasher",
+]
+# Keys of the HMAC that hashes webhook client secrets, comma-separated: the first hashes, all verify (rotation).
+# Unset, one is derived from SECRET_KEY; set it explicitly in production, or rotating SECRET_KEY would make every
+# webhook client's secret unverifiable (their Genesys credentials would need new secrets).
+CLIENT_SECRET_HASH_KEYS = env_list("CLIENT_SECRET_HASH_KEYS") or [
+    hmac.new(SECRET_KEY.encode(), b"screenpop.client-secret-hash", hashlib.sha256).hexdigest()
+]
+# /oauth/token/: past this many failed requests in a window, 429 until the window ends. Wrong secrets count against
+# their client id, made-up ids against the client's address: uvicorn's, which is the proxy's unless uvicorn trusts
+# the proxy's X-Forwarded-For (FORWARDED_ALLOW_IPS / --forwarded-allow-ips set to the proxy's addresses).
+SCREENPOP_TOKEN_FAILURES_PER_CLIENT = env_int("SCREENPOP_TOKEN_FAILURES_PER_CLIENT", 10)
+SCREENPOP_TOKEN_FAILURES_PER_ADDRESS = env_int("SCREENPOP_TOKEN_FAILURES_PER_ADDRESS", 30)
+SCREENPOP_TOKEN_THROTTLE_SECONDS = env_int("SCREENPOP_TOKEN_THROTTLE_SECONDS", 60)
+
 OAUTH2_PROVIDER = {
+    "CLIENT_SECRET_HASHER": "hmac_sha256",
     "ACCESS_TOKEN_EXPIRE_SECONDS": env_int("WEBHOOK_TOKEN_SECONDS", 3600),
     "SCOPES": {"webhook": "Send Genesys events to the screenpop webhook"},
     "DEFAULT_SCOPES": ["webhook"],
@@ -300,19 +325,32 @@ FRESHDESK_SIMULATOR_URL = env_str("FRESHDESK_SIMULATOR_URL", "")
 METRICS_TOKEN = env_str("METRICS_TOKEN", "")
 
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
+# uvicorn's line per request: off, as `--no-access-log` (genesys_app/serving.py) has it, unless asked for here; this
+# configuration would otherwise give the logger back the handler that option took away.
+ACCESS_LOG = env_bool("ACCESS_LOG", False)
+# One handler, and every logger on it: ours, Django's, uvicorn's (its server log names every WebSocket handshake's
+# path and query; its access log every request line when turned on) and the rest through the root. The redacting
+# filter is a second guard: no token should reach a log line in the first place (the panel's travels in a header).
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"context": {"()": "screenpop.logging.ContextFilter"}},
+    "filters": {
+        "redact": {"()": "screenpop.logging.RedactingFilter"},
+        "context": {"()": "screenpop.logging.ContextFilter"},
+    },
     "formatters": {
         "plain": {
             "format": "%(asctime)s %(levelname)s %(name)s tenant=%(tenant)s conversation=%(conversation)s %(message)s"
         }
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["context"]}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact", "context"]}},
+    "root": {"handlers": ["console"], "level": "WARNING"},
     "loggers": {
         "screenpop": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
-        "django": {"handlers": ["console"], "level": "WARNING"},
+        "django": {"handlers": ["console"], "level": "WARNING", "propagate": False},
+        "uvicorn": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        "uvicorn.error": {"level": "INFO", "propagate": True},
+        "uvicorn.access": {"handlers": ["console"] if ACCESS_LOG else [], "level": "INFO", "propagate": False},
     },
 }
 

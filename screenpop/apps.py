@@ -1,5 +1,7 @@
 from django.apps import AppConfig
 
+from screenpop import logging as screenpop_logging
+
 
 class ScreenpopConfig(AppConfig):
     name = "screenpop"
@@ -10,3 +12,5 @@ class ScreenpopConfig(AppConfig):
         from screenpop.webhook import callers  # noqa: PLC0415 (it reads the models: importable once the apps are)
 
         callers.connect_signals()
+        # Handlers configured before Django's LOGGING or outside it (a server's, a library's) redact too.
+        screenpop_logging.install_everywhere()

@@ -1,15 +1,20 @@
-"""The panel's WebSocket: `/ws/pops/<conversation_id>/?token=<panel token>`.
+"""The panel's WebSocket: `/ws/pops/<conversation_id>/`, subprotocols `screenpop.v1` and
+`screenpop.token.<panel token>`.
+
+The token travels in the `Sec-WebSocket-Protocol` header, never in the URL: servers and proxies log request lines
+(uvicorn logs every handshake's path and query), not that header. The server accepts with `screenpop.v1` only, so
+the token is not even echoed back.
 
 A transport adapter: authenticate on connect, join the conversation's group, send the current state, then forward
-every `pop.state` group event. `{"type": "refresh"}` re-sends the state. Joining before reading the state means no
-push is lost between the two, whichever comes first: the socket or the result.
+every `pop.state` group event. `{"type": "refresh"}` re-sends the state; anything else is answered with an error
+message. Joining before reading the state means no push is lost between the two, whichever comes first: the socket
+or the result.
 """
 
 from __future__ import annotations
 
 import logging
 from typing import Any
-from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
@@ -25,6 +30,16 @@ logger = logging.getLogger("screenpop.consumers")
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
 MAX_MESSAGE_BYTES = 4096
+PROTOCOL = "screenpop.v1"
+TOKEN_PROTOCOL_PREFIX = "screenpop.token."
+
+
+def token_from_subprotocols(subprotocols: list[str]) -> str | None:
+    """The panel token offered as `screenpop.token.<token>` next to `screenpop.v1`; None without both."""
+    if PROTOCOL not in subprotocols:
+        return None
+    offered = [name[len(TOKEN_PROTOCOL_PREFIX) :] for name in subprotocols if name.startswith(TOKEN_PROTOCOL_PREFIX)]
+    return offered[0] if len(offered) == 1 else None
 
 
 class PopConsumer(AsyncJsonWebsocketConsumer):
@@ -33,8 +48,7 @@ class PopConsumer(AsyncJsonWebsocketConsumer):
 
     async def connect(self) -> None:
         conversation_id = self.scope["url_route"]["kwargs"]["conversation_id"]
-        query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
-        token = (query.get("token") or [None])[0]
+        token = token_from_subprotocols(list(self.scope.get("subprotocols") or []))
         try:
             self.grant = panel_token_verify(token, conversation_id=conversation_id)
         except ScreenpopError as error:
@@ -42,7 +56,7 @@ class PopConsumer(AsyncJsonWebsocketConsumer):
             return
         self.group = pop_group(self.grant.tenant_id, conversation_id)
         await self.channel_layer.group_add(self.group, self.channel_name)
-        await self.accept()
+        await self.accept(subprotocol=PROTOCOL)
         metrics.open_sockets.inc()
         await self.send_state()
 
@@ -52,7 +66,8 @@ class PopConsumer(AsyncJsonWebsocketConsumer):
             metrics.open_sockets.dec()
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs: Any) -> None:
-        if text_data is None or len(text_data) > MAX_MESSAGE_BYTES:
+        # Channels' JSON consumer raises on an empty text frame (a crash, the socket closed 1011): refused here too.
+        if not text_data or len(text_data) > MAX_MESSAGE_BYTES:
             await self.send_json({"type": "error", "detail": "Send small JSON text messages only."})
             return
         await super().receive(text_data=text_data, **kwargs)
@@ -77,5 +92,5 @@ class PopConsumer(AsyncJsonWebsocketConsumer):
     async def decode_json(cls, text_data: str) -> Any:
         try:
             return await super().decode_json(text_data)
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested past the parser's depth (4 KB of "[" is)
             return None

@@ -1,7 +1,10 @@
-"""Panel tokens: short-lived, signed, bound to tenant + conversation + agent; sent as a header, never a cookie.
+"""Panel tokens: short-lived, signed, bound to tenant + conversation + agent; sent in a header, never a cookie nor a
+URL.
 
 The panel obtains one after the server verified the agent with Genesys (the panel's login); the WebSocket consumer
-and the REST state endpoint accept nothing else.
+(in the `Sec-WebSocket-Protocol` header) and the REST endpoints (`Authorization: Bearer`) accept nothing else. A token
+is base64url text and dots (Django's signed-object format with `.` as the separator), so that it is a valid
+subprotocol name: browsers refuse a `:` there.
 """
 
 from __future__ import annotations
@@ -14,6 +17,11 @@ from django.core import signing
 from screenpop.errors import NotAuthenticated, PermissionDenied
 
 SALT = "screenpop.panel-token.v1"
+SEPARATOR = "."
+
+
+def _signer() -> signing.TimestampSigner:
+    return signing.TimestampSigner(salt=SALT, sep=SEPARATOR)
 
 
 @dataclass(frozen=True)
@@ -24,7 +32,7 @@ class PanelGrant:
 
 
 def panel_token_issue(*, tenant_id: int, conversation_id: str, user_id: str) -> str:
-    return signing.dumps({"t": tenant_id, "c": conversation_id, "u": user_id}, salt=SALT)
+    return _signer().sign_object({"t": tenant_id, "c": conversation_id, "u": user_id})
 
 
 def panel_token_verify(token: str | None, *, conversation_id: str) -> PanelGrant:
@@ -32,7 +40,7 @@ def panel_token_verify(token: str | None, *, conversation_id: str) -> PanelGrant
     if not token:
         raise NotAuthenticated("A panel token is required.", code="token_missing")
     try:
-        claims = signing.loads(token, salt=SALT, max_age=settings.SCREENPOP_PANEL_TOKEN_SECONDS)
+        claims = _signer().unsign_object(token, max_age=settings.SCREENPOP_PANEL_TOKEN_SECONDS)
     except signing.SignatureExpired as error:
         raise NotAuthenticated(
             "The panel token has expired; the panel gets a new one.", code="token_expired"

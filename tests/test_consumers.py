@@ -29,8 +29,11 @@ def app(settings):
 def connect(
     app, conversation_id: str, token: str | None, origin: bytes = b"http://testserver"
 ) -> WebsocketCommunicator:
-    path = f"/ws/pops/{conversation_id}/" + (f"?token={token}" if token else "")
-    return WebsocketCommunicator(app, path, headers=[(b"origin", origin)])
+    """A panel's socket: the token offered as a subprotocol, as the panel's JavaScript does."""
+    subprotocols = ["screenpop.v1", f"screenpop.token.{token}"] if token else ["screenpop.v1"]
+    return WebsocketCommunicator(
+        app, f"/ws/pops/{conversation_id}/", headers=[(b"origin", origin)], subprotocols=subprotocols
+    )
 
 
 async def refused(socket: WebsocketCommunicator) -> int:
@@ -55,8 +58,9 @@ async def test_state_on_connect_then_pushes_then_refresh(app, make_tenant) -> No
     tenant = await database_sync_to_async(make_tenant)()
     token = panel_token_issue(tenant_id=tenant.pk, conversation_id=CONVERSATION, user_id="agent-1")
     socket = connect(app, CONVERSATION, token)
-    connected, _ = await socket.connect()
+    connected, subprotocol = await socket.connect()
     assert connected
+    assert subprotocol == "screenpop.v1", "the accepted protocol, never the token, is echoed"
     first = await socket.receive_json_from(timeout=5)
     assert (first["type"], first["state"], first["conversation_id"]) == ("pop.state", "pending", CONVERSATION)
 
@@ -111,6 +115,28 @@ async def test_sockets_without_a_valid_token_for_this_conversation_are_closed(
         settings.SCREENPOP_PANEL_TOKEN_SECONDS = -1
     socket = connect(app, CONVERSATION, tokens[token_kind])
     assert await refused(socket) == (4403 if token_kind == "other_conversation" else 4401)
+
+
+@pytest.mark.parametrize(
+    "offer",
+    [
+        "query_string",  # the old transport: a token in the URL ends up in logs, and is refused
+        "token_without_protocol",
+        "two_tokens",
+    ],
+)
+async def test_a_token_anywhere_but_beside_the_protocol_is_refused(app, make_tenant, offer) -> None:
+    tenant = await database_sync_to_async(make_tenant)()
+    token = panel_token_issue(tenant_id=tenant.pk, conversation_id=CONVERSATION, user_id="a")
+    path, subprotocols = f"/ws/pops/{CONVERSATION}/", ["screenpop.v1"]
+    if offer == "query_string":
+        path += f"?token={token}"
+    elif offer == "token_without_protocol":
+        subprotocols = [f"screenpop.token.{token}"]
+    else:
+        subprotocols = ["screenpop.v1", f"screenpop.token.{token}", f"screenpop.token.{token}x"]
+    socket = WebsocketCommunicator(app, path, headers=[(b"origin", b"http://testserver")], subprotocols=subprotocols)
+    assert await refused(socket) == 4401
 
 
 async def test_socket_from_a_foreign_origin_is_refused(app, make_tenant) -> None:
@@ -172,3 +198,49 @@ def test_retry_is_only_for_unavailable_or_error(client, make_tenant) -> None:
     assert response.json()["state"] == "pending"
     pop.refresh_from_db()
     assert (pop.state, pop.attempts) == ("pending", 0)
+
+
+FUZZ_MESSAGES = {
+    "not json": {"text": "not json"},
+    "empty text": {"text": ""},
+    "truncated json": {"text": '{"type": "refre'},
+    "json array": {"text": '["refresh"]'},
+    "json string": {"text": '"refresh"'},
+    "json number": {"text": "1e999"},
+    "json null": {"text": "null"},
+    "NaN": {"text": "NaN"},
+    "type as a list": {"text": '{"type": ["refresh"]}'},
+    "type as an object": {"text": '{"type": {"refresh": true}}'},
+    "type as a number": {"text": '{"type": 1}'},
+    "type missing": {"text": '{"kind": "refresh"}'},
+    "lone surrogate": {"text": '{"type": "\\ud800"}'},
+    "NUL": {"text": '{"type": "refresh\\u0000"}'},
+    "integer past the digit limit": {"text": '{"type": ' + "9" * 4090 + "}"},
+    "nested past the parser's depth": {"text": "[" * 4096},
+    "nested object inside the limit": {"text": '{"type": "x", "a": ' + "[" * 900 + "]" * 900 + "}"},
+    "over the size limit": {"text": '{"type": "refresh", "pad": "' + "x" * 5000 + '"}'},
+    "multi-byte over the limit": {"text": '{"type": "' + "\u65e5" * 5000 + '"}'},
+    "binary": {"bytes": b"\x00\xff" * 100},
+    "binary json": {"bytes": b'{"type": "refresh"}'},
+}
+
+
+async def test_every_malformed_message_gets_an_error_and_the_socket_stays_usable(app, make_tenant) -> None:
+    """Hand-fuzzed frames on an authenticated socket: each is answered with an error message (never a crash, a
+    close or the state), and a refresh afterwards still returns the state."""
+    tenant = await database_sync_to_async(make_tenant)()
+    socket = connect(
+        app, CONVERSATION, panel_token_issue(tenant_id=tenant.pk, conversation_id=CONVERSATION, user_id="a")
+    )
+    assert (await socket.connect())[0]
+    assert (await socket.receive_json_from(timeout=5))["state"] == "pending"
+    answers = {}
+    for name, frame in FUZZ_MESSAGES.items():
+        await socket.send_input({"type": "websocket.receive", **frame})  # raw ASGI: an empty frame too
+        answers[name] = await socket.receive_json_from(timeout=5)
+    assert {name: answer["type"] for name, answer in answers.items()} == {name: "error" for name in FUZZ_MESSAGES}
+    assert all(answer["detail"] for answer in answers.values())
+    await socket.send_json_to({"type": "refresh"})
+    assert (await socket.receive_json_from(timeout=5))["state"] == "pending"
+    assert await socket.receive_nothing(timeout=0.2)
+    await socket.disconnect()

@@ -157,6 +157,31 @@ def test_an_expired_genesys_token_means_login_required(
     assert (response.status_code, response.json()["error"]) == (401, "login_required")
 
 
+@pytest.mark.parametrize("token", ["jeton-\u00e9t\u00e9-\u2603", "abc\r\nX-Injected: 1", "abc def", "\u65e5\u672c"])
+def test_a_genesys_token_no_header_can_carry_is_a_422_and_never_reaches_genesys(
+    client: Any, genesys_sim: Any, demo_tenant: Any, environment: str, call: dict[str, Any], token: str
+) -> None:
+    """Outside RFC 6750's token characters (non-Latin-1 text made building the header raise: a 500)."""
+    before = len(genesys_requests(genesys_sim))
+
+    response = open_session(
+        client, genesys_token=token, conversation_id=call["conversationId"], environment=environment
+    )
+
+    assert response.status_code == 422
+    assert (response.json()["error"], response.json()["field"]) == ("validation_failed", "genesys_token")
+    assert len(genesys_requests(genesys_sim)) == before
+
+
+def test_the_genesys_client_refuses_a_token_no_header_can_carry(
+    genesys_sim: Any, simulators_allowed: Any, environment: str
+) -> None:
+    from screenpop.panel.genesys_client import GenesysClient, GenesysUnauthorized
+
+    with pytest.raises(GenesysUnauthorized):
+        GenesysClient(environment).users_me("t\u00f6ken\u2603")
+
+
 def test_a_token_of_another_oauth_client_is_refused(
     client: Any, genesys_sim: Any, demo_tenant: Any, environment: str, call: dict[str, Any]
 ) -> None:
@@ -199,6 +224,22 @@ def test_genesys_down_is_a_503_the_panel_retries(
 
     assert (response.status_code, response.json()["error"]) == (503, "genesys_unavailable")
     assert [e["status"] for e in genesys_requests(genesys_sim) if e["path"] == "/api/v2/users/me"] == [503, 503]
+
+
+def test_genesys_rate_limiting_the_panel_client_is_a_429_with_retry_after(
+    client: Any, genesys_sim: Any, demo_tenant: Any, environment: str, call: dict[str, Any]
+) -> None:
+    """A 429 is the callers' own volume (Genesys limits each OAuth client), not an outage: never a 5xx."""
+    token = genesys_sim.token_for("alex")
+    genesys_sim.configure(faults=[{"path": "/api/v2/users/me", "count": 2, "status": 429, "retry_after": 0}])
+
+    response = open_session(
+        client, genesys_token=token, conversation_id=call["conversationId"], environment=environment
+    )
+
+    assert (response.status_code, response.json()["error"]) == (429, "genesys_rate_limited")
+    assert response["Retry-After"] == "1"
+    assert response.json()["retry_after"] == 1
 
 
 def test_a_pkce_code_is_exchanged_by_the_server(
@@ -453,5 +494,5 @@ def test_panel_tokens_are_not_cookies(
         environment=environment,
     )
     assert not response.cookies
-    claims = signing.loads(response.json()["panel_token"], salt=SALT)
+    claims = signing.TimestampSigner(salt=SALT, sep=".").unsign_object(response.json()["panel_token"])
     assert claims == {"t": demo_tenant.pk, "c": call["conversationId"], "u": USERS["alex"]}

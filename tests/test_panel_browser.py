@@ -69,7 +69,9 @@ class PanelWorld:
         self.requests: list[str] = []
         self.problems: list[str] = []
         self.dialogs: list[str] = []
+        self.sockets: list[str] = []
         page.on("request", lambda request: self.requests.append(request.url))
+        page.on("websocket", lambda socket: self.sockets.append(socket.url))
         page.on("pageerror", lambda error: self.problems.append(f"page error: {error}"))
         page.on("console", self._console)
         page.on("dialog", lambda dialog: (self.dialogs.append(dialog.message), dialog.dismiss()))
@@ -145,6 +147,8 @@ class PanelWorld:
         origins = {f"{urlsplit(url).scheme}://{urlsplit(url).netloc}" for url in self.requests if "://" in url}
         origins.discard("data://")
         assert origins <= {self.server.base_url, self.genesys.base_url}, origins
+        # The panel token travels in the socket's subprotocol header: URLs end up in logs.
+        assert all(not urlsplit(url).query for url in self.sockets), self.sockets
 
 
 @pytest.fixture(scope="module")
@@ -206,6 +210,8 @@ def test_ring_shows_loading_then_the_matched_contact_and_tickets(world: PanelWor
     panel.locator("#sp-body[data-state=matched]").wait_for()
 
     assert panel.locator("#sp-panel").get_attribute("aria-busy") == "false"
+    assert world.panel_frame().evaluate("document.documentElement.dataset.connection") == "live"
+    assert world.sockets == [f"{world.server.ws_url}/ws/pops/{conversation_id}/"], "no token in the socket's URL"
     assert panel.locator("#sp-caller").inner_text() == "+1 201-555-0123"
     assert panel.locator("#sp-contact-name").inner_text() == "Jordan Blake"
     assert ticket_subjects(panel) == ["Upgrade to the Pro plan", "Receipt for March"]  # unresolved first

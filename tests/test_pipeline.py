@@ -84,8 +84,10 @@ class Installed:
     def socket(self, conversation_id: str, base_url: str | None = None):
         http = base_url or self.server.base_url
         token = self.server.panel_token(tenant_id=self.tenant_id, conversation_id=conversation_id)
-        url = http.replace("http://", "ws://") + f"/ws/pops/{conversation_id}/?token={token}"
-        with ws_connect(url, origin=http, open_timeout=10) as socket:
+        url = http.replace("http://", "ws://") + f"/ws/pops/{conversation_id}/"
+        subprotocols = self.server.panel_subprotocols(token)
+        with ws_connect(url, origin=http, subprotocols=subprotocols, open_timeout=10) as socket:
+            assert socket.subprotocol == "screenpop.v1", "the server accepts the protocol, never echoes the token"
             yield socket
 
 
@@ -136,6 +138,43 @@ def test_a_panel_socket_sending_a_huge_frame_is_closed_by_the_server(screenpop_s
             with pytest.raises(ConnectionClosed) as closed:
                 socket.recv(timeout=10)
     assert closed.value.rcvd.code == 1009
+
+
+def test_junk_frames_on_a_real_socket_get_errors_or_a_clean_close(screenpop_server, freshdesk_sim) -> None:
+    """Through uvicorn: binary and malformed text frames are answered with an error message and the socket stays
+    usable; text that is not UTF-8 is closed by the server (1007, invalid data); the application raises nothing."""
+    with screenpop_server.run() as process:
+        installed = Installed(screenpop_server, freshdesk_sim)
+        conversation = str(uuid.uuid4())
+        with installed.socket(conversation) as socket:
+            assert json.loads(socket.recv(timeout=10))["state"] == "pending"
+            for frame in (
+                b"\x00\x01binary",
+                "",
+                "[" * 5000,
+                '{"type": ' + "9" * 4000 + "}",
+                "\ud800".encode("utf-8", "surrogatepass").decode("utf-8", "replace"),
+                '{"type": null}',
+            ):
+                socket.send(frame)
+                answer = json.loads(socket.recv(timeout=10))
+                assert answer["type"] == "error", (frame[:20], answer)
+            socket.send('{"type": "refresh"}')
+            assert json.loads(socket.recv(timeout=10))["state"] == "pending"
+            with socket.protocol_mutex:  # below the client's own validation
+                socket.protocol.send_text(b"\xff\xfe not utf-8")
+                socket.send_data()
+            with pytest.raises(ConnectionClosed) as closed:
+                socket.recv(timeout=10)
+        assert closed.value.rcvd.code == 1007
+        with installed.socket(conversation) as socket:  # the server is fine
+            assert json.loads(socket.recv(timeout=10))["state"] == "pending"
+        log_path = process.log_path
+    # uvicorn itself logs the non-UTF-8 frame at ERROR with its traceback (its websockets-sansio protocol); nothing
+    # else may raise.
+    log = log_path.read_text(errors="replace")
+    assert log.count("Traceback") == log.count("ERROR uvicorn.error") == 1, log
+    assert "Invalid UTF-8 sequence received from client." in log
 
 
 def test_transfer_and_redelivery_cost_no_second_lookup(screenpop_server, freshdesk_sim) -> None:

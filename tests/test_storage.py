@@ -144,7 +144,10 @@ async def test_the_sockets_connect_is_one_query(settings, make_tenant) -> None:
     captured = CaptureQueriesContext(connection)
     await database_sync_to_async(captured.__enter__)()
     socket = WebsocketCommunicator(
-        application, f"/ws/pops/conv-w/?token={token}", headers=[(b"origin", b"http://testserver")]
+        application,
+        "/ws/pops/conv-w/",
+        headers=[(b"origin", b"http://testserver")],
+        subprotocols=["screenpop.v1", f"screenpop.token.{token}"],
     )
     connected, _ = await socket.connect()
     assert connected

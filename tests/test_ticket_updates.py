@@ -162,3 +162,15 @@ def test_bodies_a_database_cannot_store_are_422_and_logged(client, matched_pop, 
     event = EventLog.objects.get(source="freshdesk")
     assert (event.outcome, event.status_code) == ("rejected", 422)
     assert "ticket_id" in event.payload["raw"]
+
+
+def test_an_authenticated_webhook_with_an_empty_body_is_a_422(client, matched_pop) -> None:
+    """DRF hands an empty body to no parser (an empty dict instead of bytes): still a 422 naming the body."""
+    response = deliver(client, matched_pop, "")
+    assert (response.status_code, response.json()["error"], response.json()["field"]) == (
+        422,
+        "validation_failed",
+        "body",
+    )
+    event = EventLog.objects.get(source="freshdesk")
+    assert (event.outcome, event.status_code, event.payload["raw"]) == ("rejected", 422, "")

@@ -6,6 +6,7 @@ import base64
 import binascii
 
 from django.conf import settings
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework.parsers import BaseParser
 from rest_framework.request import Request
@@ -44,6 +45,12 @@ class RawJSONParser(BaseParser):
 
     def parse(self, stream, media_type=None, parser_context=None) -> bytes:  # type: ignore[no-untyped-def]
         return stream.read(settings.SCREENPOP_WEBHOOK_MAX_BYTES + 1)
+
+
+def _raw_body(request: Request) -> bytes:
+    """The body `RawJSONParser` read; DRF hands an empty body to no parser and gives an empty dict instead."""
+    data = request.data
+    return data if isinstance(data, bytes) else b""
 
 
 class GenesysEventsView(APIView):
@@ -92,7 +99,7 @@ class GenesysEventsView(APIView):
         ],
     )
     def post(self, request: Request) -> Response:
-        body = request.data
+        body = _raw_body(request)
         limit = settings.SCREENPOP_WEBHOOK_MAX_BYTES
         if len(body) > limit:
             return Response(too_large(limit), status=413)
@@ -161,8 +168,8 @@ class FreshdeskEventsView(APIView):
             "`X-Screenpop-Secret` header. Simple mode (`freshdesk_webhook.ticket_id` ticked) or an advanced JSON "
             'body with `"ticket_id": "{{ticket.id}}"`. Safe to deliver more than once, in any order.'
         ),
-        request=None,
-        responses={200: None, 401: ErrorSerializer, 415: ErrorSerializer, 422: ErrorSerializer},
+        request={"application/json": OpenApiTypes.OBJECT},
+        responses={200: None, 401: ErrorSerializer, 413: ErrorSerializer, 415: ErrorSerializer, 422: ErrorSerializer},
     )
     def post(self, request: Request, url_token: str) -> Response:
         try:
@@ -174,7 +181,7 @@ class FreshdeskEventsView(APIView):
         except ScreenpopError as error:
             ticket_update_record(tenant=None, status_code=401, outcome="unauthorized", reason=error.detail, payload={})
             raise
-        raw = request.data
+        raw = _raw_body(request)
         try:
             limit = settings.SCREENPOP_WEBHOOK_MAX_BYTES
             if len(raw) > limit:

@@ -9,6 +9,8 @@ Only allowed environments get a client: `genesys_base_url` raises for anything e
 from __future__ import annotations
 
 import logging
+import math
+import re
 import threading
 import time
 from typing import Any
@@ -25,6 +27,8 @@ CONNECT_TIMEOUT_SECONDS = 3.05
 READ_TIMEOUT_SECONDS = 6.0
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 MAX_RETRY_WAIT_SECONDS = 2.0
+# RFC 6750's b64token: a token outside it cannot go into a header (non-Latin-1 text made http.client raise).
+BEARER_TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
 
 
 class GenesysError(UpstreamError):
@@ -53,6 +57,14 @@ class GenesysNotFound(GenesysError):
 
 class GenesysUnavailable(GenesysError):
     """A timeout, a connection error, a 5xx or a 429 that outlasted the retry."""
+
+
+class GenesysRateLimited(GenesysUnavailable):
+    """A 429 that outlasted the retry: the OAuth client's request rate is spent; `retry_after` in seconds."""
+
+    def __init__(self, detail: str, *, status: int | None = None, genesys_code: str = "", retry_after: int = 1):
+        super().__init__(detail, status=status, genesys_code=genesys_code)
+        self.retry_after = retry_after
 
 
 class GenesysClient:
@@ -99,6 +111,8 @@ class GenesysClient:
         return body
 
     def _get(self, path: str, access_token: str, *, params: dict[str, str] | None = None) -> dict[str, Any]:
+        if not BEARER_TOKEN.fullmatch(access_token):
+            raise GenesysUnauthorized("This is not a Genesys Cloud access token; sign in again.")
         headers = {"Authorization": f"Bearer {access_token}"}
         response = self._send("GET", f"{self.api_url}{path}", params=params, headers=headers)
         return self._json(response)
@@ -144,11 +158,23 @@ class GenesysClient:
             kind = GenesysForbidden
         elif status == 404:
             kind = GenesysNotFound
-        elif status >= 500 or status == 429:
+        elif status == 429:
+            raise GenesysRateLimited(
+                detail, status=status, genesys_code=genesys_code, retry_after=_retry_after(response)
+            )
+        elif status >= 500:
             kind = GenesysUnavailable
         else:
             kind = GenesysError
         raise kind(detail, status=status, genesys_code=genesys_code)
+
+
+def _retry_after(response: requests.Response) -> int:
+    """Genesys's `Retry-After` in whole seconds (1 when absent or unreadable, at most 300)."""
+    try:
+        return max(1, min(300, math.ceil(float(response.headers.get("Retry-After", "1")))))
+    except ValueError:
+        return 1
 
 
 def _retry_wait(response: requests.Response) -> float:

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from django.core.validators import RegexValidator
 from rest_framework import serializers
 
 from screenpop.api.serializers import PopStateSerializer, TicketSerializer
+
+# RFC 6750's b64token: what an `Authorization: Bearer` header can carry (anything else cannot be sent to Genesys).
+BEARER_TOKEN = RegexValidator(
+    r"^[A-Za-z0-9\-._~+/]+=*\Z", "Not a Genesys access token: sign in with Genesys Cloud again.", "invalid"
+)
 
 
 class PanelSessionRequestSerializer(serializers.Serializer):
@@ -13,7 +19,10 @@ class PanelSessionRequestSerializer(serializers.Serializer):
         max_length=200, help_text="The Genesys environment: `mypurecloud.ie`, or a discovery name such as `prod-euw1`."
     )
     genesys_token = serializers.CharField(
-        required=False, max_length=4096, help_text="The agent's Genesys access token (implicit grant)."
+        required=False,
+        max_length=4096,
+        validators=[BEARER_TOKEN],
+        help_text="The agent's Genesys access token (implicit grant).",
     )
     code = serializers.CharField(required=False, max_length=2048, help_text="PKCE: the authorization code.")
     code_verifier = serializers.CharField(required=False, min_length=43, max_length=128, help_text="PKCE verifier.")
@@ -21,7 +30,9 @@ class PanelSessionRequestSerializer(serializers.Serializer):
 
 
 class PanelSessionSerializer(serializers.Serializer):
-    panel_token = serializers.CharField(help_text="`Authorization: Bearer` for the pop API; `?token=` for the socket.")
+    panel_token = serializers.CharField(
+        help_text="`Authorization: Bearer` for the pop API; the socket's `screenpop.token.<panel token>` subprotocol."
+    )
     expires_in = serializers.IntegerField(help_text="Seconds; the panel renews the session before then.")
     tenant = serializers.DictField()
     agent = serializers.DictField()

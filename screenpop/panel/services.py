@@ -30,6 +30,7 @@ from screenpop.panel.genesys_client import (
     GenesysError,
     GenesysForbidden,
     GenesysNotFound,
+    GenesysRateLimited,
     GenesysUnauthorized,
     GenesysUnavailable,
     genesys_client_for,
@@ -186,6 +187,14 @@ def _not_your_conversation() -> PermissionDenied:
 
 
 def _unavailable(error: GenesysError) -> ScreenpopError:
+    if isinstance(error, GenesysRateLimited):
+        # The org's panel client asked Genesys too often (its limit is per OAuth client): the caller's volume,
+        # not an outage, so a 429 that says when to come back.
+        return ScreenpopError(
+            "Genesys Cloud is limiting this organisation's panel logins; try again shortly.",
+            code="genesys_rate_limited",
+            retry_after=error.retry_after,
+        ).with_status(429)
     if isinstance(error, GenesysUnavailable):
         return PanelUnavailable("Genesys Cloud did not answer the panel's login check; it tries again shortly.")
     return ScreenpopError(f"Genesys Cloud refused the panel's login check: {error.detail}", code="genesys_error")

@@ -1,12 +1,16 @@
-// The live connection to the pop: the WebSocket /ws/pops/<id>/?token=<panel token> (the server sends the state on
-// connect, then every change), reconnecting with backoff and jitter. While the socket is down, the REST endpoint is
-// polled instead; a reconnect re-reads the state (sent on connect), so nothing missed meanwhile is lost.
+// The live connection to the pop: the WebSocket /ws/pops/<id>/ (the server sends the state on connect, then every
+// change). The panel token goes in the subprotocol list (`screenpop.token.<token>`, next to `screenpop.v1`, which the
+// server accepts), never in the URL: request lines end up in server and proxy logs, that header does not. The socket
+// reconnects with backoff and jitter. While it is down, the REST endpoint is polled instead; a reconnect re-reads the
+// state (sent on connect), so nothing missed meanwhile is lost.
 
 const BACKOFF_MS = [1000, 2000, 4000, 8000, 15000, 30000];
 const POLL_PENDING_MS = 2500;
 const POLL_SETTLED_MS = 10000;
 const CLOSE_UNAUTHENTICATED = 4401;
 const CLOSE_FORBIDDEN = 4403;
+const PROTOCOL = "screenpop.v1";
+const TOKEN_PROTOCOL_PREFIX = "screenpop.token.";
 
 export class LiveConnection {
   // auth: PanelAuth (panelToken, renew(), fetch()); onState(state); onStatus("live"|"polling"|"reconnecting");
@@ -59,15 +63,19 @@ export class LiveConnection {
   #socketUrl() {
     const url = new URL(this.config.urls.socket, window.location.href);
     url.protocol = window.location.protocol === "https:" ? "wss:" : "ws:";
-    url.searchParams.set("token", this.auth.panelToken || "");
     return url.href;
+  }
+
+  #socketProtocols() {
+    const token = this.auth.panelToken;
+    return token ? [PROTOCOL, TOKEN_PROTOCOL_PREFIX + token] : [PROTOCOL];
   }
 
   #connect() {
     if (this.stopped) return;
     let socket;
     try {
-      socket = new WebSocket(this.#socketUrl());
+      socket = new WebSocket(this.#socketUrl(), this.#socketProtocols());
     } catch {
       this.#failed();
       return;
