@@ -684,8 +684,13 @@ def test_action_drafts_publish_and_listing(genesys_sim, genesys_sdk, receiver):
 
     assert published.id.startswith("custom_-_")
     assert [action.name for action in listed.entities] == ["Screenpop - notify"]
-    auth_names = [action.name for action in with_auth.entities if action.name.startswith("customAuth_-_")]
-    assert auth_names == [f"customAuth_-_{published.integration_id}"]
+    auth_actions = [action for action in with_auth.entities if action.id.startswith("customAuth_-_")]
+    integration = integrations.get_integration(published.integration_id)
+    # Addressed by id; named after the integration, so a search by the id's text finds nothing.
+    assert [action.id for action in auth_actions] == [f"customAuth_-_{published.integration_id}"]
+    assert [action.name for action in auth_actions] == [f"{integration.name} (Custom Auth)"]
+    assert integrations.get_integrations_actions(name="customAuth", include_auth_actions="true").entities == []
+    assert integrations.get_integrations_action(f"customAuth_-_{published.integration_id}").name == auth_actions[0].name
     assert (brief.config, brief.contract) == (None, None)
     assert (full.config.timeout_seconds, full.config.request.request_type) == (10, "POST")
     assert full.contract.input.input_schema.required == ["conversationId", "ani"]

@@ -156,6 +156,11 @@ AUTH_ACTION_CONFIG: dict[str, Any] = {
 }
 
 
+def custom_auth_action_id(integration_id: str) -> str:
+    """The id Genesys gives the custom auth action of a User Defined (OAuth) integration (its name varies)."""
+    return f"customAuth_-_{integration_id}"
+
+
 def data_action_body(*, integration_id: str) -> dict[str, Any]:
     """The data action that posts DESIGN.md §3's body to the webhook with the bearer token of the auth action."""
     return {

@@ -314,23 +314,24 @@ class Provisioner:
     def auth_action(self) -> StepResult:
         integration_id = self._recorded_id("data_integration") or ""
 
-        def find() -> dict[str, Any] | None:
-            candidates = self.api.actions(name="customAuth", include_auth=True)
-            return next((a for a in candidates if a.get("integrationId") == integration_id), None)
-
+        action_id = blueprint.custom_auth_action_id(integration_id)
         found: dict[str, Any] = {}
 
         def located() -> bool:
-            found["action"] = find()
-            return found["action"] is not None
+            try:
+                found["action"] = self.api.action(action_id)
+            except GenesysNotFound:
+                return False
+            return True
 
-        # Genesys makes it when the integration's configuration names the credential; it may take a moment.
+        # Genesys makes it when the integration's configuration names the credential; it may take a moment. Its
+        # name follows the integration's, so only its id is stable (reference §12).
         if not wait_until(located, timeout=AUTH_ACTION_WAIT_SECONDS, interval=1.0):
             raise InstallNotPossible(
-                "Genesys Cloud has not created the integration's authentication action yet. Run the installation "
-                "again in a minute."
+                f"Genesys Cloud has not created the integration's authentication action ({action_id}) yet. Run the "
+                "installation again in a minute."
             )
-        action = self.api.action(found["action"]["id"])
+        action = found["action"]
         status = "unchanged"
         if differs(action.get("config") or {}, blueprint.AUTH_ACTION_CONFIG):
             draft = self.api.action_draft_open(action["id"])
