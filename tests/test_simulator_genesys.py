@@ -14,11 +14,15 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+import requests
+import yaml
 
+from simulators.genesys import control as sim_control
 from tests.fixtures.genesys_sim import (
     ADMIN_CLIENT_ID,
     CODE_CLIENT_ID,
     DEMO_ORG_ID,
+    EVENT_INPUTS,
     IMPLICIT_CLIENT_ID,
     OTHER_ORG_ID,
     USERS,
@@ -214,7 +218,7 @@ def install_webhook_action(
                         "JsonSchemaDocument",
                         type="object",
                         required=["conversationId", "ani"],
-                        properties={"conversationId": {"type": "string"}, "ani": {"type": "string"}},
+                        properties={name: {"type": "string"} for name in EVENT_INPUTS},
                     ),
                 ),
                 output=build(
@@ -245,7 +249,7 @@ def create_trigger(sdk: Any, api_client: Any, flow_id: str, queue_ids: list[str]
                 "TriggerTarget",
                 type="Workflow",
                 id=flow_id,
-                workflow_target_settings=build(sdk, "WorkflowTargetSettings", data_format="Json"),
+                workflow_target_settings=build(sdk, "WorkflowTargetSettings", data_format="TopLevelPrimitives"),
             ),
             match_criteria=[
                 build(sdk, "MatchCriteria", json_path="mediaType", operator="Equal", value="VOICE"),
@@ -910,10 +914,11 @@ def test_permissions_are_enforced_until_the_knob_is_off(genesys_sim):
 # Triggers and flows
 
 
-def test_flows_and_trigger_lifecycle(genesys_sim, genesys_sdk):
+def test_flows_and_trigger_lifecycle(genesys_sim, genesys_sdk, receiver):
     api_client = sdk_client(genesys_sdk, genesys_sim)
     automation = genesys_sdk.ProcessAutomationApi(api_client)
-    flow = genesys_sim.import_workflow("Screenpop inbound call", "Screenpop - notify")
+    install_webhook_action(genesys_sdk, api_client, receiver)
+    flow = genesys_sim.publish_workflow("Screenpop inbound call", "Screenpop - notify")
     flows = genesys_sdk.ArchitectApi(api_client).get_flows(type=["workflow"], name="Screenpop*")
     first = create_trigger(genesys_sdk, api_client, flow["id"], [genesys_sim.queue_id("Support")])
     second = create_trigger(genesys_sdk, api_client, flow["id"], [genesys_sim.queue_id("Billing")])
@@ -972,8 +977,9 @@ def test_flows_and_trigger_lifecycle(genesys_sim, genesys_sdk):
         ({"description": "x" * 513}, "512"),
     ],
 )
-def test_trigger_validation(genesys_sim, change, problem):
-    flow = genesys_sim.import_workflow("wf", "action")
+def test_trigger_validation(genesys_sim, genesys_sdk, receiver, change, problem):
+    install_webhook_action(genesys_sdk, sdk_client(genesys_sdk, genesys_sim), receiver)
+    flow = genesys_sim.publish_workflow("wf", "Screenpop - notify")
     body = {
         "name": "t",
         "topicName": ACD_START,
@@ -999,13 +1005,186 @@ def test_trigger_listing_page_size_is_at_most_200(genesys_sim):
     assert response.status_code == 400
 
 
+# Architect: publish jobs, Archy YAML, saved and published flows, the home division
+
+
+def publish_by_job(sdk: Any, api_client: Any, text: str, *, polls: int = 10) -> tuple[Any, list[str]]:
+    """What CX-as-Code does: register a job, PUT the YAML to its presigned URL, poll until it ends."""
+    architect = sdk.ArchitectApi(api_client)
+    job = architect.post_flows_jobs()
+    uploaded = requests.put(job.presigned_url, data=text.encode(), headers=job.headers, timeout=10)
+    assert uploaded.status_code == 200, uploaded.text
+    statuses = []
+    for _ in range(polls):
+        state = architect.get_flows_job(job.id, expand=["messages"])
+        statuses.append(state.status)
+        if state.status in ("Success", "Failure"):
+            return state, statuses
+    raise AssertionError(f"the job did not end: {statuses}")
+
+
+def screenpop_yaml(**options: Any) -> str:
+    return sim_control.workflow_yaml(
+        "Screenpop inbound call", category="Screenpop", data_action="Screenpop - notify", inputs=EVENT_INPUTS, **options
+    )
+
+
+def test_a_workflow_published_through_a_job_is_what_a_call_runs(genesys_sim, genesys_sdk, receiver):
+    api_client = sdk_client(genesys_sdk, genesys_sim)
+    install_webhook_action(genesys_sdk, api_client, receiver)
+    text = screenpop_yaml(success_outputs={"status": "Flow.popStatus"})
+
+    registered = genesys_sdk.ArchitectApi(api_client).post_flows_jobs()
+    done, statuses = publish_by_job(genesys_sdk, api_client, text)
+    flow = genesys_sdk.ArchitectApi(api_client).get_flow(done.flow.id)
+    create_trigger(genesys_sdk, api_client, flow.id, [genesys_sim.queue_id("Support")])
+    call = genesys_sim.place_call("+15550199", "Support")
+
+    assert registered.presigned_url.endswith(f"/_sim/flow-uploads/{registered.id}")
+    assert registered.headers
+    assert statuses == ["Started", "Success"]  # the simulator makes clients poll at least once
+    assert (done.command, done.messages) == ("Publish", [])
+    assert (flow.name, flow.type, flow.division.name, flow.published_version.id) == (
+        "Screenpop inbound call",
+        "WORKFLOW",
+        "Home",
+        "1.0",
+    )
+    (fired,) = call["triggers"]
+    assert fired["path"] == ["callData: Screenpop - notify", "endWorkflow: sent"]
+    assert fired["exitReason"] == "sent"
+    assert fired["input"]["ani"] == "tel:+15550199"
+    assert fired["input"]["timestamp"] == str(call["events"][1]["eventBody"]["eventTime"])
+    assert fired["variables"]["Flow.popStatus"] == "accepted"  # successOutputs, as the YAML maps them
+    # Publishing the same name again keeps the flow's id and makes a new version.
+    again, _ = publish_by_job(genesys_sdk, api_client, text)
+    assert again.flow.id == flow.id
+    assert genesys_sdk.ArchitectApi(api_client).get_flow(flow.id).published_version.id == "2.0"
+
+
+def test_the_workflow_decides_which_output_runs(genesys_sim, genesys_sdk, receiver):
+    api_client = sdk_client(genesys_sdk, genesys_sim)
+    install_webhook_action(genesys_sdk, api_client, receiver)
+    flow = genesys_sim.publish_workflow_yaml(screenpop_yaml())
+    create_trigger(genesys_sdk, api_client, flow["id"], [genesys_sim.queue_id("Support")])
+    receiver.webhook_status = 500
+
+    (fired,) = genesys_sim.place_call("+15550199", "Support")["triggers"]
+
+    assert (fired["success"], fired["branch"], fired["exitReason"]) == (False, "failure", "failed")
+
+
+def _without_failure_output(text: str) -> str:
+    document = yaml.safe_load(text)
+    del document["workflow"]["states"][0]["state"]["actions"][0]["callData"]["outputs"]["failure"]
+    return yaml.safe_dump(document, sort_keys=False)
+
+
+def _with_unknown_key_and_unreachable_action(text: str) -> str:
+    document = yaml.safe_load(text)
+    document["workflow"]["colour"] = "blue"
+    actions = document["workflow"]["states"][0]["state"]["actions"]
+    actions.append({"endWorkflow": {"name": "End Workflow", "exitReason": {"noValue": True}}})
+    return yaml.safe_dump(document, sort_keys=False)
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (_without_failure_output, ["The callData output 'failure' is missing."]),
+        (
+            _with_unknown_key_and_unreachable_action,
+            ["Unknown key 'colour'", "This action is unreachable"],
+        ),
+        (lambda text: text.replace("division: Home", "division: Head Office"), ["division named 'Head Office'"]),
+        (lambda text: text.replace("exp: Flow.ani", "exp: Flow.caller"), ["uses Flow.caller, which is not declared"]),
+        (lambda text: text.replace("Screenpop - notify", "Screenpop - gone"), ["Unable to find a published data"]),
+        (lambda text: "workflow: [unclosed", ["not valid YAML"]),
+        (lambda text: text.replace("workflow:", "inboundCall:", 1), ["top-level key 'workflow'"]),
+    ],
+)
+def test_publish_jobs_refuse_what_architect_refuses(genesys_sim, genesys_sdk, receiver, change, expected):
+    api_client = sdk_client(genesys_sdk, genesys_sim)
+    install_webhook_action(genesys_sdk, api_client, receiver)
+
+    done, _ = publish_by_job(genesys_sdk, api_client, change(screenpop_yaml()))
+
+    texts = [message.text for message in done.messages]
+    assert done.status == "Failure", texts
+    assert done.flow is None
+    for text in expected:
+        assert any(text in message for message in texts), texts
+    assert {message.type for message in done.messages} >= {"Error"}
+    assert genesys_sim.control("GET", "flows")["entities"] == []
+
+
+def test_the_control_shortcut_refuses_with_an_error_body(genesys_sim, genesys_sdk, receiver):
+    install_webhook_action(genesys_sdk, sdk_client(genesys_sdk, genesys_sim), receiver)
+
+    with pytest.raises(requests.HTTPError) as refused:
+        genesys_sim.publish_workflow_yaml(_without_failure_output(screenpop_yaml()))
+
+    body = refused.value.response.json()
+    assert (body["status"], body["code"]) == (400, "flow.validation.failed")
+    assert "The callData output 'failure' is missing." in body["message"]
+    assert body["contextId"]
+
+
+def test_uploads_need_the_signed_headers_and_work_once(genesys_sim, genesys_sdk):
+    api_client = sdk_client(genesys_sdk, genesys_sim)
+    job = genesys_sdk.ArchitectApi(api_client).post_flows_jobs()
+
+    unsigned = requests.put(job.presigned_url, data=b"workflow: {}", timeout=10)
+    signed = requests.put(job.presigned_url, data=b"workflow: {}", headers=job.headers, timeout=10)
+    twice = requests.put(job.presigned_url, data=b"workflow: {}", headers=job.headers, timeout=10)
+
+    assert (unsigned.status_code, signed.status_code, twice.status_code) == (403, 200, 403)
+    assert "Authorization" not in job.headers  # a presigned URL needs no token
+
+
+def test_triggers_refuse_a_saved_flow_until_it_is_published(genesys_sim, genesys_sdk, receiver):
+    api_client = sdk_client(genesys_sdk, genesys_sim)
+    install_webhook_action(genesys_sdk, api_client, receiver)
+    architect = genesys_sdk.ArchitectApi(api_client)
+    saved = architect.post_flows(body=build(genesys_sdk, "Flow", name="Screenpop inbound call", type="WORKFLOW"))
+
+    with pytest.raises(genesys_sdk.rest.ApiException) as refused:
+        create_trigger(genesys_sdk, api_client, saved.id, [genesys_sim.queue_id("Support")])
+    done, _ = publish_by_job(genesys_sdk, api_client, screenpop_yaml())
+    trigger = create_trigger(genesys_sdk, api_client, saved.id, [genesys_sim.queue_id("Support")])
+
+    assert (saved.published_version, saved.saved_version.id) == (None, "1")
+    assert refused.value.status == 400
+    assert "is not published" in json.loads(refused.value.body)["message"]
+    assert done.flow.id == saved.id
+    assert trigger.target.id == saved.id
+
+
+def test_the_home_division_by_id_and_name_and_renamed(genesys_sim, genesys_sdk, receiver):
+    api_client = sdk_client(genesys_sdk, genesys_sim)
+    install_webhook_action(genesys_sdk, api_client, receiver)
+    authorization = genesys_sdk.AuthorizationApi(api_client)
+    before = authorization.get_authorization_divisions_home()
+
+    genesys_sim.rename_home_division("Head Office")
+    after = authorization.get_authorization_divisions_home()
+    refused, _ = publish_by_job(genesys_sdk, api_client, screenpop_yaml())
+    accepted, _ = publish_by_job(genesys_sdk, api_client, screenpop_yaml(division="Head Office"))
+
+    assert (before.name, before.home_division) == ("Home", True)
+    assert (after.id, after.name) == (before.id, "Head Office")
+    assert refused.status == "Failure"
+    assert accepted.status == "Success"
+    assert genesys_sdk.ArchitectApi(api_client).get_flow(accepted.flow.id).division.id == before.id
+
+
 # Calls: trigger → workflow → data action → webhook
 
 
 def test_a_call_fires_the_trigger_workflow_action_and_webhook(genesys_sim, genesys_sdk, receiver):
     api_client = sdk_client(genesys_sdk, genesys_sim)
     install_webhook_action(genesys_sdk, api_client, receiver)
-    flow = genesys_sim.import_workflow("Screenpop inbound call", "Screenpop - notify")
+    flow = genesys_sim.publish_workflow("Screenpop inbound call", "Screenpop - notify")
     support, billing = genesys_sim.queue_id("Support"), genesys_sim.queue_id("Billing")
     create_trigger(genesys_sdk, api_client, flow["id"], [support, billing])
 
@@ -1036,13 +1215,13 @@ def test_a_call_fires_the_trigger_workflow_action_and_webhook(genesys_sim, genes
     )
     assert delivered["agent_id"] == "${input.userId}"  # acd.start carries no userId: Genesys leaves it unresolved
     assert delivered["participant_id"] == acd_event["participantId"]
-    assert delivered["timestamp"].endswith("Z")
+    assert delivered["timestamp"] == str(acd_event["eventTime"])  # epoch ms, as the workflow's ToString makes it
 
 
 def test_calls_that_do_not_match_fire_nothing_and_transfers_fire_again(genesys_sim, genesys_sdk, receiver):
     api_client = sdk_client(genesys_sdk, genesys_sim)
     install_webhook_action(genesys_sdk, api_client, receiver)
-    flow = genesys_sim.import_workflow("Screenpop inbound call", "Screenpop - notify")
+    flow = genesys_sim.publish_workflow("Screenpop inbound call", "Screenpop - notify")
     create_trigger(
         genesys_sdk, api_client, flow["id"], [genesys_sim.queue_id("Support"), genesys_sim.queue_id("Billing")]
     )
@@ -1081,7 +1260,7 @@ def test_calls_round_robin_between_the_seeded_agents(genesys_sim):
 
 def test_a_call_in_another_org_only_fires_that_orgs_triggers(genesys_sim, genesys_sdk, receiver):
     install_webhook_action(genesys_sdk, sdk_client(genesys_sdk, genesys_sim), receiver)
-    flow = genesys_sim.import_workflow("Screenpop inbound call", "Screenpop - notify")
+    flow = genesys_sim.publish_workflow("Screenpop inbound call", "Screenpop - notify")
     create_trigger(genesys_sdk, sdk_client(genesys_sdk, genesys_sim), flow["id"], [genesys_sim.queue_id("Support")])
 
     call = genesys_sim.place_call("+15550199", "Support", org="other")

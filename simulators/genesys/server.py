@@ -14,7 +14,7 @@ import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
-from simulators.genesys import actions, calls, identity, integrations, oauth, platform, triggers
+from simulators.genesys import actions, architect, calls, identity, integrations, oauth, platform, triggers
 from simulators.genesys.seed import SEED
 from simulators.genesys.state import State
 from simulators.genesys.web import DEFAULT_CODES, ApiError, Request, Response, Router, error_body
@@ -30,12 +30,13 @@ CONFIG_KEYS = {
     "redirect_uris": list,
     "enforce_permissions": bool,
     "auth_cache_seconds": (int, float),
+    "flow_job_polls": int,
 }
 
 
 def build_router() -> Router:
     router = Router()
-    for module in (oauth, identity, integrations, actions, platform, triggers, calls):
+    for module in (oauth, identity, integrations, actions, platform, architect, triggers, calls):
         module.register(router)
     router.add("GET", "/_sim/health", lambda state, request: {"status": "ok"}, authenticated=False)
     router.add("POST", "/_sim/reset", reset_control, authenticated=False)

@@ -40,6 +40,7 @@ RESOURCE_FIELDS = (
     "auth_cache",
     "triggers",
     "flows",
+    "flow_jobs",
     "conversations",
     "round_robin",
     "rate_windows",
@@ -63,6 +64,8 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "enforce_permissions": True,
     # How long a User Defined (OAuth) auth response is reused; 0 = fetch a token before every execution.
     "auth_cache_seconds": 0,
+    # Reads of an Architect publish job that still answer `Started` after the upload (clients must poll).
+    "flow_job_polls": 1,
 }
 
 
@@ -104,6 +107,7 @@ class State:
     auth_cache: dict[str, tuple[float, dict]] = field(default_factory=dict)
     triggers: dict[str, dict] = field(default_factory=dict)
     flows: dict[str, dict] = field(default_factory=dict)
+    flow_jobs: dict[str, dict] = field(default_factory=dict)
     conversations: dict[str, dict] = field(default_factory=dict)
     round_robin: dict[str, int] = field(default_factory=dict)
     rate_windows: dict[str, list[float]] = field(default_factory=dict)
