@@ -20,7 +20,6 @@ from oauth2_provider.models import AccessToken
 
 from screenpop.install import blueprint
 from screenpop.install.provisioning import tenant_install_lock
-from screenpop.install.workflow import SIMULATOR_INPUT_MAPPING
 from screenpop.models import FreshdeskConnection, QueueFilter, Tenant, WebhookClient
 from tests.fixtures.genesys_sim import CODE_CLIENT_ID, DEMO_ORG_ID, USERS, GenesysSim
 
@@ -155,17 +154,13 @@ class WizardDriver:
     def provision(self) -> Any:
         return self.client.post("/install/provision/", follow=True)
 
-    def import_workflow(self) -> Any:
-        return self.client.post("/install/simulator-workflow/", follow=True)
-
     def install(self, *queues: str) -> Any:
         assert self.login().status_code == 302
         assert self.connect_freshdesk().status_code == 302
         self.choose_queues(*queues)
-        first = self.provision()
-        assert "import the workflow" in first.content.decode().lower()
-        self.import_workflow()
-        return self.provision()
+        done = self.provision()
+        assert "Installed." in done.content.decode()
+        return done
 
 
 @pytest.fixture
@@ -211,22 +206,25 @@ def test_full_install_through_the_wizard(wizard, genesys_sim, live_server) -> No
     wizard.choose_queues("Support")
     assert list(QueueFilter.objects.filter(tenant=tenant).values_list("queue_id", "name")) == [(support, "Support")]
 
-    first = wizard.provision()
-    tenant.refresh_from_db()
-    statuses = step_statuses(tenant)
-    assert statuses.pop("trigger") == "waiting"
-    assert set(statuses.values()) <= {"created", "unchanged"}  # the auth action Genesys made already fits
-    page = first.content.decode()
-    assert "One step left: import the workflow" in page
-    assert blueprint.WORKFLOW_NAME in page
-    assert "/install/workflow.yaml" in page
-
-    wizard.import_workflow()
     done = wizard.provision()
     tenant.refresh_from_db()
+    statuses = step_statuses(tenant)
     assert done.status_code == 200
     assert "Installed." in done.content.decode()
-    assert step_statuses(tenant)["trigger"] == "created"
+    assert list(statuses) == [
+        "role",
+        "sync_client",
+        "panel_client",
+        "credential",
+        "data_integration",
+        "auth_action",
+        "data_action",
+        "widget",
+        "workflow",
+        "trigger",
+    ]
+    assert set(statuses.values()) <= {"created", "unchanged"}  # the auth action Genesys made already fits
+    assert (statuses["workflow"], statuses["trigger"]) == ("created", "created")
     assert tenant.active
     assert tenant.sync_state == Tenant.SyncState.OK
 
@@ -284,7 +282,7 @@ def test_full_install_through_the_wizard(wizard, genesys_sim, live_server) -> No
     )
     assert (properties["communicationTypeFilter"], properties["queueIdFilterList"]) == ("call", [support])
     trigger = admin_get(genesys_sim, f"/api/v2/processautomation/triggers/{objects['trigger']['id']}", token)
-    flow = genesys_sim.control("GET", "flows")["entities"][0]
+    (flow,) = genesys_sim.control("GET", "flows")["entities"]
     assert (trigger["topicName"], trigger["enabled"], trigger["target"]["id"]) == (
         "v2.detail.events.conversation.{id}.acd.start",
         True,
@@ -295,11 +293,21 @@ def test_full_install_through_the_wizard(wizard, genesys_sim, live_server) -> No
         {"jsonPath": "direction", "operator": "Equal", "value": "INBOUND"},
         {"jsonPath": "queueId", "operator": "In", "values": [support]},
     ]
-    assert (flow["name"], flow["dataActionName"], flow["inputMapping"]) == (
-        blueprint.WORKFLOW_NAME,
-        blueprint.DATA_ACTION_NAME,
-        SIMULATOR_INPUT_MAPPING,
-    )
+    # The shipped workflow, published through a job: the simulator holds the YAML it runs.
+    assert (flow["name"], flow["published"], flow["division"]["name"]) == (blueprint.WORKFLOW_NAME, True, "Home")
+    assert objects["workflow"]["id"] == flow["id"]
+    call_data = flow["definition"]["workflow"]["states"][0]["state"]["actions"][0]["callData"]
+    assert call_data["category"][blueprint.DATA_INTEGRATION_NAME]["dataAction"][blueprint.DATA_ACTION_NAME]["inputs"][
+        "eventTime"
+    ] == {"exp": "ToString(Flow.eventTime)"}
+    calls = [(e["method"], e["path"].rsplit("/", 1)[0]) for e in genesys_sim.log(direction="in")]
+    job = calls.index(("POST", "/api/v2/flows"))  # POST /api/v2/flows/jobs
+    assert calls[job + 1 : job + 4] == [
+        ("PUT", "/_sim/flow-uploads"),
+        ("GET", "/api/v2/flows/jobs"),  # Started
+        ("GET", "/api/v2/flows/jobs"),  # Success
+    ]
+    assert calls.index(("POST", "/api/v2/processautomation")) > job + 3  # the trigger, once the flow is published
 
     # The summary page shows ids and versions, and the test call shows the webhook's answer.
     summary = wizard.client.get("/install/summary/").content.decode()
@@ -312,6 +320,37 @@ def test_full_install_through_the_wizard(wizard, genesys_sim, live_server) -> No
     outgoing = [e for e in genesys_sim.log(direction="out")]
     assert [(e["purpose"], e["status"]) for e in outgoing[-2:]] == [("auth", 200), ("action", 202)]
     assert outgoing[-2]["url"] == f"{live_server.url}/oauth/token/"
+
+
+def test_an_org_whose_home_division_is_renamed_installs(wizard, genesys_sim) -> None:
+    genesys_sim.rename_home_division("Head Office")
+
+    wizard.install("Support")
+
+    tenant = Tenant.objects.get(genesys_org_id=DEMO_ORG_ID)
+    (flow,) = genesys_sim.control("GET", "flows")["entities"]
+    assert (flow["published"], flow["division"]["name"]) == (True, "Head Office")
+    assert flow["definition"]["workflow"]["division"] == "Head Office"
+    assert tenant.genesys_objects["workflow"]["division"] == "Head Office"
+    assert step_statuses(tenant)["trigger"] == "created"
+
+
+def test_a_workflow_genesys_refuses_stops_the_install_before_the_trigger(wizard, genesys_sim, monkeypatch) -> None:
+    wizard.login()
+    wizard.connect_freshdesk()
+    # The data action gets another name than the one the shipped workflow calls: Architect refuses the workflow.
+    monkeypatch.setattr(blueprint, "DATA_ACTION_NAME", "Freshdesk screen pop (renamed)")
+
+    refused = wizard.provision()
+
+    tenant = Tenant.objects.get(genesys_org_id=DEMO_ORG_ID)
+    statuses = step_statuses(tenant)
+    page = refused.content.decode()
+    assert statuses["workflow"] == "failed"
+    assert "trigger" not in statuses
+    assert "refused to publish the workflow" in page
+    assert "Unable to find a published data action" in page
+    assert prefixed_objects(genesys_sim)["triggers"] == []
 
 
 def test_the_admins_token_stays_on_the_server(wizard, genesys_sim) -> None:
@@ -337,6 +376,7 @@ def test_rerun_changes_nothing_and_duplicates_nothing(wizard, genesys_sim) -> No
     assert set(step_statuses(tenant).values()) == {"unchanged"}
     assert writes_since(genesys_sim, seq) == []  # reads only: nothing created, updated or deleted
     assert prefixed_objects(genesys_sim) == before
+    assert len(genesys_sim.control("GET", "flows")["entities"]) == 1
     assert [len(before[kind]) for kind in ("oauth_clients", "roles", "integrations", "credentials", "triggers")] == [
         2,
         1,
@@ -385,7 +425,7 @@ def test_uninstall_leaves_nothing_with_the_prefix(wizard, genesys_sim) -> None:
     kinds = [kind_of(path) for _, path in writes if path.startswith("/api/v2/")]
     assert list(dict.fromkeys(kinds)) == [
         "processautomation/triggers",
-        "flows",  # the simulator has no DELETE /api/v2/flows/{id}: it answers 404, counted as already gone
+        "flows",
         "integrations",  # the widget
         "integrations/actions",
         "integrations/credentials",
@@ -407,6 +447,7 @@ def test_uninstall_leaves_nothing_with_the_prefix(wizard, genesys_sim) -> None:
     assert not AccessToken.objects.filter(application=webhook_client.application).exists()
     assert "trigger" not in tenant.genesys_objects
     assert "uninstalled_at" in tenant.genesys_objects
+    assert genesys_sim.control("GET", "flows")["entities"] == []
 
 
 def test_a_partial_uninstall_is_reported_and_can_be_retried(wizard, genesys_sim) -> None:
@@ -504,7 +545,7 @@ def test_a_persistent_429_stops_with_a_clear_message_and_a_rerun_resumes(wizard,
     genesys_sim.configure(faults=[])
     resumed = wizard.provision()
     tenant.refresh_from_db()
-    assert "Almost done" in resumed.content.decode()
+    assert "Installed." in resumed.content.decode()
     assert step_statuses(tenant)["role"] == "unchanged"
     assert step_statuses(tenant)["credential"] == "created"
     assert len(prefixed_objects(genesys_sim)["oauth_clients"]) == 2

@@ -6,10 +6,11 @@ alone: a re-run sends only reads. What exists is recorded in `Tenant.genesys_obj
 interrupted run is resumed by the next one and removed by the uninstall (`uninstall.py`).
 
 Steps: the sync role → the sync OAuth client (client credentials; secret stored encrypted on the tenant) → the
-agents' panel OAuth client (implicit; redirect URI = the panel) → our webhook OAuth client and its Genesys
-credential (User Defined (OAuth), pointing at /oauth/token/) → the Web Services Data Actions integration → its custom
-auth action → the published data action → the Interaction Widget → the trigger on acd.start targeting the imported
-workflow (the step waits, without failing, until the admin has imported it).
+agents' panel OAuth client (authorization code with PKCE; redirect URI = the panel) → our webhook OAuth client and
+its Genesys credential (User Defined (OAuth), pointing at /oauth/token/) → the Web Services Data Actions integration
+→ its custom auth action (found by its id, `customAuth_-_<integrationId>`) → the published data action → the
+Interaction Widget → the Architect workflow, published through a publish job with the org's home division → the
+trigger on acd.start targeting it, created only once the workflow is published. No step needs the admin's hands.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from django.utils import timezone
 
 from screenpop import tenants
 from screenpop.errors import ScreenpopError
-from screenpop.install import blueprint
+from screenpop.install import blueprint, workflow
 from screenpop.install.errors import GenesysNotFound, InstallNotPossible
 from screenpop.install.genesys import GenesysApi, differs, wait_until
 from screenpop.install.services import queue_ids
@@ -34,12 +35,14 @@ from screenpop.models import FreshdeskConnection, Tenant, WebhookClient
 ROLE_WAIT_SECONDS = 30.0
 ROLE_POLL_SECONDS = 3.0
 AUTH_ACTION_WAIT_SECONDS = 10.0
+FLOW_JOB_WAIT_SECONDS = 120.0
+FLOW_JOB_POLL_SECONDS = 1.0
 LOCK_SECONDS = 600
 
 
 @dataclass
 class StepResult:
-    """One step's outcome: `created`, `updated`, `unchanged`, `waiting` (needs the admin), `failed`; for the
+    """One step's outcome: `created`, `updated`, `unchanged`, `failed`; for the
     uninstall `removed`, `absent` or `failed`."""
 
     step: str
@@ -58,10 +61,6 @@ class RunReport:
     @property
     def ok(self) -> bool:
         return not any(step.status == "failed" for step in self.steps)
-
-    @property
-    def waiting(self) -> bool:
-        return any(step.status == "waiting" for step in self.steps)
 
     @property
     def changed(self) -> bool:
@@ -91,6 +90,7 @@ class Provisioner:
         self.api = api
         self.admin_user_id = admin_user_id
         self.objects: dict[str, Any] = dict(tenant.genesys_objects or {})
+        self._division: dict[str, Any] | None = None
 
     # -- bookkeeping ----------------------------------------------------------------------------------------------
 
@@ -134,6 +134,7 @@ class Provisioner:
             ("auth_action", "Its custom authentication action", self.auth_action),
             ("data_action", f"Data action “{blueprint.DATA_ACTION_NAME}”", self.data_action),
             ("widget", "Interaction Widget", self.widget),
+            ("workflow", f"Architect workflow “{blueprint.WORKFLOW_NAME}” (published)", self.workflow),
             ("trigger", "Trigger on inbound calls (acd.start)", self.trigger),
         ]
         for step, label, run_step in steps:
@@ -198,7 +199,7 @@ class Provisioner:
 
     def sync_client(self) -> StepResult:
         role_id = self._recorded_id("role") or ""
-        wanted = blueprint.sync_client_body(role_id, division_id=self.api.home_division_id())
+        wanted = blueprint.sync_client_body(role_id, division_id=self._home_division()["id"])
         client = self._by_id(self.api.oauth_client, "sync_client") or exact(
             self.api.oauth_clients(), blueprint.SYNC_CLIENT_NAME
         )
@@ -393,20 +394,69 @@ class Provisioner:
             "", "", status, f"Calls in {scope}; URL {blueprint.widget_url_template(self.tenant)}", integration["id"]
         )
 
-    def trigger(self) -> StepResult:
-        workflow = exact(self.api.workflows(name=blueprint.WORKFLOW_NAME), blueprint.WORKFLOW_NAME)
-        if workflow is None:
-            self._record("workflow", None)
-            return StepResult(
-                "",
-                "",
-                "waiting",
-                f"Import the workflow “{blueprint.WORKFLOW_NAME}” in Architect (see below), then finish the "
-                "installation.",
+    def _home_division(self) -> dict[str, Any]:
+        if self._division is None:
+            self._division = self.api.home_division()
+        return self._division
+
+    def workflow(self) -> StepResult:
+        """Publish the shipped workflow with the org's home division, through an Architect publish job, and wait
+        until Genesys says it is published. Unchanged when the text published last time is the same and the flow
+        is still published."""
+        division = self._home_division()
+        text = workflow.workflow_for_division(division["name"])
+        digest = workflow.workflow_digest(text)
+        recorded = self.objects.get("workflow") or {}
+        flow = self._by_id(self.api.flow, "workflow") or exact(
+            self.api.workflows(name=blueprint.WORKFLOW_NAME), blueprint.WORKFLOW_NAME
+        )
+        existing = flow
+        published = flow is not None and bool(flow.get("publishedVersion"))
+        if published and recorded.get("digest") == digest and recorded.get("id") == flow["id"]:
+            version = flow["publishedVersion"].get("id")
+            return StepResult("", "", "unchanged", f"Published version {version} in {division['name']}", flow["id"])
+        job = self.api.flow_job_create()
+        self.api.flow_job_upload(job, text.encode("utf-8"))
+        answer: dict[str, Any] = {}
+
+        def ended() -> bool:
+            answer.update(self.api.flow_job(job["id"]))
+            return answer.get("status") in ("Success", "Failure")
+
+        if not wait_until(ended, timeout=FLOW_JOB_WAIT_SECONDS, interval=FLOW_JOB_POLL_SECONDS):
+            raise InstallNotPossible(
+                f"Genesys Cloud is still publishing the workflow (job {job['id']}). Run the installation again in a "
+                "minute."
             )
-        self._record("workflow", {"id": workflow["id"], "name": workflow["name"]})
+        messages = [str(message.get("text") or "") for message in answer.get("messages") or []]
+        if answer["status"] == "Failure":
+            raise InstallNotPossible(
+                f"Genesys Cloud refused to publish the workflow “{blueprint.WORKFLOW_NAME}”: "
+                + ("; ".join(messages) or "it gave no reason")
+                + ". Report this to the app's support with the job id "
+                + job["id"]
+                + "."
+            )
+        flow = self.api.flow(answer["flow"]["id"])
+        version = (flow.get("publishedVersion") or {}).get("id")
+        recorded = {"id": flow["id"], "name": flow["name"], "version": version, "digest": digest}
+        self._record("workflow", {**recorded, "division": division["name"]})
+        detail = f"Published version {version} in the division {division['name']}"
+        if messages:
+            detail += f" (Genesys noted: {'; '.join(messages)})"
+        return StepResult("", "", "created" if existing is None else "updated", detail, flow["id"])
+
+    def trigger(self) -> StepResult:
+        """The trigger, created only once the workflow it targets is published (Genesys refuses it otherwise)."""
+        workflow_id = self._recorded_id("workflow") or ""
+        flow = self.api.flow(workflow_id)
+        if not flow.get("publishedVersion"):
+            raise InstallNotPossible(
+                f"The workflow “{blueprint.WORKFLOW_NAME}” is not published, so no trigger can start it. Run the "
+                "installation again."
+            )
         queues = queue_ids(self.tenant)
-        wanted = blueprint.trigger_body(workflow_id=workflow["id"], queue_ids=queues)
+        wanted = blueprint.trigger_body(workflow_id=flow["id"], queue_ids=queues)
         trigger = self._by_id(self.api.trigger, "trigger") or exact(self.api.triggers(), blueprint.TRIGGER_NAME)
         if trigger is None:
             trigger, status = self.api.trigger_create(wanted), "created"
@@ -414,7 +464,7 @@ class Provisioner:
             trigger, written = self.api.trigger_update(trigger["id"], lambda current: {**current, **wanted})
             status = "updated" if written else "unchanged"
         self._record("trigger", {"id": trigger["id"], "name": trigger["name"], "version": trigger["version"]})
-        return StepResult("", "", status, f"Targets the workflow {workflow['id']}", trigger["id"])
+        return StepResult("", "", status, f"Targets the workflow {flow['id']}", trigger["id"])
 
 
 @contextmanager

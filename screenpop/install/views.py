@@ -21,7 +21,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from screenpop.errors import ScreenpopError, ValidationFailed
-from screenpop.install import blueprint, checks, provisioning, services, workflow
+from screenpop.install import blueprint, checks, links, provisioning, services, workflow
 from screenpop.install import uninstall as uninstalling
 from screenpop.install.config import install_client_id
 from screenpop.install.errors import GenesysAuthError
@@ -293,12 +293,13 @@ def _planned_objects() -> list[tuple[str, str]]:
     return [
         ("Role (view queues; view and edit integrations and triggers)", blueprint.ROLE_NAME),
         ("OAuth client, client credentials, for keeping queues in sync", blueprint.SYNC_CLIENT_NAME),
-        ("OAuth client for agents' panel login (implicit grant)", blueprint.PANEL_CLIENT_NAME),
+        ("OAuth client for agents' panel login (authorization code with PKCE)", blueprint.PANEL_CLIENT_NAME),
         ("Credential (User Defined OAuth) for this app's webhook", blueprint.CREDENTIAL_NAME),
         ("Web Services Data Actions integration", blueprint.DATA_INTEGRATION_NAME),
         ("Data action", blueprint.DATA_ACTION_NAME),
         ("Interaction Widget", blueprint.WIDGET_NAME),
-        ("Trigger on inbound calls (once the workflow is imported)", blueprint.TRIGGER_NAME),
+        ("Architect workflow, published in your home division", blueprint.WORKFLOW_NAME),
+        ("Trigger on inbound calls (once the workflow is published)", blueprint.TRIGGER_NAME),
     ]
 
 
@@ -312,8 +313,6 @@ def provision(request: HttpRequest, wizard: Wizard, tenant: Tenant) -> HttpRespo
         report = provisioning.provision(tenant=tenant, api=wizard.api(), admin_user_id=wizard.user_id)
         if not report.ok:
             messages.error(request, f"The installation stopped: {report.error}")
-        elif report.waiting:
-            messages.warning(request, "Almost done: import the workflow, then finish the installation.")
         else:
             messages.success(request, "Installed." if report.changed else "Everything was already installed.")
         return redirect("install:summary")
@@ -342,7 +341,16 @@ def _installed_objects(tenant: Tenant) -> list[dict[str, Any]]:
         item = objects.get(key)
         if item:
             version = item.get("version") or item.get("config_version") or ""
-            rows.append({"kind": label, "name": item.get("name", ""), "id": item.get("id", ""), "version": version})
+            object_id = str(item.get("id") or "")
+            rows.append(
+                {
+                    "kind": label,
+                    "name": item.get("name", ""),
+                    "id": object_id,
+                    "version": version,
+                    "url": links.admin_url(tenant.region, key, object_id),
+                }
+            )
     return rows
 
 
@@ -351,19 +359,13 @@ def _installed_objects(tenant: Tenant) -> list[dict[str, Any]]:
 def summary(request: HttpRequest, wizard: Wizard, tenant: Tenant) -> HttpResponse:
     objects = tenant.genesys_objects or {}
     last_run = objects.get("last_run") or {}
-    waiting = any(step.get("status") == "waiting" for step in last_run.get("steps") or [])
     context = page_context(
         wizard,
         tenant,
         "summary",
         installed=_installed_objects(tenant),
         last_run=last_run,
-        waiting=waiting,
-        workflow_name=blueprint.WORKFLOW_NAME,
-        data_action_name=blueprint.DATA_ACTION_NAME,
-        integration_name=blueprint.DATA_INTEGRATION_NAME,
         workflow_file=workflow.WORKFLOW_DOWNLOAD_NAME,
-        simulator_import=workflow.simulator_import_possible(tenant) and waiting,
         test_form=TestCallForm(),
         test_call=request.session.pop(TEST_CALL_KEY, None),
         connection=FreshdeskConnection.objects.filter(tenant=tenant).first(),
@@ -386,14 +388,6 @@ def test_call(request: HttpRequest, wizard: Wizard, tenant: Tenant) -> HttpRespo
         "detail": result.detail,
     }
     return redirect(f"{reverse('install:summary')}#test-call")
-
-
-@require_POST
-@wizard_page()
-def simulator_workflow(request: HttpRequest, wizard: Wizard, tenant: Tenant) -> HttpResponseBase:
-    flow = workflow.simulator_workflow_import(tenant)
-    messages.success(request, f"The simulator imported the workflow “{flow['name']}”. Now finish the installation.")
-    return redirect("install:summary")
 
 
 # -- 5. Uninstall, log out, the workflow file ---------------------------------------------------------------------

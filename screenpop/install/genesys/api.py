@@ -21,7 +21,13 @@ from screenpop.install.errors import (
     GenesysNotFound,
     GenesysRequestRefused,
 )
-from screenpop.install.genesys.transport import api_client, error_from, is_transport_or_api_error, sdk
+from screenpop.install.genesys.transport import (
+    api_client,
+    error_from,
+    is_transport_or_api_error,
+    presigned_upload,
+    sdk,
+)
 
 PAGE_SIZE = 100
 _AUTH_SETTINGS = ["PureCloud OAuth"]
@@ -357,13 +363,9 @@ class GenesysApi:
     def role_delete(self, role_id: str) -> None:
         self._call("delete a role", "AuthorizationApi", "delete_authorization_role", role_id)
 
-    def home_division_id(self) -> str | None:
-        """The org's home division (for a client's `roleDivisions`), or None where the API does not offer it."""
-        try:
-            division = self._call("read the home division", "AuthorizationApi", "get_authorization_divisions_home")
-        except GenesysNotFound:
-            return None
-        return division.get("id")
+    def home_division(self) -> dict[str, Any]:
+        """The org's home division, `{id, name, ...}`: its name can be changed by the org's admins."""
+        return self._call("read the home division", "AuthorizationApi", "get_authorization_divisions_home")
 
     def role_users_add(self, role_id: str, user_ids: list[str]) -> None:
         self._call("give you the app's role", "AuthorizationApi", "put_authorization_role_users_add", role_id, user_ids)
@@ -375,6 +377,21 @@ class GenesysApi:
             "look for the workflow", "ArchitectApi", "get_flows", type=["workflow"], name=name, page_size=PAGE_SIZE
         )
         return list(self._follow("look for the workflow", first))
+
+    def flow(self, flow_id: str) -> dict[str, Any]:
+        return self._call("read the workflow", "ArchitectApi", "get_flow", flow_id)
+
+    def flow_job_create(self) -> dict[str, Any]:
+        """Register an Architect publish job: `{id, presignedUrl, headers}`; upload the YAML there next."""
+        return self._call("start publishing the workflow", "ArchitectApi", "post_flows_jobs")
+
+    def flow_job(self, job_id: str) -> dict[str, Any]:
+        """The job's `status` (`Registered`, `Started`, `Success`, `Failure`), its `flow` and `messages`."""
+        return self._call("read the publish job", "ArchitectApi", "get_flows_job", job_id, expand=["messages"])
+
+    def flow_job_upload(self, job: dict[str, Any], content: bytes) -> None:
+        """PUT the workflow's YAML to the job's presigned URL with the headers Genesys gave (no bearer token)."""
+        presigned_upload(job["presignedUrl"], dict(job.get("headers") or {}), content)
 
     def workflow_delete(self, flow_id: str) -> None:
         self._call("delete the workflow", "ArchitectApi", "delete_flow", flow_id)

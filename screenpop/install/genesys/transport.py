@@ -19,7 +19,7 @@ import secrets
 import threading
 from types import ModuleType
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import urllib3
 
@@ -134,6 +134,25 @@ def api_client(environment: str) -> Any:
     http_client.rest_client.pool_manager = _pool_manager()
     client.set_http_client(http_client)
     return client
+
+
+def presigned_upload(url: str, headers: dict[str, str], content: bytes) -> None:
+    """PUT `content` to a presigned storage URL Genesys handed out (an Architect job's upload). Nothing of ours is
+    sent but the headers Genesys chose, so the URL needs no allow-list; only HTTP(S) is accepted. Raises
+    `GenesysUnavailable` when the upload does not arrive, `GenesysRequestRefused` when storage refuses it."""
+    if urlsplit(url).scheme not in ("https", "http"):
+        raise GenesysRequestRefused(f"Genesys Cloud gave an upload URL that is not HTTP(S): {url[:80]!r}.")
+    try:
+        response = _pool_manager().request(
+            "PUT", url, body=content, headers=headers, retries=False, redirect=False, preload_content=True
+        )
+    except urllib3.exceptions.HTTPError as error:
+        raise GenesysUnavailable(f"The workflow did not reach Genesys Cloud ({error}). Try again.") from error
+    if not 200 <= response.status < 300:
+        raise GenesysRequestRefused(
+            f"Genesys Cloud's storage refused the workflow upload ({response.status}): {response.data[:300]!r}.",
+            status=response.status,
+        )
 
 
 def _error_body(exception: Any) -> dict[str, Any]:

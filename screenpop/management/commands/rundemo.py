@@ -163,11 +163,9 @@ class Command(BaseCommand):
 
     def _provision(self, tenant: Tenant, *, gc_port: int) -> None:
         """Provision the simulated org as the install wizard would, with the simulator's admin client."""
-        from screenpop.install.workflow import simulator_workflow_import
         from simulators.genesys.seed import SEED
 
         client_id, client_secret = SEED["clients"]["demo_admin"]
-        simulator_workflow_import(tenant)
         report = io.StringIO()
         call_command("genesys_provision", "--org-id", tenant.genesys_org_id, "--client-id", client_id,
                      "--client-secret", client_secret, stdout=report)  # fmt: skip
