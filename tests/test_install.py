@@ -19,6 +19,7 @@ from django.test import Client
 from oauth2_provider.models import AccessToken
 
 from screenpop.install import blueprint
+from screenpop.install.genesys import pkce_challenge
 from screenpop.install.provisioning import tenant_install_lock
 from screenpop.models import FreshdeskConnection, QueueFilter, Tenant, WebhookClient
 from tests.fixtures.genesys_sim import CODE_CLIENT_ID, DEMO_ORG_ID, USERS, GenesysSim
@@ -233,7 +234,7 @@ def test_full_install_through_the_wizard(wizard, genesys_sim, live_server) -> No
     token = genesys_sim.admin_token()
     clients = {c["name"]: c for c in admin_get(genesys_sim, "/api/v2/oauth/clients", token)["entities"]}
     panel, sync = clients[blueprint.PANEL_CLIENT_NAME], clients[blueprint.SYNC_CLIENT_NAME]
-    assert (panel["authorizedGrantType"], panel["registeredRedirectUri"]) == ("TOKEN", [f"{live_server.url}/widget/"])
+    assert (panel["authorizedGrantType"], panel["registeredRedirectUri"]) == ("CODE", [f"{live_server.url}/widget/"])
     assert tenant.panel_client_id == panel["id"] == objects["panel_client"]["id"]
     role = admin_get(genesys_sim, f"/api/v2/authorization/roles/{objects['role']['id']}", token)
     assert sync["authorizedGrantType"] == "CLIENT-CREDENTIALS"
@@ -278,7 +279,7 @@ def test_full_install_through_the_wizard(wizard, genesys_sim, live_server) -> No
     properties = widget["config"]["current"]["properties"]
     assert properties["url"] == (
         f"{live_server.url}/widget/?gcConversationId={{{{gcConversationId}}}}&gcHostOrigin={{{{gcHostOrigin}}}}"
-        f"&gcTargetEnv={{{{gcTargetEnv}}}}&gcLangTag={{{{gcLangTag}}}}&clientId={panel['id']}"
+        f"&gcTargetEnv={{{{gcTargetEnv}}}}&gcLangTag={{{{gcLangTag}}}}&clientId={panel['id']}&grant=pkce"
     )
     assert (properties["communicationTypeFilter"], properties["queueIdFilterList"]) == ("call", [support])
     trigger = admin_get(genesys_sim, f"/api/v2/processautomation/triggers/{objects['trigger']['id']}", token)
@@ -351,6 +352,61 @@ def test_a_workflow_genesys_refuses_stops_the_install_before_the_trigger(wizard,
     assert "refused to publish the workflow" in page
     assert "Unable to find a published data action" in page
     assert prefixed_objects(genesys_sim)["triggers"] == []
+
+
+def test_an_install_after_the_implicit_grant_cutoff_replaces_an_implicit_panel_client(wizard, genesys_sim) -> None:
+    # An earlier install, before the retirement, left an implicit-grant panel client.
+    genesys_sim.configure(implicit_grant_new_clients_until=None, implicit_grant_until=None)
+    old = genesys_sim.api(
+        "POST",
+        "/api/v2/oauth/clients",
+        token=genesys_sim.admin_token(),
+        json={
+            "name": blueprint.PANEL_CLIENT_NAME,
+            "authorizedGrantType": "TOKEN",
+            "registeredRedirectUri": [blueprint.panel_redirect_uri()],
+        },
+    ).json()
+    genesys_sim.configure(implicit_grant_new_clients_until="2026-03-01", implicit_grant_until="2000-01-01")
+
+    wizard.install("Support")
+
+    tenant = Tenant.objects.get(genesys_org_id=DEMO_ORG_ID)
+    clients = admin_get(genesys_sim, "/api/v2/oauth/clients")["entities"]
+    (panel,) = [client for client in clients if client["name"] == blueprint.PANEL_CLIENT_NAME]
+    assert panel["authorizedGrantType"] == "CODE"
+    assert panel["id"] != old["id"]
+    assert tenant.panel_client_id == panel["id"]
+    assert step_statuses(tenant)["panel_client"] == "updated"
+    # Agents sign in with it: authorization code with PKCE, no client secret.
+    verifier = "v" * 64
+    answer = requests.get(
+        f"{genesys_sim.base_url}/oauth/authorize",
+        params={
+            "client_id": panel["id"],
+            "redirect_uri": blueprint.panel_redirect_uri(),
+            "response_type": "code",
+            "code_challenge": pkce_challenge(verifier),
+            "code_challenge_method": "S256",
+            "login_hint": USERS["alex"],
+            "state": "s",
+        },
+        allow_redirects=False,
+        timeout=10,
+    )
+    code = parse_qs(urlsplit(answer.headers["Location"]).query)["code"][0]
+    token = requests.post(
+        f"{genesys_sim.base_url}/oauth/token",
+        data={
+            "grant_type": "authorization_code",
+            "code": code,
+            "code_verifier": verifier,
+            "client_id": panel["id"],
+            "redirect_uri": blueprint.panel_redirect_uri(),
+        },
+        timeout=10,
+    )
+    assert token.status_code == 200, token.text
 
 
 def test_the_admins_token_stays_on_the_server(wizard, genesys_sim) -> None:

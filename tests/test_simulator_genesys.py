@@ -861,6 +861,34 @@ def test_oauth_client_lifecycle_and_disabled_clients_lose_their_tokens(genesys_s
     assert_fully_deserialised(listed)
 
 
+def test_the_implicit_grant_is_retired_on_the_configured_dates(genesys_sim, genesys_sdk):
+    oauth = genesys_sdk.OAuthApi(sdk_client(genesys_sdk, genesys_sim))
+    body = {"name": "Legacy panel", "authorizedGrantType": "TOKEN", "registeredRedirectUri": ["http://127.0.0.1:8000/"]}
+    agent_token = genesys_sim.token_for("alex")  # the seeded implicit client predates the cutoff
+
+    with pytest.raises(genesys_sdk.rest.ApiException) as refused:
+        oauth.post_oauth_clients(body=body)  # the default cutoff for new implicit clients has passed
+    code_client = oauth.post_oauth_clients(body={**body, "authorizedGrantType": "CODE"})
+    with pytest.raises(genesys_sdk.rest.ApiException) as switched:
+        oauth.put_oauth_client(code_client.id, body=body)
+    genesys_sim.configure(implicit_grant_new_clients_until=None)
+    legacy = oauth.post_oauth_clients(body=body)
+    genesys_sim.configure(implicit_grant_until="2000-01-01")
+    login = genesys_sim.session.get(
+        f"{genesys_sim.base_url}/oauth/authorize",
+        params={"client_id": legacy.id, "redirect_uri": "http://127.0.0.1:8000/", "response_type": "token"},
+        allow_redirects=False,
+        timeout=10,
+    )
+    old_token = genesys_sim.api("GET", "/api/v2/users/me", token=agent_token)
+
+    assert (refused.value.status, switched.value.status) == (400, 400)
+    assert "implicit grant is retired" in json.loads(refused.value.body)["message"]
+    assert legacy.authorized_grant_type == "TOKEN"
+    assert parse_qs(urlsplit(login.headers["Location"]).fragment)["error"] == ["unauthorized_client"]
+    assert old_token.status_code == 401
+
+
 def test_roles_prefix_search_and_users_add(genesys_sim, genesys_sdk):
     api_client = sdk_client(genesys_sdk, genesys_sim)
     authorization = genesys_sdk.AuthorizationApi(api_client)

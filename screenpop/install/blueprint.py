@@ -39,6 +39,7 @@ SYNC_ROLE_PERMISSIONS = [
     ("processautomation", "trigger", ["view", "edit"]),
 ]
 
+PANEL_GRANT_TYPE = "CODE"
 # Agents' panel login: it reads the agent (users/me with the organisation) and the conversation.
 PANEL_CLIENT_SCOPES = ["conversations:readonly", "users:readonly", "organization:readonly"]
 WIDGET_SANDBOX = (
@@ -77,11 +78,11 @@ def webhook_url() -> str:
 
 def widget_url_template(tenant: Tenant) -> str:
     """The Interaction Widget's URL: Genesys fills the `{{...}}` variables for each interaction; `clientId` is the
-    tenant's panel OAuth client, which agents log in with."""
+    tenant's panel OAuth client, which agents log in with by authorization code with PKCE (`grant=pkce`)."""
     variables = "&".join(
         f"{name}={{{{{name}}}}}" for name in ("gcConversationId", "gcHostOrigin", "gcTargetEnv", "gcLangTag")
     )
-    return f"{public_url('/widget/')}?{variables}&clientId={tenant.panel_client_id}"
+    return f"{public_url('/widget/')}?{variables}&clientId={tenant.panel_client_id}&grant=pkce"
 
 
 def role_body() -> dict[str, Any]:
@@ -112,14 +113,34 @@ def sync_client_body(role_id: str, *, division_id: str | None, state: str = "act
 
 
 def panel_client_body(*, state: str = "active") -> dict[str, Any]:
+    """Authorization code with PKCE: Genesys no longer creates implicit-grant (`TOKEN`) clients and retires the
+    existing ones (reference §12); the panel exchanges the code on the server, without a client secret."""
     return {
         "name": PANEL_CLIENT_NAME,
-        "description": "Freshdesk screen pop: agents log in to the ticket panel with it.",
-        "authorizedGrantType": "TOKEN",
+        "description": "Freshdesk screen pop: agents log in to the ticket panel with it (authorization code, PKCE).",
+        "authorizedGrantType": PANEL_GRANT_TYPE,
         "registeredRedirectUri": [panel_redirect_uri()],
         "scope": list(PANEL_CLIENT_SCOPES),
         "state": state,
     }
+
+
+OAUTH_CLIENT_FIELDS = (
+    "name",
+    "description",
+    "accessTokenValiditySeconds",
+    "registeredRedirectUri",
+    "authorizedGrantType",
+    "scope",
+    "roleDivisions",
+    "roleIds",
+)
+
+
+def oauth_client_inactive_body(client: dict[str, Any]) -> dict[str, Any]:
+    """`client` as Genesys shows it, made inactive: what is PUT before a client is deleted (reference §9)."""
+    body = {name: client[name] for name in OAUTH_CLIENT_FIELDS if client.get(name) is not None}
+    return {**body, "state": "inactive"}
 
 
 def credential_body(*, client_id: str, client_secret: str) -> dict[str, Any]:

@@ -228,9 +228,15 @@ class Provisioner:
         client = self._by_id(self.api.oauth_client, "panel_client") or exact(
             self.api.oauth_clients(), blueprint.PANEL_CLIENT_NAME
         )
+        replaced = client is not None and client.get("authorizedGrantType") != blueprint.PANEL_GRANT_TYPE
+        if replaced:
+            # An implicit-grant client of an earlier install: a client's grant type is not changed in place (whether
+            # Genesys allows it is uncertain), so it is replaced; the widget URL then names the new one.
+            self._retire_oauth_client(client)
+            client = None
         if client is None:
             client = self.api.oauth_client_create(wanted)
-            status = "created"
+            status = "updated" if replaced else "created"
         elif differs(client, wanted):
             client = self.api.oauth_client_put(client["id"], wanted)
             status = "updated"
@@ -241,6 +247,11 @@ class Provisioner:
             self.tenant.save(update_fields=["panel_client_id", "updated_at"])
         self._record("panel_client", {"id": client["id"], "name": client["name"]})
         return StepResult("", "", status, f"Redirect URI {blueprint.panel_redirect_uri()}", client["id"])
+
+    def _retire_oauth_client(self, client: dict[str, Any]) -> None:
+        """Deactivate, then delete, as the uninstall does (reference §9)."""
+        self.api.oauth_client_put(client["id"], blueprint.oauth_client_inactive_body(client))
+        self.api.oauth_client_delete(client["id"])
 
     def webhook_credential(self) -> StepResult:
         webhook_client = (

@@ -97,7 +97,7 @@ def demo_setup(*, callback_url: str) -> DemoSetup:
         for user in seed["users"]
         if user["org_id"] == org_id and user["agent"]
     }
-    panel_client_id = seed["clients"]["implicit"]["id"]
+    panel_client_id = seed["clients"]["code"]["id"]  # authorization code with PKCE, as the wizard provisions
     environment = urlsplit(settings.GENESYS_SIMULATOR_URL).netloc
     tenant = Tenant.objects.filter(genesys_org_id=org_id).first()
     if tenant is None:
@@ -256,7 +256,7 @@ def demo_page(request: HttpRequest) -> HttpResponse:
                 # What the install wizard provisions, with the simulated desktop's values where Genesys interpolates.
                 "widgetUrlTemplate": request.build_absolute_uri(reverse("panel-widget"))
                 + "?gcConversationId={{gcConversationId}}&gcHostOrigin={{gcHostOrigin}}&gcTargetEnv={{gcTargetEnv}}"
-                + f"&gcLangTag={{{{gcLangTag}}}}&clientId={setup.panel_client_id}",
+                + f"&gcLangTag={{{{gcLangTag}}}}&clientId={setup.panel_client_id}&grant=pkce",
                 "hostOrigin": origin,
                 "targetEnv": setup.environment,
                 "agents": setup.agents,

@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 import json
 import math
+import re
 import sys
 import time
 import traceback
@@ -31,6 +32,8 @@ CONFIG_KEYS = {
     "enforce_permissions": bool,
     "auth_cache_seconds": (int, float),
     "flow_job_polls": int,
+    "implicit_grant_new_clients_until": (str, type(None)),
+    "implicit_grant_until": (str, type(None)),
 }
 
 
@@ -60,6 +63,8 @@ def config_control(state: State, request: Request) -> dict:
             raise ApiError(400, f"Unknown knob {key!r}; known: {', '.join(sorted(CONFIG_KEYS))}", "bad.request")
         if not isinstance(value, CONFIG_KEYS[key]) or (isinstance(value, bool) and key != "enforce_permissions"):
             raise ApiError(400, f"Knob {key!r} has the wrong type: {value!r}", "bad.request")
+        if key.startswith("implicit_grant") and value is not None and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+            raise ApiError(400, f"Knob {key!r} is a date, YYYY-MM-DD: {value!r}", "bad.request")
     with state.lock:
         state.config.update(copy.deepcopy(changes))
         if "redirect_uris" in changes:

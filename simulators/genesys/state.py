@@ -10,6 +10,7 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 SECRET_KEYS = {
@@ -64,6 +65,11 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "enforce_permissions": True,
     # How long a User Defined (OAuth) auth response is reused; 0 = fetch a token before every execution.
     "auth_cache_seconds": 0,
+    # The implicit grant's retirement (reference §12), as UTC dates (YYYY-MM-DD); None = never. From the first date,
+    # no OAuth client can be created with (or switched to) authorizedGrantType TOKEN; from the second, existing
+    # implicit-grant clients can no longer log anyone in and their tokens stop working.
+    "implicit_grant_new_clients_until": "2026-03-01",
+    "implicit_grant_until": "2027-03-01",
     # Reads of an Architect publish job that still answer `Started` after the upload (clients must poll).
     "flow_job_polls": 1,
 }
@@ -157,6 +163,11 @@ class State:
                 if reference == user["id"] or lowered in names:
                     return user
         return None
+
+
+def past(cutoff: str | None) -> bool:
+    """Whether today (UTC) is on or after `cutoff` (YYYY-MM-DD); never for None."""
+    return cutoff is not None and datetime.now(UTC).date().isoformat() >= cutoff
 
 
 def mask_secrets(value: Any) -> Any:

@@ -126,7 +126,7 @@ class Command(BaseCommand):
         return password
 
     def _demo_tenant(self, *, fd_port: int, gc_port: int, base_url: str) -> Tenant:
-        from simulators.genesys.seed import DEMO_ORG_ID, IMPLICIT_CLIENT_ID
+        from simulators.genesys.seed import CODE_CLIENT_ID, DEMO_ORG_ID
 
         tenant = Tenant.objects.filter(genesys_org_id=DEMO_ORG_ID).first() or tenants.tenant_create(
             org_id=DEMO_ORG_ID,
@@ -137,7 +137,7 @@ class Command(BaseCommand):
             freshdesk_api_key=FRESHDESK_KEY,
         )
         tenant.region = f"127.0.0.1:{gc_port}"
-        tenant.panel_client_id = tenant.panel_client_id or IMPLICIT_CLIENT_ID
+        tenant.panel_client_id = tenant.panel_client_id or CODE_CLIENT_ID
         tenant.active = True
         tenant.save()
         connection = FreshdeskConnection.objects.get(tenant=tenant)
