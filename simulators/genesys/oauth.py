@@ -15,6 +15,7 @@ import secrets
 import time
 from urllib.parse import urlencode
 
+from simulators.genesys.seed import IMPLICIT_CLIENT_ID
 from simulators.genesys.state import State, Token, past
 from simulators.genesys.web import ApiError, Request, Response, Router
 
@@ -292,8 +293,6 @@ def mint_token_control(state: State, request: Request) -> dict:
     e.g. an already-expired one (`expires_in: 0`). With `user`: a user token through the client (default: the
     seeded implicit client); without: a client-credentials token of the org's (default: first org's) admin client.
     """
-    from simulators.genesys.seed import IMPLICIT_CLIENT_ID
-
     body = request.json(required=False) or {}
     if body.get("user"):
         user = state.user_for(str(body["user"]))

@@ -15,8 +15,7 @@ import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
-from simulators.genesys import actions, architect, calls, identity, integrations, oauth, platform, triggers
-from simulators.genesys.seed import SEED
+from simulators.genesys import actions, architect, calls, identity, integrations, oauth, platform, seed, triggers
 from simulators.genesys.state import State
 from simulators.genesys.web import DEFAULT_CODES, ApiError, Request, Response, Router, error_body
 
@@ -51,7 +50,7 @@ def build_router() -> Router:
 
 
 def reset_control(state: State, request: Request) -> dict:
-    state.reset()
+    seed.reset(state)
     return {"status": "reset"}
 
 
@@ -100,7 +99,7 @@ def seed_control(state: State, request: Request) -> dict:
             ],
             "queues": [{"id": q["id"], "name": q["name"], "org_id": q["_org_id"]} for q in state.queues.values()],
             "clients": {
-                name: {"id": client_id, "secret": secret} for name, (client_id, secret) in SEED["clients"].items()
+                name: {"id": client_id, "secret": secret} for name, (client_id, secret) in seed.SEED["clients"].items()
             },
         }
 
@@ -279,7 +278,7 @@ def _log_entry(request: Request, response: Response) -> dict:
 
 
 def serve(host: str, port: int, state: State) -> None:
-    state.reset()
+    seed.reset(state)
     server = SimulatorServer((host, port), state)
     print(f"Genesys simulator listening on http://{host}:{server.server_port}", flush=True)
     try:

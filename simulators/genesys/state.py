@@ -125,17 +125,14 @@ class State:
         """An increasing number for resources listed with cursors (triggers, credentials)."""
         return next(self.creation_order)
 
-    def reset(self) -> None:
-        """Back to the seed and the start-up knobs; the request log is emptied."""
-        from simulators.genesys.seed import apply_seed
-
+    def clear(self) -> None:
+        """Nothing left but the start-up knobs: no resource, an empty request log (`seed.reset` then seeds it)."""
         with self.lock:
             for name in RESOURCE_FIELDS:
                 getattr(self, name).clear()
             self.config = copy.deepcopy(self.defaults)
             self.log.clear()
             self.log_sequence = itertools.count(1)
-            apply_seed(self, self.seed_name)
 
     def record(self, entry: dict) -> None:
         """Append to the request log, with secrets masked."""
