@@ -18,8 +18,8 @@ from django.db import connection
 from django.test import Client
 from oauth2_provider.models import AccessToken
 
+from screenpop.genesys.transport import pkce_challenge
 from screenpop.install import blueprint
-from screenpop.install.genesys import pkce_challenge
 from screenpop.install.provisioning import tenant_install_lock
 from screenpop.models import FreshdeskConnection, QueueFilter, Tenant, WebhookClient
 from tests.fixtures.genesys_sim import CODE_CLIENT_ID, DEMO_ORG_ID, USERS, GenesysSim

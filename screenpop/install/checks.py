@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from screenpop.genesys.api import GenesysApi
 from screenpop.install.config import premium_type_id
-from screenpop.install.genesys import GenesysApi
 
 # Each permission the install, the test call or the uninstall uses (reference §4), and why.
 REQUIRED_PERMISSIONS: dict[str, str] = {

@@ -26,9 +26,10 @@ from django.utils import timezone
 
 from screenpop import tenants
 from screenpop.errors import ScreenpopError
+from screenpop.genesys.api import GenesysApi, differs, wait_until
+from screenpop.genesys.errors import GenesysNotFound
 from screenpop.install import blueprint, workflow
-from screenpop.install.errors import GenesysNotFound, InstallNotPossible
-from screenpop.install.genesys import GenesysApi, differs, wait_until
+from screenpop.install.errors import InstallNotPossible
 from screenpop.install.services import queue_ids
 from screenpop.models import FreshdeskConnection, Tenant, WebhookClient
 

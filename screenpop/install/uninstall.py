@@ -19,9 +19,9 @@ from oauth2_provider.models import AccessToken
 
 from screenpop import tenants
 from screenpop.errors import ScreenpopError
+from screenpop.genesys.api import GenesysApi
+from screenpop.genesys.errors import GenesysNotFound
 from screenpop.install import blueprint
-from screenpop.install.errors import GenesysNotFound
-from screenpop.install.genesys import GenesysApi
 from screenpop.install.provisioning import RunReport, StepResult, tenant_install_lock
 from screenpop.models import Tenant, WebhookClient
 

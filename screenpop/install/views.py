@@ -21,17 +21,13 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from screenpop.errors import ScreenpopError, ValidationFailed
+from screenpop.genesys.api import login_with_pkce_code
+from screenpop.genesys.errors import GenesysAuthError
+from screenpop.genesys.transport import authorize_url, pkce_challenge, pkce_verifier
 from screenpop.install import blueprint, checks, links, provisioning, services, workflow
 from screenpop.install import uninstall as uninstalling
 from screenpop.install.config import install_client_id
-from screenpop.install.errors import GenesysAuthError
 from screenpop.install.forms import FreshdeskForm, RegionForm, TestCallForm
-from screenpop.install.genesys import (
-    authorize_url,
-    login_with_pkce_code,
-    pkce_challenge,
-    pkce_verifier,
-)
 from screenpop.install.session import (
     PENDING_LOGIN_KEY,
     SESSION_KEY,

@@ -19,17 +19,18 @@ from django.utils import timezone
 from screenpop.db import write_transaction
 from screenpop.errors import NotAuthenticated, NotFound, PermissionDenied, ScreenpopError, ValidationFailed
 from screenpop.freshdesk.errors import FreshdeskError, FreshdeskRateLimited, FreshdeskTransientError
+from screenpop.genesys.client import genesys_client_for
+from screenpop.genesys.errors import (
+    GenesysAuthError,
+    GenesysError,
+    GenesysNotFound,
+    GenesysPermissionError,
+    GenesysRateLimited,
+    GenesysUnavailable,
+)
 from screenpop.lookup import flight
 from screenpop.models import FreshdeskConnection, Pop, Tenant
 from screenpop.panel.context import CLIENT_ID, CONVERSATION_ID, panel_environment
-from screenpop.panel.genesys_client import (
-    GenesysError,
-    GenesysForbidden,
-    GenesysNotFound,
-    GenesysUnauthorized,
-    GenesysUnavailable,
-    genesys_client_for,
-)
 from screenpop.panel_tokens import PanelGrant, panel_token_issue
 from screenpop.phone_index import phone_index_apply
 from screenpop.pops import pop_shown_save
@@ -115,7 +116,7 @@ def panel_session_open(
             )
             genesys_token = issued["access_token"]
         me = client.users_me(genesys_token)
-    except GenesysUnauthorized as error:
+    except GenesysAuthError as error:
         raise _login_required("Your Genesys Cloud login has expired or is not valid; sign in again.") from error
     except GenesysError as error:
         raise _unavailable(error) from error
@@ -143,9 +144,9 @@ def panel_session_open(
 
     try:
         conversation = client.conversation(genesys_token, conversation_id)
-    except GenesysUnauthorized as error:
+    except GenesysAuthError as error:
         raise _login_required("Your Genesys Cloud login has expired; sign in again.") from error
-    except GenesysForbidden as error:
+    except GenesysPermissionError as error:
         if error.genesys_code == "missing.permissions":
             raise PermissionDenied(
                 "Your Genesys Cloud role cannot read conversations (conversation:communication:view); "
@@ -182,7 +183,7 @@ def _not_your_conversation() -> PermissionDenied:
 
 
 def _unavailable(error: GenesysError) -> ScreenpopError:
-    if isinstance(error, GenesysUnavailable):
+    if isinstance(error, GenesysUnavailable | GenesysRateLimited):
         return PanelUnavailable("Genesys Cloud did not answer the panel's login check; it tries again shortly.")
     return ScreenpopError(f"Genesys Cloud refused the panel's login check: {error.detail}", code="genesys_error")
 

@@ -17,8 +17,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from screenpop.errors import ScreenpopError
+from screenpop.genesys.api import GenesysApi, login_with_client_credentials
 from screenpop.install import checks, provisioning, uninstall
-from screenpop.install.genesys import GenesysApi, login_with_client_credentials
 from screenpop.models import QueueFilter, Tenant
 
 
