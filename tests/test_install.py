@@ -282,6 +282,10 @@ def test_full_install_through_the_wizard(wizard, genesys_sim, live_server) -> No
         f"&gcTargetEnv={{{{gcTargetEnv}}}}&gcLangTag={{{{gcLangTag}}}}&clientId={panel['id']}&grant=pkce"
     )
     assert (properties["communicationTypeFilter"], properties["queueIdFilterList"]) == ("call", [support])
+    # Ticket links open as normal tabs; permissions as Genesys's Premium App example sets them.
+    assert "allow-popups-to-escape-sandbox" in properties["sandbox"].split(",")
+    assert {"allow-popups", "allow-scripts", "allow-same-origin"} <= set(properties["sandbox"].split(","))
+    assert properties["permissions"] == "camera,microphone,geolocation"
     trigger = admin_get(genesys_sim, f"/api/v2/processautomation/triggers/{objects['trigger']['id']}", token)
     (flow,) = genesys_sim.control("GET", "flows")["entities"]
     assert (trigger["topicName"], trigger["enabled"], trigger["target"]["id"]) == (

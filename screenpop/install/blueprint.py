@@ -42,9 +42,15 @@ SYNC_ROLE_PERMISSIONS = [
 PANEL_GRANT_TYPE = "CODE"
 # Agents' panel login: it reads the agent (users/me with the organisation) and the conversation.
 PANEL_CLIENT_SCOPES = ["conversations:readonly", "users:readonly", "organization:readonly"]
+# The iframe's sandbox flags (reference §7, §12): `allow-popups-to-escape-sandbox` makes a ticket link the agent
+# opens a normal tab, not one that inherits the widget's sandbox (where Freshdesk's own scripts would fail).
 WIDGET_SANDBOX = (
-    "allow-forms,allow-modals,allow-popups,allow-presentation,allow-same-origin,allow-scripts,allow-downloads"
+    "allow-forms,allow-modals,allow-popups,allow-popups-to-escape-sandbox,allow-presentation,allow-same-origin,"
+    "allow-scripts,allow-downloads"
 )
+# The iframe's feature permissions, as the Premium App example sets them on its Interaction Widget. The panel uses
+# none of them today; they are what Genesys's own example provisions, so an admin sees familiar settings.
+WIDGET_PERMISSIONS = "camera,microphone,geolocation"
 
 # The data action's inputs, which the workflow fills from the acd.start event (all strings; `eventTime` carries
 # the event time as ISO 8601, converted by the workflow from the event's epoch milliseconds).
@@ -235,6 +241,7 @@ def widget_config(current: dict[str, Any], *, tenant: Tenant, queue_ids: list[st
         {
             "url": widget_url_template(tenant),
             "sandbox": WIDGET_SANDBOX,
+            "permissions": WIDGET_PERMISSIONS,
             "communicationTypeFilter": "call",
             "queueIdFilterList": list(queue_ids),
             "groups": properties.get("groups") or [],

@@ -30,6 +30,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from screenpop.errors import ScreenpopError, ValidationFailed
+from screenpop.install import blueprint
 from screenpop.models import FreshdeskConnection, Tenant
 from screenpop.panel.views import panel_redirect_uri
 
@@ -271,7 +272,13 @@ def demo_page(request: HttpRequest) -> HttpResponse:
                 "tenant": setup.tenant.name,
             }
         )
-    response = render(request, "screenpop/demo.html", {"config": config, "setup": setup, "problem": problem})
+    # The frame as Genesys builds it from the widget's properties: its sandbox flags and feature permissions.
+    frame = {
+        "sandbox": " ".join(blueprint.WIDGET_SANDBOX.split(",")),
+        "allow": "; ".join(blueprint.WIDGET_PERMISSIONS.split(",")),
+    }
+    context = {"config": config, "setup": setup, "problem": problem, "frame": frame}
+    response = render(request, "screenpop/demo.html", context)
     if setup is not None:
         # The panel's frame goes to the simulator's login page and back, as it goes to login.<env> in Genesys.
         response._csp_update = {"frame-src": [setup.simulator_url]}  # type: ignore[attr-defined]
