@@ -1298,6 +1298,42 @@ def test_a_call_in_another_org_only_fires_that_orgs_triggers(genesys_sim, genesy
     assert receiver.received == []
 
 
+def test_trigger_quotas_and_event_ttl_drop_deliveries(genesys_sim, genesys_sdk, receiver):
+    api_client = sdk_client(genesys_sdk, genesys_sim)
+    install_webhook_action(genesys_sdk, api_client, receiver)
+    support = [genesys_sim.queue_id("Support")]
+    first = genesys_sim.publish_workflow("Screenpop inbound call", "Screenpop - notify")
+    second = genesys_sim.publish_workflow("Another workflow", "Screenpop - notify")
+    create_trigger(genesys_sdk, api_client, first["id"], support)
+    create_trigger(genesys_sdk, api_client, second["id"], support)
+
+    def outcomes() -> list[str | None]:
+        return [fired.get("dropped") for fired in genesys_sim.place_call("+15550199", "Support")["triggers"]]
+
+    defaults = genesys_sim.control("GET", "config")
+    genesys_sim.configure(trigger_quota_per_minute=5, trigger_workflow_share=0.4)  # 2 a minute for each workflow
+    by_workflow = [outcomes() for _ in range(3)]
+    genesys_sim.configure(trigger_quota_per_minute=3, trigger_workflow_share=1.0)
+    by_org_minute = [outcomes() for _ in range(2)]
+    genesys_sim.configure(trigger_quota_per_minute=100, trigger_quota_per_hour=1)
+    by_org_hour = outcomes()
+    usage = genesys_sim.control("GET", "quotas")
+    genesys_sim.configure(trigger_quota_per_hour=100, trigger_delivery_lag_seconds=61)  # the triggers' TTL is 60 s
+    expired = genesys_sim.place_call("+15550199", "Support")["triggers"]
+
+    assert (defaults["trigger_quota_per_minute"], defaults["trigger_quota_per_hour"]) == (6000, 36000)
+    assert defaults["trigger_workflow_share"] == 0.8
+    assert by_workflow == [[None, None], [None, None], ["workflow", "workflow"]]
+    assert by_org_minute == [[None, None], [None, "minute"]]
+    assert by_org_hour == [None, "hour"]
+    (org,) = usage["organizations"]
+    assert (org["orgId"], org["lastHour"], usage["limits"]["perHour"]) == (DEMO_ORG_ID, 1, 1)
+    assert [fired["dropped"] for fired in expired] == ["ttl", "ttl"]
+    assert "eventTTLSeconds" in expired[0]["error"]
+    webhooks = [item for item in receiver.received if item["path"] == "/webhook"]
+    assert len(webhooks) == 4 + 3 + 1  # nothing dropped reached the webhook
+
+
 # Rate limits, faults, the log
 
 

@@ -15,7 +15,18 @@ import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
-from simulators.genesys import actions, architect, calls, identity, integrations, oauth, platform, seed, triggers
+from simulators.genesys import (
+    actions,
+    architect,
+    calls,
+    identity,
+    integrations,
+    oauth,
+    platform,
+    quotas,
+    seed,
+    triggers,
+)
 from simulators.genesys.state import State
 from simulators.genesys.web import DEFAULT_CODES, ApiError, Request, Response, Router, error_body
 
@@ -31,6 +42,10 @@ CONFIG_KEYS = {
     "enforce_permissions": bool,
     "auth_cache_seconds": (int, float),
     "flow_job_polls": int,
+    "trigger_quota_per_minute": int,
+    "trigger_quota_per_hour": int,
+    "trigger_workflow_share": (int, float),
+    "trigger_delivery_lag_seconds": (int, float),
     "implicit_grant_new_clients_until": (str, type(None)),
     "implicit_grant_until": (str, type(None)),
 }
@@ -38,7 +53,7 @@ CONFIG_KEYS = {
 
 def build_router() -> Router:
     router = Router()
-    for module in (oauth, identity, integrations, actions, platform, architect, triggers, calls):
+    for module in (oauth, identity, integrations, actions, platform, architect, triggers, calls, quotas):
         module.register(router)
     router.add("GET", "/_sim/health", lambda state, request: {"status": "ok"}, authenticated=False)
     router.add("POST", "/_sim/reset", reset_control, authenticated=False)
@@ -72,6 +87,8 @@ def config_control(state: State, request: Request) -> dict:
                     client["registeredRedirectUri"] = list(changes["redirect_uris"])
         if "rate_limit_per_minute" in changes:
             state.rate_windows.clear()
+        if any(key.startswith("trigger_quota") or key == "trigger_workflow_share" for key in changes):
+            state.trigger_invocations.clear()
         return state.config
 
 

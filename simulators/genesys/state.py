@@ -44,6 +44,7 @@ RESOURCE_FIELDS = (
     "flow_jobs",
     "conversations",
     "round_robin",
+    "trigger_invocations",
     "rate_windows",
 )
 
@@ -70,6 +71,11 @@ DEFAULT_CONFIG: dict[str, Any] = {
     # implicit-grant clients can no longer log anyone in and their tokens stop working.
     "implicit_grant_new_clients_until": "2026-03-01",
     "implicit_grant_until": "2027-03-01",
+    # Process-automation delivery limits per organisation (reference §12), and a delivery lag that ages events.
+    "trigger_quota_per_minute": 6000,
+    "trigger_quota_per_hour": 36000,
+    "trigger_workflow_share": 0.8,
+    "trigger_delivery_lag_seconds": 0,
     # Reads of an Architect publish job that still answer `Started` after the upload (clients must poll).
     "flow_job_polls": 1,
 }
@@ -116,6 +122,7 @@ class State:
     flow_jobs: dict[str, dict] = field(default_factory=dict)
     conversations: dict[str, dict] = field(default_factory=dict)
     round_robin: dict[str, int] = field(default_factory=dict)
+    trigger_invocations: dict[str, deque] = field(default_factory=dict)
     rate_windows: dict[str, list[float]] = field(default_factory=dict)
     log: deque = field(default_factory=lambda: deque(maxlen=LOG_CAPACITY))
     log_sequence: itertools.count = field(default_factory=lambda: itertools.count(1))

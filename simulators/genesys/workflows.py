@@ -12,14 +12,17 @@ How a published workflow runs here:
   left out of the input map, so a template that uses it renders `${input.x}` literally), runs the published data
   action of that category and name, writes `successOutputs` into their variables, and continues with its `success`,
   `failure` or `timeout` output (timeout: the action's request timed out). `endWorkflow` ends the run.
+- Before a run, the delivery limits of simulators.genesys.quotas apply: an event past its trigger's
+  `eventTTLSeconds`, or over the organisation's or the workflow's quota, is dropped and reported (`dropped`).
 """
 
 from __future__ import annotations
 
 import copy
+import time
 from typing import Any
 
-from simulators.genesys import archy
+from simulators.genesys import archy, quotas
 from simulators.genesys.architect import published_action
 from simulators.genesys.execution import execute_action
 from simulators.genesys.state import State
@@ -86,8 +89,37 @@ def fire_event(state: State, org_id: str, topic: str, event: dict) -> list[dict]
         pattern = trigger["topicName"].replace("{id}", event.get("conversationId", ""))
         if pattern != topic or not all(criterion_matches(c, event) for c in trigger["matchCriteria"]):
             continue
+        now = time.time()
+        refusal = "ttl" if quotas.event_expired(state, trigger, event, now) else None
+        refusal = refusal or quotas.admit(state, org_id, trigger["target"]["id"], now)
+        if refusal is not None:
+            results.append(_dropped(state, trigger, topic, refusal))
+            continue
         results.append(run_workflow(state, trigger, topic, event))
     return results
+
+
+DROP_REASONS = {
+    "ttl": "the event was older than the trigger's eventTTLSeconds when it would have been delivered",
+    "minute": "the organization's workflow invocations a minute are used up",
+    "hour": "the organization's workflow invocations an hour are used up",
+    "workflow": "this workflow reached its share (80%) of the organization's invocations a minute",
+}
+
+
+def _dropped(state: State, trigger: dict, topic: str, reason: str) -> dict:
+    result = {
+        "triggerId": trigger["id"],
+        "triggerName": trigger["name"],
+        "topicName": topic,
+        "flowId": trigger["target"]["id"],
+        "success": False,
+        "dropped": reason,
+        "error": DROP_REASONS[reason],
+        "path": [],
+    }
+    state.record({"direction": "workflow", **result})
+    return result
 
 
 def _flow_inputs(definition: dict, data_format: str, event: dict) -> dict[str, Any]:
