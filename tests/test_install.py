@@ -212,6 +212,13 @@ def test_full_install_through_the_wizard(wizard, genesys_sim, live_server) -> No
     statuses = step_statuses(tenant)
     assert done.status_code == 200
     assert "Installed." in done.content.decode()
+    # The install ends with a test call through Genesys's data action test endpoint, which reached our webhook.
+    assert "The webhook answered:" in done.content.decode()
+    assert "&#x27;status&#x27;: &#x27;accepted&#x27;" in done.content.decode()
+    tested = [e for e in genesys_sim.log(direction="in") if e["path"].endswith("/test")]
+    assert [(e["method"], e["status"]) for e in tested] == [("POST", 200)]
+    assert tested[0]["path"] == f"/api/v2/integrations/actions/{tenant.genesys_objects['data_action']['id']}/test"
+    assert tested[0]["body"]["eventTime"].isdigit()
     assert list(statuses) == [
         "role",
         "sync_client",
@@ -468,8 +475,8 @@ def test_uninstall_leaves_nothing_with_the_prefix(wizard, genesys_sim) -> None:
     wizard.install("Support")
     tenant = Tenant.objects.get(genesys_org_id=DEMO_ORG_ID)
     webhook_client = WebhookClient.objects.get(tenant=tenant, active=True)
-    wizard.client.post("/install/test-call/", {"phone": "+15550199999"})  # Genesys now holds a webhook token
-    assert AccessToken.objects.filter(application=webhook_client.application).count() == 1
+    wizard.client.post("/install/test-call/", {"phone": "+15550199999"})  # Genesys now holds webhook tokens
+    assert AccessToken.objects.filter(application=webhook_client.application).count() == 2  # the install's and this
     seq = last_seq(genesys_sim)
 
     confirm = wizard.client.get("/install/uninstall/")

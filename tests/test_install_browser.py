@@ -83,8 +83,10 @@ def test_a_full_install_through_the_pages(screenpop_server, genesys_sim, freshde
         page.get_by_role("link", name="Continue to the installation").click()
 
         page.get_by_role("button", name="Install").click()
-        page.wait_for_url(f"{server.base_url}/install/summary/")
+        page.wait_for_url(f"{server.base_url}/install/summary/#test-call")
         assert "Installed." in page.get_by_role("status").first.inner_text()
+        # The install ended with a test call through Genesys's data action test endpoint.
+        assert "'status': 'accepted'" in page.locator(".result").inner_text()
         objects = page.locator("table.objects").inner_text()
         for name in (blueprint.TRIGGER_NAME, blueprint.WIDGET_NAME, blueprint.PANEL_CLIENT_NAME, blueprint.ROLE_NAME):
             assert name in objects

@@ -315,9 +315,11 @@ class GenesysApi:
     def action_draft_delete(self, action_id: str) -> None:
         self._call("delete a data action draft", "IntegrationsApi", "delete_integrations_action_draft", action_id)
 
-    def action_execute(self, action_id: str, inputs: dict[str, Any]) -> Any:
+    def action_test(self, action_id: str, inputs: dict[str, Any]) -> dict[str, Any]:
+        """`POST .../actions/{id}/test`: runs the published action and answers 200 with what happened,
+        `{operations: [{step, name, success, result|error}], success, finalResult, error}`."""
         return self._call(
-            "run the data action", "IntegrationsApi", "post_integrations_action_execute", action_id, body=inputs
+            "test the data action", "IntegrationsApi", "post_integrations_action_test", action_id, body=inputs
         )
 
     # -- OAuth clients and roles ------------------------------------------------------------------------------------

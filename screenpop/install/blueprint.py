@@ -64,6 +64,8 @@ DATA_ACTION_INPUTS = {
     "eventTime": "When the call entered the queue (ISO 8601).",
 }
 REQUIRED_INPUTS = ["conversationId", "ani"]
+# The caller of the install's test call when the admin names none.
+TEST_CALL_PHONE = "+15550199999"
 
 
 def public_url(path: str) -> str:
