@@ -1102,6 +1102,53 @@ def test_the_workflow_decides_which_output_runs(genesys_sim, genesys_sdk, receiv
     assert (fired["success"], fired["branch"], fired["exitReason"]) == (False, "failure", "failed")
 
 
+def test_a_json_trigger_gives_the_workflow_the_whole_event_as_flow_json_data(genesys_sim, genesys_sdk, receiver):
+    api_client = sdk_client(genesys_sdk, genesys_sim)
+    install_webhook_action(genesys_sdk, api_client, receiver)
+    document = yaml.safe_load(screenpop_yaml())
+    workflow = document["workflow"]
+    workflow["variables"] = [{"jsonVariable": {"name": "Flow.jsonData", "isInput": True, "isOutput": False}}]
+    inputs = workflow["states"][0]["state"]["actions"][0]["callData"]["category"]["Screenpop"]["dataAction"]
+    inputs["Screenpop - notify"]["inputs"] = {
+        "conversationId": {"exp": "Flow.jsonData.conversationId"},
+        "ani": {"exp": "Flow.jsonData.ani"},
+        "timestamp": {"exp": "ToString(Flow.jsonData.eventTime)"},
+    }
+    flow = genesys_sim.publish_workflow_yaml(yaml.safe_dump(document, sort_keys=False))
+    trigger = create_trigger(genesys_sdk, api_client, flow["id"], [genesys_sim.queue_id("Support")])
+    genesys_sdk.ProcessAutomationApi(api_client).put_processautomation_trigger(
+        trigger.id,
+        body=build(
+            genesys_sdk,
+            "UpdateTriggerRequest",
+            version=trigger.version,
+            name=trigger.name,
+            topic_name=trigger.topic_name,
+            enabled=True,
+            target=build(
+                genesys_sdk,
+                "TriggerTarget",
+                type="Workflow",
+                id=flow["id"],
+                workflow_target_settings=build(genesys_sdk, "WorkflowTargetSettings", data_format="Json"),
+            ),
+            match_criteria=trigger.match_criteria,
+            event_ttl_seconds=60,
+        ),
+    )
+
+    call = genesys_sim.place_call("+15550199", "Support")
+
+    (fired,) = call["triggers"]
+    acd_event = call["events"][1]["eventBody"]
+    assert fired["input"] == {
+        "conversationId": call["conversationId"],
+        "ani": "tel:+15550199",
+        "timestamp": str(acd_event["eventTime"]),
+    }
+    assert fired["success"]
+
+
 def _without_failure_output(text: str) -> str:
     document = yaml.safe_load(text)
     del document["workflow"]["states"][0]["state"]["actions"][0]["callData"]["outputs"]["failure"]
