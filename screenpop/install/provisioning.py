@@ -15,7 +15,6 @@ trigger on acd.start targeting it, created only once the workflow is published. 
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -36,8 +35,6 @@ from screenpop.models import FreshdeskConnection, Tenant, WebhookClient
 ROLE_WAIT_SECONDS = 30.0
 ROLE_POLL_SECONDS = 3.0
 AUTH_ACTION_WAIT_SECONDS = 10.0
-FLOW_JOB_WAIT_SECONDS = 120.0
-FLOW_JOB_POLL_SECONDS = 1.0
 LOCK_SECONDS = 600
 
 
@@ -427,29 +424,7 @@ class Provisioner:
         if published and recorded.get("digest") == digest and recorded.get("id") == flow["id"]:
             version = flow["publishedVersion"].get("id")
             return StepResult("", "", "unchanged", f"Published version {version} in {division['name']}", flow["id"])
-        job = self.api.flow_job_create()
-        self.api.flow_job_upload(job, text.encode("utf-8"))
-        answer: dict[str, Any] = {}
-
-        def ended() -> bool:
-            answer.update(self.api.flow_job(job["id"]))
-            return answer.get("status") in ("Success", "Failure")
-
-        if not wait_until(ended, timeout=FLOW_JOB_WAIT_SECONDS, interval=FLOW_JOB_POLL_SECONDS):
-            raise InstallNotPossible(
-                f"Genesys Cloud is still publishing the workflow (job {job['id']}). Run the installation again in a "
-                "minute."
-            )
-        messages = [str(message.get("text") or "") for message in answer.get("messages") or []]
-        if answer["status"] == "Failure":
-            raise InstallNotPossible(
-                f"Genesys Cloud refused to publish the workflow “{blueprint.WORKFLOW_NAME}”: "
-                + ("; ".join(messages) or "it gave no reason")
-                + ". Report this to the app's support with the job id "
-                + job["id"]
-                + "."
-            )
-        flow = self.api.flow(answer["flow"]["id"])
+        flow, messages = workflow.workflow_publish(api=self.api, text=text)
         version = (flow.get("publishedVersion") or {}).get("id")
         recorded = {"id": flow["id"], "name": flow["name"], "version": version, "digest": digest}
         self._record("workflow", {**recorded, "division": division["name"]})
@@ -500,44 +475,3 @@ def provision(*, tenant: Tenant, api: GenesysApi, admin_user_id: str | None = No
     while another run for the tenant is going on."""
     with tenant_install_lock(tenant):
         return Provisioner(tenant=tenant, api=api, admin_user_id=admin_user_id).run()
-
-
-@dataclass(frozen=True)
-class TestCallResult:
-    """`steps`: Genesys's account of the run, `[(name, succeeded)]` (authentication, request, response, ...)."""
-
-    ok: bool
-    inputs: dict[str, Any]
-    answer: Any = None
-    detail: str = ""
-    steps: list[tuple[str, bool]] = field(default_factory=list)
-
-
-def data_action_test_call(*, tenant: Tenant, api: GenesysApi, phone: str = "") -> TestCallResult:
-    """Run the data action through Genesys's test endpoint with the inputs the workflow gives it for a call from
-    `phone`: Genesys gets a token from our /oauth/token/, then calls the webhook. Returns the webhook's answer, or
-    Genesys's account of the failure (which quotes the webhook's answer). Never raises for a Genesys failure."""
-    action_id = (tenant.genesys_objects.get("data_action") or {}).get("id")
-    if not action_id:
-        raise InstallNotPossible("The data action is not installed yet: run the installation first.")
-    filters = queue_ids(tenant)
-    phone = phone or blueprint.TEST_CALL_PHONE
-    inputs = {
-        "conversationId": f"install-test-{uuid.uuid4()}",
-        "ani": phone if phone.startswith("tel:") else f"tel:{phone}",
-        "queueId": filters[0] if filters else "install-test",
-        "mediaType": "VOICE",
-        "direction": "INBOUND",
-        "participantId": "install-test",
-        # As the workflow passes the event's time: epoch milliseconds, as a string.
-        "eventTime": str(int(timezone.now().timestamp() * 1000)),
-    }
-    try:
-        result = api.action_test(action_id, inputs)
-    except ScreenpopError as error:
-        return TestCallResult(ok=False, inputs=inputs, detail=error.detail)
-    steps = [(str(step.get("name") or ""), bool(step.get("success"))) for step in result.get("operations") or []]
-    if result.get("success"):
-        return TestCallResult(ok=True, inputs=inputs, answer=result.get("finalResult"), steps=steps)
-    detail = str((result.get("error") or {}).get("message") or "Genesys Cloud reported a failure without a reason.")
-    return TestCallResult(ok=False, inputs=inputs, detail=detail, steps=steps)

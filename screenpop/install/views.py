@@ -26,6 +26,7 @@ from screenpop.genesys.errors import GenesysAuthError
 from screenpop.genesys.transport import authorize_url, pkce_challenge, pkce_verifier
 from screenpop.install import blueprint, checks, links, provisioning, services, workflow
 from screenpop.install import uninstall as uninstalling
+from screenpop.install.call_check import CallCheckResult, call_check_run
 from screenpop.install.config import install_client_id
 from screenpop.install.forms import FreshdeskForm, RegionForm, TestCallForm
 from screenpop.install.session import (
@@ -313,7 +314,7 @@ def provision(request: HttpRequest, wizard: Wizard, tenant: Tenant) -> HttpRespo
         messages.success(request, "Installed." if report.changed else "Everything was already installed.")
         if report.changed:
             # The proof that the path works: Genesys runs the data action against our token endpoint and webhook.
-            _keep_test_call(request, provisioning.data_action_test_call(tenant=tenant, api=wizard.api(), phone=""))
+            _keep_test_call(request, call_check_run(tenant=tenant, api=wizard.api(), phone=""))
             return redirect(f"{reverse('install:summary')}#test-call")
         return redirect("install:summary")
     context = page_context(wizard, tenant, "provision", planned=_planned_objects(), prefix=blueprint.PREFIX)
@@ -380,11 +381,11 @@ def summary(request: HttpRequest, wizard: Wizard, tenant: Tenant) -> HttpRespons
 def test_call(request: HttpRequest, wizard: Wizard, tenant: Tenant) -> HttpResponseBase:
     form = TestCallForm(request.POST)
     phone = form.cleaned_data["phone"] if form.is_valid() else ""
-    _keep_test_call(request, provisioning.data_action_test_call(tenant=tenant, api=wizard.api(), phone=phone))
+    _keep_test_call(request, call_check_run(tenant=tenant, api=wizard.api(), phone=phone))
     return redirect(f"{reverse('install:summary')}#test-call")
 
 
-def _keep_test_call(request: HttpRequest, result: provisioning.TestCallResult) -> None:
+def _keep_test_call(request: HttpRequest, result: CallCheckResult) -> None:
     """For the summary page to show once."""
     request.session[TEST_CALL_KEY] = {
         "ok": result.ok,
