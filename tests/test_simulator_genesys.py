@@ -701,6 +701,10 @@ def test_action_drafts_publish_and_listing(genesys_sim, genesys_sdk, receiver):
     assert (draft.version, patched.version, stale.value.status) == (1, 2, 409)
     assert republished.name == "Screenpop - notify v2"
     assert_fully_deserialised(full)
+    # Renaming the integration renames its custom auth action; its id stays.
+    integrations.patch_integration(published.integration_id, body={"name": "Renamed webhook"})
+    renamed = integrations.get_integrations_action(f"customAuth_-_{published.integration_id}")
+    assert renamed.name == "Renamed webhook (Custom Auth)"
 
 
 def test_action_timeout_must_be_1_to_60_seconds(genesys_sim, receiver):

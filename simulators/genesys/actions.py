@@ -79,6 +79,15 @@ def ensure_custom_auth_action(state: State, integration: dict) -> dict:
         return state.actions[action_id]
 
 
+def rename_custom_auth_action(state: State, integration: dict) -> None:
+    """The custom auth action's name follows its integration's (its id does not change)."""
+    with state.lock:
+        record = state.actions.get(custom_auth_action_id(integration["id"]))
+        for form in ("published", "draft"):
+            if record is not None and record[form] is not None:
+                record[form]["name"] = custom_auth_action_name(integration["name"])
+
+
 def remove_integration_actions(state: State, integration_id: str) -> None:
     with state.lock:
         for action_id in [key for key, record in state.actions.items() if _integration_id(record) == integration_id]:
