@@ -21,6 +21,7 @@ from types import ModuleType
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
+import certifi
 import urllib3
 
 from screenpop.genesys.errors import (
@@ -101,8 +102,6 @@ class _BoundedRetry(urllib3.util.Retry):
 
 
 def _pool_manager() -> urllib3.PoolManager:
-    import certifi
-
     retries = _BoundedRetry(
         total=STATUS_RETRIES + 2,
         connect=2,
