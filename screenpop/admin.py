@@ -14,6 +14,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from screenpop import tenants
+from screenpop.genesys import quotas
 from screenpop.install import sync as install_sync
 from screenpop.models import EventLog, FreshdeskConnection, Pop, QueueFilter, Tenant, WebhookClient
 
@@ -70,12 +71,13 @@ class QueueFilterInline(admin.TabularInline):
 
 @admin.register(Tenant)
 class TenantAdmin(admin.ModelAdmin):
-    list_display = ["name", "genesys_org_id", "region", "active", "sync_state", "created_at"]
+    list_display = ["name", "genesys_org_id", "region", "active", "sync_state", "trigger_quota_use", "created_at"]
     list_filter = ["active", "region", "sync_state"]
     search_fields = ["name", "genesys_org_id"]
     inlines = [FreshdeskConnectionInline, QueueFilterInline]
     readonly_fields = [
         "freshdesk_webhook_url",
+        "genesys_trigger_quota",
         "genesys_sync_client_id",
         "genesys_objects",
         "sync_state",
@@ -95,9 +97,45 @@ class TenantAdmin(admin.ModelAdmin):
         "genesys_sync_client_id",
         "sync_state",
         "sync_error",
+        "genesys_trigger_quota",
         "genesys_objects",
         "created_at",
     ]
+
+    def get_changelist_instance(self, request: HttpRequest) -> Any:
+        """The page's tenants carry their trigger usage, read in one grouped query for the whole page."""
+        changelist = super().get_changelist_instance(request)
+        tenants_shown = list(changelist.result_list)
+        usage = quotas.trigger_usage_by_tenant(tenant_ids=[tenant.pk for tenant in tenants_shown])
+        for tenant in tenants_shown:
+            tenant.trigger_usage = usage[tenant.pk]
+        return changelist
+
+    @admin.display(description=_("Trigger quota used (minute / hour)"))
+    def trigger_quota_use(self, tenant: Tenant) -> str:
+        usage = getattr(tenant, "trigger_usage", None) or quotas.trigger_usage(tenant=tenant)
+        text = f"{usage.minute_share:.0%} / {usage.hour_share:.0%}"
+        return format_html('<strong class="errornote">{}</strong>', text) if usage.warning else text
+
+    @admin.display(description=_("Genesys trigger quota"))
+    def genesys_trigger_quota(self, tenant: Tenant) -> str:
+        """How close the org runs to Genesys's delivery limits, from the events that reached the webhook."""
+        if not tenant.pk:
+            return "-"
+        usage = quotas.trigger_usage(tenant=tenant)
+        return format_html(
+            "<span class=\"{}\">Last minute: {} of {} ({}%) for the app's workflow (80% of the organization's {} "
+            "a minute). Last hour: {} of {} ({}%). Other workflows of the organization count against the same "
+            "limits.</span>",
+            "errornote" if usage.warning else "",
+            f"{usage.last_minute:,}",
+            f"{quotas.WORKFLOW_INVOCATIONS_PER_MINUTE:,}",
+            round(usage.minute_share * 100, 1),
+            f"{quotas.INVOCATIONS_PER_MINUTE:,}",
+            f"{usage.last_hour:,}",
+            f"{quotas.INVOCATIONS_PER_HOUR:,}",
+            round(usage.hour_share * 100, 1),
+        )
 
     @admin.display(description=_("Freshdesk webhook URL"))
     def freshdesk_webhook_url(self, tenant: Tenant) -> str:

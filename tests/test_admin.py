@@ -161,3 +161,33 @@ def test_event_log_admin_finds_events_by_a_fragment_and_filters_by_tenant_and_ou
     assert listed("q=0003-cc") == ["c0ffee-0003-cccc"]
     assert listed(f"tenant__id__exact={acme.pk}&outcome__exact=rejected") == ["c0ffee-0004-dddd", "c0ffee-0001-aaaa"]
     assert listed("") == [conversation for _, _, conversation in reversed(rows)]  # newest first
+
+
+def test_the_tenant_admin_shows_how_close_the_org_runs_to_the_trigger_quotas(client, make_tenant) -> None:
+    client.force_login(get_user_model().objects.create_superuser("root", "r@example.com", "pw-for-tests-only"))
+    busy, quiet = make_tenant(name="Busy"), make_tenant(name="Quiet")
+    now = timezone.now()
+
+    def received(tenant, ago: timedelta, count: int, source: str = "genesys") -> list[EventLog]:
+        return [
+            EventLog(tenant=tenant, received_at=now - ago, source=source, outcome="accepted", status_code=202)
+            for _ in range(count)
+        ]
+
+    EventLog.objects.bulk_create(
+        received(busy, timedelta(seconds=5), 2400)
+        + received(busy, timedelta(minutes=30), 600)
+        + received(busy, timedelta(hours=2), 50)
+        + received(quiet, timedelta(0), 1, source="freshdesk")
+    )
+
+    listing = client.get("/admin/screenpop/tenant/").content.decode()
+    detail = client.get(f"/admin/screenpop/tenant/{busy.pk}/change/").content.decode()
+    quiet_detail = client.get(f"/admin/screenpop/tenant/{quiet.pk}/change/").content.decode()
+
+    # 2,400 in the last minute of the workflow's 4,800 (80% of 6,000); 3,000 in the last hour of 36,000.
+    assert '<strong class="errornote">50% / 8%</strong>' in listing
+    assert "0% / 0%" in listing  # Freshdesk's events do not count
+    assert "Last minute: 2,400 of 4,800 (50.0%)" in detail
+    assert "Last hour: 3,000 of 36,000 (8.3%)" in detail
+    assert "Last minute: 0 of 4,800 (0.0%)" in quiet_detail

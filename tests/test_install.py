@@ -18,9 +18,9 @@ from django.db import connection
 from django.test import Client
 from oauth2_provider.models import AccessToken
 
+from screenpop.genesys.transport import pkce_challenge
 from screenpop.install import blueprint
 from screenpop.install.provisioning import tenant_install_lock
-from screenpop.install.workflow import SIMULATOR_INPUT_MAPPING
 from screenpop.models import FreshdeskConnection, QueueFilter, Tenant, WebhookClient
 from tests.fixtures.genesys_sim import CODE_CLIENT_ID, DEMO_ORG_ID, USERS, GenesysSim
 
@@ -155,17 +155,13 @@ class WizardDriver:
     def provision(self) -> Any:
         return self.client.post("/install/provision/", follow=True)
 
-    def import_workflow(self) -> Any:
-        return self.client.post("/install/simulator-workflow/", follow=True)
-
     def install(self, *queues: str) -> Any:
         assert self.login().status_code == 302
         assert self.connect_freshdesk().status_code == 302
         self.choose_queues(*queues)
-        first = self.provision()
-        assert "import the workflow" in first.content.decode().lower()
-        self.import_workflow()
-        return self.provision()
+        done = self.provision()
+        assert "Installed." in done.content.decode()
+        return done
 
 
 @pytest.fixture
@@ -211,22 +207,32 @@ def test_full_install_through_the_wizard(wizard, genesys_sim, live_server) -> No
     wizard.choose_queues("Support")
     assert list(QueueFilter.objects.filter(tenant=tenant).values_list("queue_id", "name")) == [(support, "Support")]
 
-    first = wizard.provision()
-    tenant.refresh_from_db()
-    statuses = step_statuses(tenant)
-    assert statuses.pop("trigger") == "waiting"
-    assert set(statuses.values()) <= {"created", "unchanged"}  # the auth action Genesys made already fits
-    page = first.content.decode()
-    assert "One step left: import the workflow" in page
-    assert blueprint.WORKFLOW_NAME in page
-    assert "/install/workflow.yaml" in page
-
-    wizard.import_workflow()
     done = wizard.provision()
     tenant.refresh_from_db()
+    statuses = step_statuses(tenant)
     assert done.status_code == 200
     assert "Installed." in done.content.decode()
-    assert step_statuses(tenant)["trigger"] == "created"
+    # The install ends with a test call through Genesys's data action test endpoint, which reached our webhook.
+    assert "The webhook answered:" in done.content.decode()
+    assert "&#x27;status&#x27;: &#x27;accepted&#x27;" in done.content.decode()
+    tested = [e for e in genesys_sim.log(direction="in") if e["path"].endswith("/test")]
+    assert [(e["method"], e["status"]) for e in tested] == [("POST", 200)]
+    assert tested[0]["path"] == f"/api/v2/integrations/actions/{tenant.genesys_objects['data_action']['id']}/test"
+    assert tested[0]["body"]["eventTime"].isdigit()
+    assert list(statuses) == [
+        "role",
+        "sync_client",
+        "panel_client",
+        "credential",
+        "data_integration",
+        "auth_action",
+        "data_action",
+        "widget",
+        "workflow",
+        "trigger",
+    ]
+    assert set(statuses.values()) <= {"created", "unchanged"}  # the auth action Genesys made already fits
+    assert (statuses["workflow"], statuses["trigger"]) == ("created", "created")
     assert tenant.active
     assert tenant.sync_state == Tenant.SyncState.OK
 
@@ -235,7 +241,7 @@ def test_full_install_through_the_wizard(wizard, genesys_sim, live_server) -> No
     token = genesys_sim.admin_token()
     clients = {c["name"]: c for c in admin_get(genesys_sim, "/api/v2/oauth/clients", token)["entities"]}
     panel, sync = clients[blueprint.PANEL_CLIENT_NAME], clients[blueprint.SYNC_CLIENT_NAME]
-    assert (panel["authorizedGrantType"], panel["registeredRedirectUri"]) == ("TOKEN", [f"{live_server.url}/widget/"])
+    assert (panel["authorizedGrantType"], panel["registeredRedirectUri"]) == ("CODE", [f"{live_server.url}/widget/"])
     assert tenant.panel_client_id == panel["id"] == objects["panel_client"]["id"]
     role = admin_get(genesys_sim, f"/api/v2/authorization/roles/{objects['role']['id']}", token)
     assert sync["authorizedGrantType"] == "CLIENT-CREDENTIALS"
@@ -280,11 +286,15 @@ def test_full_install_through_the_wizard(wizard, genesys_sim, live_server) -> No
     properties = widget["config"]["current"]["properties"]
     assert properties["url"] == (
         f"{live_server.url}/widget/?gcConversationId={{{{gcConversationId}}}}&gcHostOrigin={{{{gcHostOrigin}}}}"
-        f"&gcTargetEnv={{{{gcTargetEnv}}}}&gcLangTag={{{{gcLangTag}}}}&clientId={panel['id']}"
+        f"&gcTargetEnv={{{{gcTargetEnv}}}}&gcLangTag={{{{gcLangTag}}}}&clientId={panel['id']}&grant=pkce"
     )
     assert (properties["communicationTypeFilter"], properties["queueIdFilterList"]) == ("call", [support])
+    # Ticket links open as normal tabs; permissions as Genesys's Premium App example sets them.
+    assert "allow-popups-to-escape-sandbox" in properties["sandbox"].split(",")
+    assert {"allow-popups", "allow-scripts", "allow-same-origin"} <= set(properties["sandbox"].split(","))
+    assert properties["permissions"] == "camera,microphone,geolocation"
     trigger = admin_get(genesys_sim, f"/api/v2/processautomation/triggers/{objects['trigger']['id']}", token)
-    flow = genesys_sim.control("GET", "flows")["entities"][0]
+    (flow,) = genesys_sim.control("GET", "flows")["entities"]
     assert (trigger["topicName"], trigger["enabled"], trigger["target"]["id"]) == (
         "v2.detail.events.conversation.{id}.acd.start",
         True,
@@ -295,11 +305,21 @@ def test_full_install_through_the_wizard(wizard, genesys_sim, live_server) -> No
         {"jsonPath": "direction", "operator": "Equal", "value": "INBOUND"},
         {"jsonPath": "queueId", "operator": "In", "values": [support]},
     ]
-    assert (flow["name"], flow["dataActionName"], flow["inputMapping"]) == (
-        blueprint.WORKFLOW_NAME,
-        blueprint.DATA_ACTION_NAME,
-        SIMULATOR_INPUT_MAPPING,
-    )
+    # The shipped workflow, published through a job: the simulator holds the YAML it runs.
+    assert (flow["name"], flow["published"], flow["division"]["name"]) == (blueprint.WORKFLOW_NAME, True, "Home")
+    assert objects["workflow"]["id"] == flow["id"]
+    call_data = flow["definition"]["workflow"]["states"][0]["state"]["actions"][0]["callData"]
+    assert call_data["category"][blueprint.DATA_INTEGRATION_NAME]["dataAction"][blueprint.DATA_ACTION_NAME]["inputs"][
+        "eventTime"
+    ] == {"exp": "ToString(Flow.eventTime)"}
+    calls = [(e["method"], e["path"].rsplit("/", 1)[0]) for e in genesys_sim.log(direction="in")]
+    job = calls.index(("POST", "/api/v2/flows"))  # POST /api/v2/flows/jobs
+    assert calls[job + 1 : job + 4] == [
+        ("PUT", "/_sim/flow-uploads"),
+        ("GET", "/api/v2/flows/jobs"),  # Started
+        ("GET", "/api/v2/flows/jobs"),  # Success
+    ]
+    assert calls.index(("POST", "/api/v2/processautomation")) > job + 3  # the trigger, once the flow is published
 
     # The summary page shows ids and versions, and the test call shows the webhook's answer.
     summary = wizard.client.get("/install/summary/").content.decode()
@@ -312,6 +332,92 @@ def test_full_install_through_the_wizard(wizard, genesys_sim, live_server) -> No
     outgoing = [e for e in genesys_sim.log(direction="out")]
     assert [(e["purpose"], e["status"]) for e in outgoing[-2:]] == [("auth", 200), ("action", 202)]
     assert outgoing[-2]["url"] == f"{live_server.url}/oauth/token/"
+
+
+def test_an_org_whose_home_division_is_renamed_installs(wizard, genesys_sim) -> None:
+    genesys_sim.rename_home_division("Head Office")
+
+    wizard.install("Support")
+
+    tenant = Tenant.objects.get(genesys_org_id=DEMO_ORG_ID)
+    (flow,) = genesys_sim.control("GET", "flows")["entities"]
+    assert (flow["published"], flow["division"]["name"]) == (True, "Head Office")
+    assert flow["definition"]["workflow"]["division"] == "Head Office"
+    assert tenant.genesys_objects["workflow"]["division"] == "Head Office"
+    assert step_statuses(tenant)["trigger"] == "created"
+
+
+def test_a_workflow_genesys_refuses_stops_the_install_before_the_trigger(wizard, genesys_sim, monkeypatch) -> None:
+    wizard.login()
+    wizard.connect_freshdesk()
+    # The data action gets another name than the one the shipped workflow calls: Architect refuses the workflow.
+    monkeypatch.setattr(blueprint, "DATA_ACTION_NAME", "Freshdesk screen pop (renamed)")
+
+    refused = wizard.provision()
+
+    tenant = Tenant.objects.get(genesys_org_id=DEMO_ORG_ID)
+    statuses = step_statuses(tenant)
+    page = refused.content.decode()
+    assert statuses["workflow"] == "failed"
+    assert "trigger" not in statuses
+    assert "refused to publish the workflow" in page
+    assert "Unable to find a published data action" in page
+    assert prefixed_objects(genesys_sim)["triggers"] == []
+
+
+def test_an_install_after_the_implicit_grant_cutoff_replaces_an_implicit_panel_client(wizard, genesys_sim) -> None:
+    # An earlier install, before the retirement, left an implicit-grant panel client.
+    genesys_sim.configure(implicit_grant_new_clients_until=None, implicit_grant_until=None)
+    old = genesys_sim.api(
+        "POST",
+        "/api/v2/oauth/clients",
+        token=genesys_sim.admin_token(),
+        json={
+            "name": blueprint.PANEL_CLIENT_NAME,
+            "authorizedGrantType": "TOKEN",
+            "registeredRedirectUri": [blueprint.panel_redirect_uri()],
+        },
+    ).json()
+    genesys_sim.configure(implicit_grant_new_clients_until="2026-03-01", implicit_grant_until="2000-01-01")
+
+    wizard.install("Support")
+
+    tenant = Tenant.objects.get(genesys_org_id=DEMO_ORG_ID)
+    clients = admin_get(genesys_sim, "/api/v2/oauth/clients")["entities"]
+    (panel,) = [client for client in clients if client["name"] == blueprint.PANEL_CLIENT_NAME]
+    assert panel["authorizedGrantType"] == "CODE"
+    assert panel["id"] != old["id"]
+    assert tenant.panel_client_id == panel["id"]
+    assert step_statuses(tenant)["panel_client"] == "updated"
+    # Agents sign in with it: authorization code with PKCE, no client secret.
+    verifier = "v" * 64
+    answer = requests.get(
+        f"{genesys_sim.base_url}/oauth/authorize",
+        params={
+            "client_id": panel["id"],
+            "redirect_uri": blueprint.panel_redirect_uri(),
+            "response_type": "code",
+            "code_challenge": pkce_challenge(verifier),
+            "code_challenge_method": "S256",
+            "login_hint": USERS["alex"],
+            "state": "s",
+        },
+        allow_redirects=False,
+        timeout=10,
+    )
+    code = parse_qs(urlsplit(answer.headers["Location"]).query)["code"][0]
+    token = requests.post(
+        f"{genesys_sim.base_url}/oauth/token",
+        data={
+            "grant_type": "authorization_code",
+            "code": code,
+            "code_verifier": verifier,
+            "client_id": panel["id"],
+            "redirect_uri": blueprint.panel_redirect_uri(),
+        },
+        timeout=10,
+    )
+    assert token.status_code == 200, token.text
 
 
 def test_the_admins_token_stays_on_the_server(wizard, genesys_sim) -> None:
@@ -337,6 +443,7 @@ def test_rerun_changes_nothing_and_duplicates_nothing(wizard, genesys_sim) -> No
     assert set(step_statuses(tenant).values()) == {"unchanged"}
     assert writes_since(genesys_sim, seq) == []  # reads only: nothing created, updated or deleted
     assert prefixed_objects(genesys_sim) == before
+    assert len(genesys_sim.control("GET", "flows")["entities"]) == 1
     assert [len(before[kind]) for kind in ("oauth_clients", "roles", "integrations", "credentials", "triggers")] == [
         2,
         1,
@@ -368,8 +475,8 @@ def test_uninstall_leaves_nothing_with_the_prefix(wizard, genesys_sim) -> None:
     wizard.install("Support")
     tenant = Tenant.objects.get(genesys_org_id=DEMO_ORG_ID)
     webhook_client = WebhookClient.objects.get(tenant=tenant, active=True)
-    wizard.client.post("/install/test-call/", {"phone": "+15550199999"})  # Genesys now holds a webhook token
-    assert AccessToken.objects.filter(application=webhook_client.application).count() == 1
+    wizard.client.post("/install/test-call/", {"phone": "+15550199999"})  # Genesys now holds webhook tokens
+    assert AccessToken.objects.filter(application=webhook_client.application).count() == 2  # the install's and this
     seq = last_seq(genesys_sim)
 
     confirm = wizard.client.get("/install/uninstall/")
@@ -385,7 +492,7 @@ def test_uninstall_leaves_nothing_with_the_prefix(wizard, genesys_sim) -> None:
     kinds = [kind_of(path) for _, path in writes if path.startswith("/api/v2/")]
     assert list(dict.fromkeys(kinds)) == [
         "processautomation/triggers",
-        "flows",  # the simulator has no DELETE /api/v2/flows/{id}: it answers 404, counted as already gone
+        "flows",
         "integrations",  # the widget
         "integrations/actions",
         "integrations/credentials",
@@ -407,6 +514,7 @@ def test_uninstall_leaves_nothing_with_the_prefix(wizard, genesys_sim) -> None:
     assert not AccessToken.objects.filter(application=webhook_client.application).exists()
     assert "trigger" not in tenant.genesys_objects
     assert "uninstalled_at" in tenant.genesys_objects
+    assert genesys_sim.control("GET", "flows")["entities"] == []
 
 
 def test_a_partial_uninstall_is_reported_and_can_be_retried(wizard, genesys_sim) -> None:
@@ -504,7 +612,7 @@ def test_a_persistent_429_stops_with_a_clear_message_and_a_rerun_resumes(wizard,
     genesys_sim.configure(faults=[])
     resumed = wizard.provision()
     tenant.refresh_from_db()
-    assert "Almost done" in resumed.content.decode()
+    assert "Installed." in resumed.content.decode()
     assert step_statuses(tenant)["role"] == "unchanged"
     assert step_statuses(tenant)["credential"] == "created"
     assert len(prefixed_objects(genesys_sim)["oauth_clients"]) == 2

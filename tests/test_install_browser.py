@@ -1,6 +1,7 @@
 """One full install through the wizard's pages in a real browser (Debian chromium driven by Playwright), against a
-real server (uvicorn) and both simulators: log in with Genesys (PKCE), connect Freshdesk, pick a queue, install,
-import the workflow, finish, make a test call; then a call placed on the simulator pops through what was installed.
+real server (uvicorn) and both simulators: log in with Genesys (PKCE), connect Freshdesk, pick a queue, install (the
+workflow is published by the wizard), make a test call; then a call placed on the simulator pops through what was
+installed.
 """
 
 from __future__ import annotations
@@ -82,19 +83,18 @@ def test_a_full_install_through_the_pages(screenpop_server, genesys_sim, freshde
         page.get_by_role("link", name="Continue to the installation").click()
 
         page.get_by_role("button", name="Install").click()
-        page.wait_for_url(f"{server.base_url}/install/summary/")
-        assert (
-            "import the workflow" in page.get_by_role("heading", name="One step left: import the workflow").inner_text()
-        )
-        with page.expect_download() as download:
-            page.get_by_role("link", name="Download freshdesk-screen-pop.yaml").click()
-        assert download.value.suggested_filename == "freshdesk-screen-pop.yaml"
-        page.get_by_role("button", name="Import the workflow into the simulator").click()
-        page.get_by_role("button", name="Finish the installation").click()
+        page.wait_for_url(f"{server.base_url}/install/summary/#test-call")
         assert "Installed." in page.get_by_role("status").first.inner_text()
+        # The install ended with a test call through Genesys's data action test endpoint.
+        assert "'status': 'accepted'" in page.locator(".result").inner_text()
         objects = page.locator("table.objects").inner_text()
         for name in (blueprint.TRIGGER_NAME, blueprint.WIDGET_NAME, blueprint.PANEL_CLIENT_NAME, blueprint.ROLE_NAME):
             assert name in objects
+        workflow_link = page.get_by_role("link", name=blueprint.WORKFLOW_NAME).first
+        assert workflow_link.get_attribute("href").startswith(f"{genesys_sim.base_url}/architect/#/workflow/")
+        with page.expect_download() as download:
+            page.get_by_role("link", name="freshdesk-screen-pop.yaml").click()
+        assert download.value.suggested_filename == "freshdesk-screen-pop.yaml"
 
         page.get_by_label("Caller's number for the test").fill("+15550199999")
         page.get_by_role("button", name="Make a test call").click()

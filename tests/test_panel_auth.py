@@ -176,9 +176,10 @@ def test_a_genesys_token_no_header_can_carry_is_a_422_and_never_reaches_genesys(
 def test_the_genesys_client_refuses_a_token_no_header_can_carry(
     genesys_sim: Any, simulators_allowed: Any, environment: str
 ) -> None:
-    from screenpop.panel.genesys_client import GenesysClient, GenesysUnauthorized
+    from screenpop.genesys.client import GenesysClient
+    from screenpop.genesys.errors import GenesysAuthError
 
-    with pytest.raises(GenesysUnauthorized):
+    with pytest.raises(GenesysAuthError):
         GenesysClient(environment).users_me("t\u00f6ken\u2603")
 
 

@@ -22,7 +22,7 @@ import pytest
 import requests
 
 from simulators.freshdesk.seed import XSS_SUBJECT, demo_contact
-from tests.fixtures.genesys_sim import DEMO_ORG_ID, IMPLICIT_CLIENT_ID, USERS
+from tests.fixtures.genesys_sim import CODE_CLIENT_ID, DEMO_ORG_ID, USERS
 from tests.fixtures.processes import ROOT, free_port
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -58,7 +58,7 @@ class PanelWorld:
                 "shell",
                 "-c",
                 "import json; from screenpop.models import Tenant\n"
-                f"t = Tenant.objects.get(genesys_org_id={DEMO_ORG_ID!r}); t.panel_client_id = {IMPLICIT_CLIENT_ID!r}\n"
+                f"t = Tenant.objects.get(genesys_org_id={DEMO_ORG_ID!r}); t.panel_client_id = {CODE_CLIENT_ID!r}\n"
                 f"t.save(); c = t.freshdesk; c.webhook_secret = {WEBHOOK_SECRET!r}; c.save()\n"
                 "print(json.dumps(t.freshdesk_webhook_token))",
             )
@@ -237,8 +237,13 @@ def test_ring_shows_loading_then_the_matched_contact_and_tickets(world: PanelWor
     world.assert_clean()
     # The agent logged in once, against the simulator, with the tenant's panel client, inside the frame.
     authorize = [e for e in world.genesys_requests() if e["path"] == "/oauth/authorize"]
-    assert [e["query"]["client_id"] for e in authorize] == [IMPLICIT_CLIENT_ID]
+    assert [e["query"]["client_id"] for e in authorize] == [CODE_CLIENT_ID]
     assert authorize[0]["query"]["redirect_uri"] == f"{world.server.base_url}/widget/"
+    # Authorization code with PKCE (the implicit grant is retired): the server exchanged the code, no secret sent.
+    assert (authorize[0]["query"]["response_type"], authorize[0]["query"]["code_challenge_method"]) == ("code", "S256")
+    exchanges = [e for e in world.genesys_requests() if e["path"] == "/oauth/token"]
+    assert [(e["body"]["grant_type"], e["status"]) for e in exchanges] == [("authorization_code", 200)]
+    assert "Authorization" not in exchanges[0]["headers"]
 
 
 def test_a_number_stored_in_a_messy_local_format_is_matched(world: PanelWorld) -> None:
@@ -417,7 +422,7 @@ def test_a_target_env_outside_the_allow_list_is_refused_with_nothing_sent(world:
         "gcHostOrigin": world.server.base_url,
         "gcTargetEnv": "login.evil.example",
         "gcLangTag": "en-us",
-        "clientId": IMPLICIT_CLIENT_ID,
+        "clientId": CODE_CLIENT_ID,
     }
     response = world.page.goto(f"{world.server.base_url}/widget/?{urlencode(query)}")
 

@@ -16,7 +16,6 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
 from screenpop.install import blueprint
-from screenpop.install.workflow import SIMULATOR_INPUT_MAPPING
 from screenpop.models import QueueFilter, Tenant
 from tests.fixtures.genesys_sim import ADMIN_CLIENT_ID, DEMO_ORG_ID
 from tests.test_install import admin_get, last_seq, sim_environment
@@ -102,7 +101,7 @@ def admin_client(client):
 
 @pytest.fixture
 def installed(genesys_sim, freshdesk_sim, genesys_sdk, settings, make_tenant) -> Tenant:
-    """A tenant installed in the demo org with the Support queue, workflow imported, trigger created."""
+    """A tenant installed in the demo org with the Support queue, workflow published, trigger created."""
     settings.SCREENPOP_ALLOW_SIMULATORS = True
     tenant = make_tenant(
         org_id=DEMO_ORG_ID,
@@ -115,12 +114,6 @@ def installed(genesys_sim, freshdesk_sim, genesys_sdk, settings, make_tenant) ->
     arguments = ["--org-id", DEMO_ORG_ID, "--client-id", ADMIN_CLIENT_ID, "--client-secret", secret]
     output = io.StringIO()
     call_command("genesys_provision", *arguments, "--queues", "Support", stdout=output)
-    assert "waiting" in output.getvalue()
-    assert "Import the workflow" in output.getvalue()
-    genesys_sim.import_workflow(
-        blueprint.WORKFLOW_NAME, blueprint.DATA_ACTION_NAME, input_mapping=SIMULATOR_INPUT_MAPPING
-    )
-    call_command("genesys_provision", *arguments, stdout=output)
     tenant.refresh_from_db()
     assert tenant.genesys_objects["trigger"]["version"] == 1
     return tenant

@@ -14,11 +14,15 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+import requests
+import yaml
 
+from simulators.genesys import control as sim_control
 from tests.fixtures.genesys_sim import (
     ADMIN_CLIENT_ID,
     CODE_CLIENT_ID,
     DEMO_ORG_ID,
+    EVENT_INPUTS,
     IMPLICIT_CLIENT_ID,
     OTHER_ORG_ID,
     USERS,
@@ -214,7 +218,7 @@ def install_webhook_action(
                         "JsonSchemaDocument",
                         type="object",
                         required=["conversationId", "ani"],
-                        properties={"conversationId": {"type": "string"}, "ani": {"type": "string"}},
+                        properties={name: {"type": "string"} for name in EVENT_INPUTS},
                     ),
                 ),
                 output=build(
@@ -245,7 +249,7 @@ def create_trigger(sdk: Any, api_client: Any, flow_id: str, queue_ids: list[str]
                 "TriggerTarget",
                 type="Workflow",
                 id=flow_id,
-                workflow_target_settings=build(sdk, "WorkflowTargetSettings", data_format="Json"),
+                workflow_target_settings=build(sdk, "WorkflowTargetSettings", data_format="TopLevelPrimitives"),
             ),
             match_criteria=[
                 build(sdk, "MatchCriteria", json_path="mediaType", operator="Equal", value="VOICE"),
@@ -684,14 +688,23 @@ def test_action_drafts_publish_and_listing(genesys_sim, genesys_sdk, receiver):
 
     assert published.id.startswith("custom_-_")
     assert [action.name for action in listed.entities] == ["Screenpop - notify"]
-    auth_names = [action.name for action in with_auth.entities if action.name.startswith("customAuth_-_")]
-    assert auth_names == [f"customAuth_-_{published.integration_id}"]
+    auth_actions = [action for action in with_auth.entities if action.id.startswith("customAuth_-_")]
+    integration = integrations.get_integration(published.integration_id)
+    # Addressed by id; named after the integration, so a search by the id's text finds nothing.
+    assert [action.id for action in auth_actions] == [f"customAuth_-_{published.integration_id}"]
+    assert [action.name for action in auth_actions] == [f"{integration.name} (Custom Auth)"]
+    assert integrations.get_integrations_actions(name="customAuth", include_auth_actions="true").entities == []
+    assert integrations.get_integrations_action(f"customAuth_-_{published.integration_id}").name == auth_actions[0].name
     assert (brief.config, brief.contract) == (None, None)
     assert (full.config.timeout_seconds, full.config.request.request_type) == (10, "POST")
     assert full.contract.input.input_schema.required == ["conversationId", "ani"]
     assert (draft.version, patched.version, stale.value.status) == (1, 2, 409)
     assert republished.name == "Screenpop - notify v2"
     assert_fully_deserialised(full)
+    # Renaming the integration renames its custom auth action; its id stays.
+    integrations.patch_integration(published.integration_id, body={"name": "Renamed webhook"})
+    renamed = integrations.get_integrations_action(f"customAuth_-_{published.integration_id}")
+    assert renamed.name == "Renamed webhook (Custom Auth)"
 
 
 def test_action_timeout_must_be_1_to_60_seconds(genesys_sim, receiver):
@@ -852,6 +865,34 @@ def test_oauth_client_lifecycle_and_disabled_clients_lose_their_tokens(genesys_s
     assert_fully_deserialised(listed)
 
 
+def test_the_implicit_grant_is_retired_on_the_configured_dates(genesys_sim, genesys_sdk):
+    oauth = genesys_sdk.OAuthApi(sdk_client(genesys_sdk, genesys_sim))
+    body = {"name": "Legacy panel", "authorizedGrantType": "TOKEN", "registeredRedirectUri": ["http://127.0.0.1:8000/"]}
+    agent_token = genesys_sim.token_for("alex")  # the seeded implicit client predates the cutoff
+
+    with pytest.raises(genesys_sdk.rest.ApiException) as refused:
+        oauth.post_oauth_clients(body=body)  # the default cutoff for new implicit clients has passed
+    code_client = oauth.post_oauth_clients(body={**body, "authorizedGrantType": "CODE"})
+    with pytest.raises(genesys_sdk.rest.ApiException) as switched:
+        oauth.put_oauth_client(code_client.id, body=body)
+    genesys_sim.configure(implicit_grant_new_clients_until=None)
+    legacy = oauth.post_oauth_clients(body=body)
+    genesys_sim.configure(implicit_grant_until="2000-01-01")
+    login = genesys_sim.session.get(
+        f"{genesys_sim.base_url}/oauth/authorize",
+        params={"client_id": legacy.id, "redirect_uri": "http://127.0.0.1:8000/", "response_type": "token"},
+        allow_redirects=False,
+        timeout=10,
+    )
+    old_token = genesys_sim.api("GET", "/api/v2/users/me", token=agent_token)
+
+    assert (refused.value.status, switched.value.status) == (400, 400)
+    assert "implicit grant is retired" in json.loads(refused.value.body)["message"]
+    assert legacy.authorized_grant_type == "TOKEN"
+    assert parse_qs(urlsplit(login.headers["Location"]).fragment)["error"] == ["unauthorized_client"]
+    assert old_token.status_code == 401
+
+
 def test_roles_prefix_search_and_users_add(genesys_sim, genesys_sdk):
     api_client = sdk_client(genesys_sdk, genesys_sim)
     authorization = genesys_sdk.AuthorizationApi(api_client)
@@ -905,10 +946,11 @@ def test_permissions_are_enforced_until_the_knob_is_off(genesys_sim):
 # Triggers and flows
 
 
-def test_flows_and_trigger_lifecycle(genesys_sim, genesys_sdk):
+def test_flows_and_trigger_lifecycle(genesys_sim, genesys_sdk, receiver):
     api_client = sdk_client(genesys_sdk, genesys_sim)
     automation = genesys_sdk.ProcessAutomationApi(api_client)
-    flow = genesys_sim.import_workflow("Screenpop inbound call", "Screenpop - notify")
+    install_webhook_action(genesys_sdk, api_client, receiver)
+    flow = genesys_sim.publish_workflow("Screenpop inbound call", "Screenpop - notify")
     flows = genesys_sdk.ArchitectApi(api_client).get_flows(type=["workflow"], name="Screenpop*")
     first = create_trigger(genesys_sdk, api_client, flow["id"], [genesys_sim.queue_id("Support")])
     second = create_trigger(genesys_sdk, api_client, flow["id"], [genesys_sim.queue_id("Billing")])
@@ -967,8 +1009,9 @@ def test_flows_and_trigger_lifecycle(genesys_sim, genesys_sdk):
         ({"description": "x" * 513}, "512"),
     ],
 )
-def test_trigger_validation(genesys_sim, change, problem):
-    flow = genesys_sim.import_workflow("wf", "action")
+def test_trigger_validation(genesys_sim, genesys_sdk, receiver, change, problem):
+    install_webhook_action(genesys_sdk, sdk_client(genesys_sdk, genesys_sim), receiver)
+    flow = genesys_sim.publish_workflow("wf", "Screenpop - notify")
     body = {
         "name": "t",
         "topicName": ACD_START,
@@ -994,13 +1037,233 @@ def test_trigger_listing_page_size_is_at_most_200(genesys_sim):
     assert response.status_code == 400
 
 
+# Architect: publish jobs, Archy YAML, saved and published flows, the home division
+
+
+def publish_by_job(sdk: Any, api_client: Any, text: str, *, polls: int = 10) -> tuple[Any, list[str]]:
+    """What CX-as-Code does: register a job, PUT the YAML to its presigned URL, poll until it ends."""
+    architect = sdk.ArchitectApi(api_client)
+    job = architect.post_flows_jobs()
+    uploaded = requests.put(job.presigned_url, data=text.encode(), headers=job.headers, timeout=10)
+    assert uploaded.status_code == 200, uploaded.text
+    statuses = []
+    for _ in range(polls):
+        state = architect.get_flows_job(job.id, expand=["messages"])
+        statuses.append(state.status)
+        if state.status in ("Success", "Failure"):
+            return state, statuses
+    raise AssertionError(f"the job did not end: {statuses}")
+
+
+def screenpop_yaml(**options: Any) -> str:
+    return sim_control.workflow_yaml(
+        "Screenpop inbound call", category="Screenpop", data_action="Screenpop - notify", inputs=EVENT_INPUTS, **options
+    )
+
+
+def test_a_workflow_published_through_a_job_is_what_a_call_runs(genesys_sim, genesys_sdk, receiver):
+    api_client = sdk_client(genesys_sdk, genesys_sim)
+    install_webhook_action(genesys_sdk, api_client, receiver)
+    text = screenpop_yaml(success_outputs={"status": "Flow.popStatus"})
+
+    registered = genesys_sdk.ArchitectApi(api_client).post_flows_jobs()
+    done, statuses = publish_by_job(genesys_sdk, api_client, text)
+    flow = genesys_sdk.ArchitectApi(api_client).get_flow(done.flow.id)
+    create_trigger(genesys_sdk, api_client, flow.id, [genesys_sim.queue_id("Support")])
+    call = genesys_sim.place_call("+15550199", "Support")
+
+    assert registered.presigned_url.endswith(f"/_sim/flow-uploads/{registered.id}")
+    assert registered.headers
+    assert statuses == ["Started", "Success"]  # the simulator makes clients poll at least once
+    assert (done.command, done.messages) == ("Publish", [])
+    assert (flow.name, flow.type, flow.division.name, flow.published_version.id) == (
+        "Screenpop inbound call",
+        "WORKFLOW",
+        "Home",
+        "1.0",
+    )
+    (fired,) = call["triggers"]
+    assert fired["path"] == ["callData: Screenpop - notify", "endWorkflow: sent"]
+    assert fired["exitReason"] == "sent"
+    assert fired["input"]["ani"] == "tel:+15550199"
+    assert fired["input"]["timestamp"] == str(call["events"][1]["eventBody"]["eventTime"])
+    assert fired["variables"]["Flow.popStatus"] == "accepted"  # successOutputs, as the YAML maps them
+    # Publishing the same name again keeps the flow's id and makes a new version.
+    again, _ = publish_by_job(genesys_sdk, api_client, text)
+    assert again.flow.id == flow.id
+    assert genesys_sdk.ArchitectApi(api_client).get_flow(flow.id).published_version.id == "2.0"
+
+
+def test_the_workflow_decides_which_output_runs(genesys_sim, genesys_sdk, receiver):
+    api_client = sdk_client(genesys_sdk, genesys_sim)
+    install_webhook_action(genesys_sdk, api_client, receiver)
+    flow = genesys_sim.publish_workflow_yaml(screenpop_yaml())
+    create_trigger(genesys_sdk, api_client, flow["id"], [genesys_sim.queue_id("Support")])
+    receiver.webhook_status = 500
+
+    (fired,) = genesys_sim.place_call("+15550199", "Support")["triggers"]
+
+    assert (fired["success"], fired["branch"], fired["exitReason"]) == (False, "failure", "failed")
+
+
+def test_a_json_trigger_gives_the_workflow_the_whole_event_as_flow_json_data(genesys_sim, genesys_sdk, receiver):
+    api_client = sdk_client(genesys_sdk, genesys_sim)
+    install_webhook_action(genesys_sdk, api_client, receiver)
+    document = yaml.safe_load(screenpop_yaml())
+    workflow = document["workflow"]
+    workflow["variables"] = [{"jsonVariable": {"name": "Flow.jsonData", "isInput": True, "isOutput": False}}]
+    inputs = workflow["states"][0]["state"]["actions"][0]["callData"]["category"]["Screenpop"]["dataAction"]
+    inputs["Screenpop - notify"]["inputs"] = {
+        "conversationId": {"exp": "Flow.jsonData.conversationId"},
+        "ani": {"exp": "Flow.jsonData.ani"},
+        "timestamp": {"exp": "ToString(Flow.jsonData.eventTime)"},
+    }
+    flow = genesys_sim.publish_workflow_yaml(yaml.safe_dump(document, sort_keys=False))
+    trigger = create_trigger(genesys_sdk, api_client, flow["id"], [genesys_sim.queue_id("Support")])
+    genesys_sdk.ProcessAutomationApi(api_client).put_processautomation_trigger(
+        trigger.id,
+        body=build(
+            genesys_sdk,
+            "UpdateTriggerRequest",
+            version=trigger.version,
+            name=trigger.name,
+            topic_name=trigger.topic_name,
+            enabled=True,
+            target=build(
+                genesys_sdk,
+                "TriggerTarget",
+                type="Workflow",
+                id=flow["id"],
+                workflow_target_settings=build(genesys_sdk, "WorkflowTargetSettings", data_format="Json"),
+            ),
+            match_criteria=trigger.match_criteria,
+            event_ttl_seconds=60,
+        ),
+    )
+
+    call = genesys_sim.place_call("+15550199", "Support")
+
+    (fired,) = call["triggers"]
+    acd_event = call["events"][1]["eventBody"]
+    assert fired["input"] == {
+        "conversationId": call["conversationId"],
+        "ani": "tel:+15550199",
+        "timestamp": str(acd_event["eventTime"]),
+    }
+    assert fired["success"]
+
+
+def _without_failure_output(text: str) -> str:
+    document = yaml.safe_load(text)
+    del document["workflow"]["states"][0]["state"]["actions"][0]["callData"]["outputs"]["failure"]
+    return yaml.safe_dump(document, sort_keys=False)
+
+
+def _with_unknown_key_and_unreachable_action(text: str) -> str:
+    document = yaml.safe_load(text)
+    document["workflow"]["colour"] = "blue"
+    actions = document["workflow"]["states"][0]["state"]["actions"]
+    actions.append({"endWorkflow": {"name": "End Workflow", "exitReason": {"noValue": True}}})
+    return yaml.safe_dump(document, sort_keys=False)
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (_without_failure_output, ["The callData output 'failure' is missing."]),
+        (
+            _with_unknown_key_and_unreachable_action,
+            ["Unknown key 'colour'", "This action is unreachable"],
+        ),
+        (lambda text: text.replace("division: Home", "division: Head Office"), ["division named 'Head Office'"]),
+        (lambda text: text.replace("exp: Flow.ani", "exp: Flow.caller"), ["uses Flow.caller, which is not declared"]),
+        (lambda text: text.replace("Screenpop - notify", "Screenpop - gone"), ["Unable to find a published data"]),
+        (lambda text: "workflow: [unclosed", ["not valid YAML"]),
+        (lambda text: text.replace("workflow:", "inboundCall:", 1), ["top-level key 'workflow'"]),
+    ],
+)
+def test_publish_jobs_refuse_what_architect_refuses(genesys_sim, genesys_sdk, receiver, change, expected):
+    api_client = sdk_client(genesys_sdk, genesys_sim)
+    install_webhook_action(genesys_sdk, api_client, receiver)
+
+    done, _ = publish_by_job(genesys_sdk, api_client, change(screenpop_yaml()))
+
+    texts = [message.text for message in done.messages]
+    assert done.status == "Failure", texts
+    assert done.flow is None
+    for text in expected:
+        assert any(text in message for message in texts), texts
+    assert {message.type for message in done.messages} >= {"Error"}
+    assert genesys_sim.control("GET", "flows")["entities"] == []
+
+
+def test_the_control_shortcut_refuses_with_an_error_body(genesys_sim, genesys_sdk, receiver):
+    install_webhook_action(genesys_sdk, sdk_client(genesys_sdk, genesys_sim), receiver)
+
+    with pytest.raises(requests.HTTPError) as refused:
+        genesys_sim.publish_workflow_yaml(_without_failure_output(screenpop_yaml()))
+
+    body = refused.value.response.json()
+    assert (body["status"], body["code"]) == (400, "flow.validation.failed")
+    assert "The callData output 'failure' is missing." in body["message"]
+    assert body["contextId"]
+
+
+def test_uploads_need_the_signed_headers_and_work_once(genesys_sim, genesys_sdk):
+    api_client = sdk_client(genesys_sdk, genesys_sim)
+    job = genesys_sdk.ArchitectApi(api_client).post_flows_jobs()
+
+    unsigned = requests.put(job.presigned_url, data=b"workflow: {}", timeout=10)
+    signed = requests.put(job.presigned_url, data=b"workflow: {}", headers=job.headers, timeout=10)
+    twice = requests.put(job.presigned_url, data=b"workflow: {}", headers=job.headers, timeout=10)
+
+    assert (unsigned.status_code, signed.status_code, twice.status_code) == (403, 200, 403)
+    assert "Authorization" not in job.headers  # a presigned URL needs no token
+
+
+def test_triggers_refuse_a_saved_flow_until_it_is_published(genesys_sim, genesys_sdk, receiver):
+    api_client = sdk_client(genesys_sdk, genesys_sim)
+    install_webhook_action(genesys_sdk, api_client, receiver)
+    architect = genesys_sdk.ArchitectApi(api_client)
+    saved = architect.post_flows(body=build(genesys_sdk, "Flow", name="Screenpop inbound call", type="WORKFLOW"))
+
+    with pytest.raises(genesys_sdk.rest.ApiException) as refused:
+        create_trigger(genesys_sdk, api_client, saved.id, [genesys_sim.queue_id("Support")])
+    done, _ = publish_by_job(genesys_sdk, api_client, screenpop_yaml())
+    trigger = create_trigger(genesys_sdk, api_client, saved.id, [genesys_sim.queue_id("Support")])
+
+    assert (saved.published_version, saved.saved_version.id) == (None, "1")
+    assert refused.value.status == 400
+    assert "is not published" in json.loads(refused.value.body)["message"]
+    assert done.flow.id == saved.id
+    assert trigger.target.id == saved.id
+
+
+def test_the_home_division_by_id_and_name_and_renamed(genesys_sim, genesys_sdk, receiver):
+    api_client = sdk_client(genesys_sdk, genesys_sim)
+    install_webhook_action(genesys_sdk, api_client, receiver)
+    authorization = genesys_sdk.AuthorizationApi(api_client)
+    before = authorization.get_authorization_divisions_home()
+
+    genesys_sim.rename_home_division("Head Office")
+    after = authorization.get_authorization_divisions_home()
+    refused, _ = publish_by_job(genesys_sdk, api_client, screenpop_yaml())
+    accepted, _ = publish_by_job(genesys_sdk, api_client, screenpop_yaml(division="Head Office"))
+
+    assert (before.name, before.home_division) == ("Home", True)
+    assert (after.id, after.name) == (before.id, "Head Office")
+    assert refused.status == "Failure"
+    assert accepted.status == "Success"
+    assert genesys_sdk.ArchitectApi(api_client).get_flow(accepted.flow.id).division.id == before.id
+
+
 # Calls: trigger → workflow → data action → webhook
 
 
 def test_a_call_fires_the_trigger_workflow_action_and_webhook(genesys_sim, genesys_sdk, receiver):
     api_client = sdk_client(genesys_sdk, genesys_sim)
     install_webhook_action(genesys_sdk, api_client, receiver)
-    flow = genesys_sim.import_workflow("Screenpop inbound call", "Screenpop - notify")
+    flow = genesys_sim.publish_workflow("Screenpop inbound call", "Screenpop - notify")
     support, billing = genesys_sim.queue_id("Support"), genesys_sim.queue_id("Billing")
     create_trigger(genesys_sdk, api_client, flow["id"], [support, billing])
 
@@ -1031,13 +1294,13 @@ def test_a_call_fires_the_trigger_workflow_action_and_webhook(genesys_sim, genes
     )
     assert delivered["agent_id"] == "${input.userId}"  # acd.start carries no userId: Genesys leaves it unresolved
     assert delivered["participant_id"] == acd_event["participantId"]
-    assert delivered["timestamp"].endswith("Z")
+    assert delivered["timestamp"] == str(acd_event["eventTime"])  # epoch ms, as the workflow's ToString makes it
 
 
 def test_calls_that_do_not_match_fire_nothing_and_transfers_fire_again(genesys_sim, genesys_sdk, receiver):
     api_client = sdk_client(genesys_sdk, genesys_sim)
     install_webhook_action(genesys_sdk, api_client, receiver)
-    flow = genesys_sim.import_workflow("Screenpop inbound call", "Screenpop - notify")
+    flow = genesys_sim.publish_workflow("Screenpop inbound call", "Screenpop - notify")
     create_trigger(
         genesys_sdk, api_client, flow["id"], [genesys_sim.queue_id("Support"), genesys_sim.queue_id("Billing")]
     )
@@ -1076,7 +1339,7 @@ def test_calls_round_robin_between_the_seeded_agents(genesys_sim):
 
 def test_a_call_in_another_org_only_fires_that_orgs_triggers(genesys_sim, genesys_sdk, receiver):
     install_webhook_action(genesys_sdk, sdk_client(genesys_sdk, genesys_sim), receiver)
-    flow = genesys_sim.import_workflow("Screenpop inbound call", "Screenpop - notify")
+    flow = genesys_sim.publish_workflow("Screenpop inbound call", "Screenpop - notify")
     create_trigger(genesys_sdk, sdk_client(genesys_sdk, genesys_sim), flow["id"], [genesys_sim.queue_id("Support")])
 
     call = genesys_sim.place_call("+15550199", "Support", org="other")
@@ -1084,6 +1347,42 @@ def test_a_call_in_another_org_only_fires_that_orgs_triggers(genesys_sim, genesy
     assert call["events"][1]["eventBody"]["queueId"] == genesys_sim.queue_id("Support", OTHER_ORG_ID)
     assert call["triggers"] == []
     assert receiver.received == []
+
+
+def test_trigger_quotas_and_event_ttl_drop_deliveries(genesys_sim, genesys_sdk, receiver):
+    api_client = sdk_client(genesys_sdk, genesys_sim)
+    install_webhook_action(genesys_sdk, api_client, receiver)
+    support = [genesys_sim.queue_id("Support")]
+    first = genesys_sim.publish_workflow("Screenpop inbound call", "Screenpop - notify")
+    second = genesys_sim.publish_workflow("Another workflow", "Screenpop - notify")
+    create_trigger(genesys_sdk, api_client, first["id"], support)
+    create_trigger(genesys_sdk, api_client, second["id"], support)
+
+    def outcomes() -> list[str | None]:
+        return [fired.get("dropped") for fired in genesys_sim.place_call("+15550199", "Support")["triggers"]]
+
+    defaults = genesys_sim.control("GET", "config")
+    genesys_sim.configure(trigger_quota_per_minute=5, trigger_workflow_share=0.4)  # 2 a minute for each workflow
+    by_workflow = [outcomes() for _ in range(3)]
+    genesys_sim.configure(trigger_quota_per_minute=3, trigger_workflow_share=1.0)
+    by_org_minute = [outcomes() for _ in range(2)]
+    genesys_sim.configure(trigger_quota_per_minute=100, trigger_quota_per_hour=1)
+    by_org_hour = outcomes()
+    usage = genesys_sim.control("GET", "quotas")
+    genesys_sim.configure(trigger_quota_per_hour=100, trigger_delivery_lag_seconds=61)  # the triggers' TTL is 60 s
+    expired = genesys_sim.place_call("+15550199", "Support")["triggers"]
+
+    assert (defaults["trigger_quota_per_minute"], defaults["trigger_quota_per_hour"]) == (6000, 36000)
+    assert defaults["trigger_workflow_share"] == 0.8
+    assert by_workflow == [[None, None], [None, None], ["workflow", "workflow"]]
+    assert by_org_minute == [[None, None], [None, "minute"]]
+    assert by_org_hour == [None, "hour"]
+    (org,) = usage["organizations"]
+    assert (org["orgId"], org["lastHour"], usage["limits"]["perHour"]) == (DEMO_ORG_ID, 1, 1)
+    assert [fired["dropped"] for fired in expired] == ["ttl", "ttl"]
+    assert "eventTTLSeconds" in expired[0]["error"]
+    webhooks = [item for item in receiver.received if item["path"] == "/webhook"]
+    assert len(webhooks) == 4 + 3 + 1  # nothing dropped reached the webhook
 
 
 # Rate limits, faults, the log

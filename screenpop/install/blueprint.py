@@ -39,11 +39,18 @@ SYNC_ROLE_PERMISSIONS = [
     ("processautomation", "trigger", ["view", "edit"]),
 ]
 
+PANEL_GRANT_TYPE = "CODE"
 # Agents' panel login: it reads the agent (users/me with the organisation) and the conversation.
 PANEL_CLIENT_SCOPES = ["conversations:readonly", "users:readonly", "organization:readonly"]
+# The iframe's sandbox flags (reference §7, §12): `allow-popups-to-escape-sandbox` makes a ticket link the agent
+# opens a normal tab, not one that inherits the widget's sandbox (where Freshdesk's own scripts would fail).
 WIDGET_SANDBOX = (
-    "allow-forms,allow-modals,allow-popups,allow-presentation,allow-same-origin,allow-scripts,allow-downloads"
+    "allow-forms,allow-modals,allow-popups,allow-popups-to-escape-sandbox,allow-presentation,allow-same-origin,"
+    "allow-scripts,allow-downloads"
 )
+# The iframe's feature permissions, as the Premium App example sets them on its Interaction Widget. The panel uses
+# none of them today; they are what Genesys's own example provisions, so an admin sees familiar settings.
+WIDGET_PERMISSIONS = "camera,microphone,geolocation"
 
 # The data action's inputs, which the workflow fills from the acd.start event (all strings; `eventTime` carries
 # the event time as ISO 8601, converted by the workflow from the event's epoch milliseconds).
@@ -57,6 +64,8 @@ DATA_ACTION_INPUTS = {
     "eventTime": "When the call entered the queue (ISO 8601).",
 }
 REQUIRED_INPUTS = ["conversationId", "ani"]
+# The caller of the install's test call when the admin names none.
+TEST_CALL_PHONE = "+15550199999"
 
 
 def public_url(path: str) -> str:
@@ -77,11 +86,11 @@ def webhook_url() -> str:
 
 def widget_url_template(tenant: Tenant) -> str:
     """The Interaction Widget's URL: Genesys fills the `{{...}}` variables for each interaction; `clientId` is the
-    tenant's panel OAuth client, which agents log in with."""
+    tenant's panel OAuth client, which agents log in with by authorization code with PKCE (`grant=pkce`)."""
     variables = "&".join(
         f"{name}={{{{{name}}}}}" for name in ("gcConversationId", "gcHostOrigin", "gcTargetEnv", "gcLangTag")
     )
-    return f"{public_url('/widget/')}?{variables}&clientId={tenant.panel_client_id}"
+    return f"{public_url('/widget/')}?{variables}&clientId={tenant.panel_client_id}&grant=pkce"
 
 
 def role_body() -> dict[str, Any]:
@@ -112,14 +121,34 @@ def sync_client_body(role_id: str, *, division_id: str | None, state: str = "act
 
 
 def panel_client_body(*, state: str = "active") -> dict[str, Any]:
+    """Authorization code with PKCE: Genesys no longer creates implicit-grant (`TOKEN`) clients and retires the
+    existing ones (reference §12); the panel exchanges the code on the server, without a client secret."""
     return {
         "name": PANEL_CLIENT_NAME,
-        "description": "Freshdesk screen pop: agents log in to the ticket panel with it.",
-        "authorizedGrantType": "TOKEN",
+        "description": "Freshdesk screen pop: agents log in to the ticket panel with it (authorization code, PKCE).",
+        "authorizedGrantType": PANEL_GRANT_TYPE,
         "registeredRedirectUri": [panel_redirect_uri()],
         "scope": list(PANEL_CLIENT_SCOPES),
         "state": state,
     }
+
+
+OAUTH_CLIENT_FIELDS = (
+    "name",
+    "description",
+    "accessTokenValiditySeconds",
+    "registeredRedirectUri",
+    "authorizedGrantType",
+    "scope",
+    "roleDivisions",
+    "roleIds",
+)
+
+
+def oauth_client_inactive_body(client: dict[str, Any]) -> dict[str, Any]:
+    """`client` as Genesys shows it, made inactive: what is PUT before a client is deleted (reference §9)."""
+    body = {name: client[name] for name in OAUTH_CLIENT_FIELDS if client.get(name) is not None}
+    return {**body, "state": "inactive"}
 
 
 def credential_body(*, client_id: str, client_secret: str) -> dict[str, Any]:
@@ -154,6 +183,11 @@ AUTH_ACTION_CONFIG: dict[str, Any] = {
     },
     "response": {"translationMap": {}, "translationMapDefaults": {}, "successTemplate": "${rawResult}"},
 }
+
+
+def custom_auth_action_id(integration_id: str) -> str:
+    """The id Genesys gives the custom auth action of a User Defined (OAuth) integration (its name varies)."""
+    return f"customAuth_-_{integration_id}"
 
 
 def data_action_body(*, integration_id: str) -> dict[str, Any]:
@@ -209,6 +243,7 @@ def widget_config(current: dict[str, Any], *, tenant: Tenant, queue_ids: list[st
         {
             "url": widget_url_template(tenant),
             "sandbox": WIDGET_SANDBOX,
+            "permissions": WIDGET_PERMISSIONS,
             "communicationTypeFilter": "call",
             "queueIdFilterList": list(queue_ids),
             "groups": properties.get("groups") or [],

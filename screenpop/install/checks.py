@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from screenpop.genesys.api import GenesysApi
 from screenpop.install.config import premium_type_id
-from screenpop.install.genesys import GenesysApi
 
 # Each permission the install, the test call or the uninstall uses (reference §4), and why.
 REQUIRED_PERMISSIONS: dict[str, str] = {
@@ -36,7 +36,9 @@ REQUIRED_PERMISSIONS: dict[str, str] = {
     "processautomation:trigger:add": "create the trigger on inbound calls",
     "processautomation:trigger:edit": "keep its queues in sync",
     "processautomation:trigger:delete": "remove it on uninstall",
-    "architect:flow:view": "find the imported workflow",
+    "architect:flow:view": "find the workflow and follow its publish job",
+    "architect:flow:add": "publish the app's workflow (an Architect publish job)",
+    "architect:flow:edit": "publish a new version of it when the app's workflow changes",
     "architect:flow:delete": "remove the workflow on uninstall",
     "routing:queue:view": "list your queues",
 }

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from screenpop.install import blueprint
 from screenpop.regions import REGION_CHOICES
 from screenpop.validation import genesys_environment
 
@@ -51,6 +52,6 @@ class TestCallForm(forms.Form):
     phone = forms.CharField(
         label=_("Caller's number for the test"),
         max_length=40,
-        initial="+15550199999",
+        initial=blueprint.TEST_CALL_PHONE,
         help_text=_("A number of one of your Freshdesk contacts shows their tickets; any number tests the path."),
     )

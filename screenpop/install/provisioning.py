@@ -6,15 +6,15 @@ alone: a re-run sends only reads. What exists is recorded in `Tenant.genesys_obj
 interrupted run is resumed by the next one and removed by the uninstall (`uninstall.py`).
 
 Steps: the sync role → the sync OAuth client (client credentials; secret stored encrypted on the tenant) → the
-agents' panel OAuth client (implicit; redirect URI = the panel) → our webhook OAuth client and its Genesys
-credential (User Defined (OAuth), pointing at /oauth/token/) → the Web Services Data Actions integration → its custom
-auth action → the published data action → the Interaction Widget → the trigger on acd.start targeting the imported
-workflow (the step waits, without failing, until the admin has imported it).
+agents' panel OAuth client (authorization code with PKCE; redirect URI = the panel) → our webhook OAuth client and
+its Genesys credential (User Defined (OAuth), pointing at /oauth/token/) → the Web Services Data Actions integration
+→ its custom auth action (found by its id, `customAuth_-_<integrationId>`) → the published data action → the
+Interaction Widget → the Architect workflow, published through a publish job with the org's home division → the
+trigger on acd.start targeting it, created only once the workflow is published. No step needs the admin's hands.
 """
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -25,9 +25,10 @@ from django.utils import timezone
 
 from screenpop import tenants
 from screenpop.errors import ScreenpopError
-from screenpop.install import blueprint
-from screenpop.install.errors import GenesysNotFound, InstallNotPossible
-from screenpop.install.genesys import GenesysApi, differs, wait_until
+from screenpop.genesys.api import GenesysApi, differs, wait_until
+from screenpop.genesys.errors import GenesysNotFound
+from screenpop.install import blueprint, workflow
+from screenpop.install.errors import InstallNotPossible
 from screenpop.install.services import queue_ids
 from screenpop.models import FreshdeskConnection, Tenant, WebhookClient
 
@@ -39,7 +40,7 @@ LOCK_SECONDS = 600
 
 @dataclass
 class StepResult:
-    """One step's outcome: `created`, `updated`, `unchanged`, `waiting` (needs the admin), `failed`; for the
+    """One step's outcome: `created`, `updated`, `unchanged`, `failed`; for the
     uninstall `removed`, `absent` or `failed`."""
 
     step: str
@@ -58,10 +59,6 @@ class RunReport:
     @property
     def ok(self) -> bool:
         return not any(step.status == "failed" for step in self.steps)
-
-    @property
-    def waiting(self) -> bool:
-        return any(step.status == "waiting" for step in self.steps)
 
     @property
     def changed(self) -> bool:
@@ -91,6 +88,7 @@ class Provisioner:
         self.api = api
         self.admin_user_id = admin_user_id
         self.objects: dict[str, Any] = dict(tenant.genesys_objects or {})
+        self._division: dict[str, Any] | None = None
 
     # -- bookkeeping ----------------------------------------------------------------------------------------------
 
@@ -134,6 +132,7 @@ class Provisioner:
             ("auth_action", "Its custom authentication action", self.auth_action),
             ("data_action", f"Data action “{blueprint.DATA_ACTION_NAME}”", self.data_action),
             ("widget", "Interaction Widget", self.widget),
+            ("workflow", f"Architect workflow “{blueprint.WORKFLOW_NAME}” (published)", self.workflow),
             ("trigger", "Trigger on inbound calls (acd.start)", self.trigger),
         ]
         for step, label, run_step in steps:
@@ -198,7 +197,7 @@ class Provisioner:
 
     def sync_client(self) -> StepResult:
         role_id = self._recorded_id("role") or ""
-        wanted = blueprint.sync_client_body(role_id, division_id=self.api.home_division_id())
+        wanted = blueprint.sync_client_body(role_id, division_id=self._home_division()["id"])
         client = self._by_id(self.api.oauth_client, "sync_client") or exact(
             self.api.oauth_clients(), blueprint.SYNC_CLIENT_NAME
         )
@@ -227,9 +226,15 @@ class Provisioner:
         client = self._by_id(self.api.oauth_client, "panel_client") or exact(
             self.api.oauth_clients(), blueprint.PANEL_CLIENT_NAME
         )
+        replaced = client is not None and client.get("authorizedGrantType") != blueprint.PANEL_GRANT_TYPE
+        if replaced:
+            # An implicit-grant client of an earlier install: a client's grant type is not changed in place (whether
+            # Genesys allows it is uncertain), so it is replaced; the widget URL then names the new one.
+            self._retire_oauth_client(client)
+            client = None
         if client is None:
             client = self.api.oauth_client_create(wanted)
-            status = "created"
+            status = "updated" if replaced else "created"
         elif differs(client, wanted):
             client = self.api.oauth_client_put(client["id"], wanted)
             status = "updated"
@@ -240,6 +245,11 @@ class Provisioner:
             self.tenant.save(update_fields=["panel_client_id", "updated_at"])
         self._record("panel_client", {"id": client["id"], "name": client["name"]})
         return StepResult("", "", status, f"Redirect URI {blueprint.panel_redirect_uri()}", client["id"])
+
+    def _retire_oauth_client(self, client: dict[str, Any]) -> None:
+        """Deactivate, then delete, as the uninstall does (reference §9)."""
+        self.api.oauth_client_put(client["id"], blueprint.oauth_client_inactive_body(client))
+        self.api.oauth_client_delete(client["id"])
 
     def webhook_credential(self) -> StepResult:
         webhook_client = (
@@ -314,23 +324,24 @@ class Provisioner:
     def auth_action(self) -> StepResult:
         integration_id = self._recorded_id("data_integration") or ""
 
-        def find() -> dict[str, Any] | None:
-            candidates = self.api.actions(name="customAuth", include_auth=True)
-            return next((a for a in candidates if a.get("integrationId") == integration_id), None)
-
+        action_id = blueprint.custom_auth_action_id(integration_id)
         found: dict[str, Any] = {}
 
         def located() -> bool:
-            found["action"] = find()
-            return found["action"] is not None
+            try:
+                found["action"] = self.api.action(action_id)
+            except GenesysNotFound:
+                return False
+            return True
 
-        # Genesys makes it when the integration's configuration names the credential; it may take a moment.
+        # Genesys makes it when the integration's configuration names the credential; it may take a moment. Its
+        # name follows the integration's, so only its id is stable (reference §12).
         if not wait_until(located, timeout=AUTH_ACTION_WAIT_SECONDS, interval=1.0):
             raise InstallNotPossible(
-                "Genesys Cloud has not created the integration's authentication action yet. Run the installation "
-                "again in a minute."
+                f"Genesys Cloud has not created the integration's authentication action ({action_id}) yet. Run the "
+                "installation again in a minute."
             )
-        action = self.api.action(found["action"]["id"])
+        action = found["action"]
         status = "unchanged"
         if differs(action.get("config") or {}, blueprint.AUTH_ACTION_CONFIG):
             draft = self.api.action_draft_open(action["id"])
@@ -392,20 +403,47 @@ class Provisioner:
             "", "", status, f"Calls in {scope}; URL {blueprint.widget_url_template(self.tenant)}", integration["id"]
         )
 
+    def _home_division(self) -> dict[str, Any]:
+        if self._division is None:
+            self._division = self.api.home_division()
+        return self._division
+
+    def workflow(self) -> StepResult:
+        """Publish the shipped workflow with the org's home division, through an Architect publish job, and wait
+        until Genesys says it is published. Unchanged when the text published last time is the same and the flow
+        is still published."""
+        division = self._home_division()
+        text = workflow.workflow_for_division(division["name"])
+        digest = workflow.workflow_digest(text)
+        recorded = self.objects.get("workflow") or {}
+        flow = self._by_id(self.api.flow, "workflow") or exact(
+            self.api.workflows(name=blueprint.WORKFLOW_NAME), blueprint.WORKFLOW_NAME
+        )
+        existing = flow
+        published = flow is not None and bool(flow.get("publishedVersion"))
+        if published and recorded.get("digest") == digest and recorded.get("id") == flow["id"]:
+            version = flow["publishedVersion"].get("id")
+            return StepResult("", "", "unchanged", f"Published version {version} in {division['name']}", flow["id"])
+        flow, messages = workflow.workflow_publish(api=self.api, text=text)
+        version = (flow.get("publishedVersion") or {}).get("id")
+        recorded = {"id": flow["id"], "name": flow["name"], "version": version, "digest": digest}
+        self._record("workflow", {**recorded, "division": division["name"]})
+        detail = f"Published version {version} in the division {division['name']}"
+        if messages:
+            detail += f" (Genesys noted: {'; '.join(messages)})"
+        return StepResult("", "", "created" if existing is None else "updated", detail, flow["id"])
+
     def trigger(self) -> StepResult:
-        workflow = exact(self.api.workflows(name=blueprint.WORKFLOW_NAME), blueprint.WORKFLOW_NAME)
-        if workflow is None:
-            self._record("workflow", None)
-            return StepResult(
-                "",
-                "",
-                "waiting",
-                f"Import the workflow “{blueprint.WORKFLOW_NAME}” in Architect (see below), then finish the "
-                "installation.",
+        """The trigger, created only once the workflow it targets is published (Genesys refuses it otherwise)."""
+        workflow_id = self._recorded_id("workflow") or ""
+        flow = self.api.flow(workflow_id)
+        if not flow.get("publishedVersion"):
+            raise InstallNotPossible(
+                f"The workflow “{blueprint.WORKFLOW_NAME}” is not published, so no trigger can start it. Run the "
+                "installation again."
             )
-        self._record("workflow", {"id": workflow["id"], "name": workflow["name"]})
         queues = queue_ids(self.tenant)
-        wanted = blueprint.trigger_body(workflow_id=workflow["id"], queue_ids=queues)
+        wanted = blueprint.trigger_body(workflow_id=flow["id"], queue_ids=queues)
         trigger = self._by_id(self.api.trigger, "trigger") or exact(self.api.triggers(), blueprint.TRIGGER_NAME)
         if trigger is None:
             trigger, status = self.api.trigger_create(wanted), "created"
@@ -413,7 +451,7 @@ class Provisioner:
             trigger, written = self.api.trigger_update(trigger["id"], lambda current: {**current, **wanted})
             status = "updated" if written else "unchanged"
         self._record("trigger", {"id": trigger["id"], "name": trigger["name"], "version": trigger["version"]})
-        return StepResult("", "", status, f"Targets the workflow {workflow['id']}", trigger["id"])
+        return StepResult("", "", status, f"Targets the workflow {flow['id']}", trigger["id"])
 
 
 @contextmanager
@@ -437,33 +475,3 @@ def provision(*, tenant: Tenant, api: GenesysApi, admin_user_id: str | None = No
     while another run for the tenant is going on."""
     with tenant_install_lock(tenant):
         return Provisioner(tenant=tenant, api=api, admin_user_id=admin_user_id).run()
-
-
-@dataclass(frozen=True)
-class TestCallResult:
-    ok: bool
-    inputs: dict[str, Any]
-    answer: Any = None
-    detail: str = ""
-
-
-def data_action_test_call(*, tenant: Tenant, api: GenesysApi, phone: str) -> TestCallResult:
-    """Run the data action as the workflow would for a call from `phone`, and return the webhook's answer (or
-    Genesys's account of the failure, which quotes the webhook's answer)."""
-    action_id = (tenant.genesys_objects.get("data_action") or {}).get("id")
-    if not action_id:
-        raise InstallNotPossible("The data action is not installed yet: run the installation first.")
-    filters = queue_ids(tenant)
-    inputs = {
-        "conversationId": f"install-test-{uuid.uuid4()}",
-        "ani": phone if phone.startswith("tel:") else f"tel:{phone}",
-        "queueId": filters[0] if filters else "install-test",
-        "mediaType": "VOICE",
-        "direction": "INBOUND",
-        "participantId": "install-test",
-        "eventTime": timezone.now().isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-    }
-    try:
-        return TestCallResult(ok=True, inputs=inputs, answer=api.action_execute(action_id, inputs))
-    except ScreenpopError as error:
-        return TestCallResult(ok=False, inputs=inputs, detail=error.detail)

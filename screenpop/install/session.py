@@ -17,8 +17,8 @@ from django.http import HttpRequest, HttpResponseBase
 from django.shortcuts import redirect, render
 
 from screenpop.errors import ScreenpopError
-from screenpop.install.errors import GenesysAuthError
-from screenpop.install.genesys import GenesysApi, api_with_token
+from screenpop.genesys.api import GenesysApi, api_with_token
+from screenpop.genesys.errors import GenesysAuthError
 from screenpop.models import Tenant
 
 SESSION_KEY = "screenpop_install"

@@ -16,9 +16,10 @@ from dataclasses import dataclass
 from django.db import transaction
 
 from screenpop.errors import ScreenpopError
+from screenpop.genesys.api import login_with_client_credentials
+from screenpop.genesys.errors import GenesysAuthError
 from screenpop.install import blueprint
-from screenpop.install.errors import GenesysAuthError, InstallNotPossible
-from screenpop.install.genesys import login_with_client_credentials
+from screenpop.install.errors import InstallNotPossible
 from screenpop.install.provisioning import tenant_install_lock
 from screenpop.install.services import queue_ids
 from screenpop.models import Tenant

@@ -19,22 +19,11 @@ from oauth2_provider.models import AccessToken
 
 from screenpop import tenants
 from screenpop.errors import ScreenpopError
+from screenpop.genesys.api import GenesysApi
+from screenpop.genesys.errors import GenesysNotFound
 from screenpop.install import blueprint
-from screenpop.install.errors import GenesysNotFound
-from screenpop.install.genesys import GenesysApi
 from screenpop.install.provisioning import RunReport, StepResult, tenant_install_lock
 from screenpop.models import Tenant, WebhookClient
-
-OAUTH_CLIENT_FIELDS = (
-    "name",
-    "description",
-    "accessTokenValiditySeconds",
-    "registeredRedirectUri",
-    "authorizedGrantType",
-    "scope",
-    "roleDivisions",
-    "roleIds",
-)
 
 
 def _ours(item: dict[str, Any]) -> bool:
@@ -148,8 +137,8 @@ class Uninstaller:
         def deactivate_then_delete(client_id: str) -> None:
             client = by_id.get(client_id) or self.api.oauth_client(client_id)
             if client.get("state") != "inactive":
-                body = {name: client[name] for name in OAUTH_CLIENT_FIELDS if client.get(name) is not None}
-                self.api.oauth_client_put(client_id, {**body, "state": "inactive"})
+                body = blueprint.oauth_client_inactive_body(client)
+                self.api.oauth_client_put(client_id, body)
             self.api.oauth_client_delete(client_id)
 
         return self._remove_each(_ids(self.objects.get(key), others), deactivate_then_delete)

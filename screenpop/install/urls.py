@@ -14,7 +14,6 @@ urlpatterns = [
     path("provision/", views.provision, name="provision"),
     path("summary/", views.summary, name="summary"),
     path("test-call/", views.test_call, name="test-call"),
-    path("simulator-workflow/", views.simulator_workflow, name="simulator-workflow"),
     path("uninstall/", views.uninstall, name="uninstall"),
     path("logout/", views.logout, name="logout"),
     path("workflow.yaml", views.workflow_file, name="workflow-file"),

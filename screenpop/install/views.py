@@ -21,17 +21,14 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from screenpop.errors import ScreenpopError, ValidationFailed
-from screenpop.install import blueprint, checks, provisioning, services, workflow
+from screenpop.genesys.api import login_with_pkce_code
+from screenpop.genesys.errors import GenesysAuthError
+from screenpop.genesys.transport import authorize_url, pkce_challenge, pkce_verifier
+from screenpop.install import blueprint, checks, links, provisioning, services, workflow
 from screenpop.install import uninstall as uninstalling
+from screenpop.install.call_check import CallCheckResult, call_check_run
 from screenpop.install.config import install_client_id
-from screenpop.install.errors import GenesysAuthError
 from screenpop.install.forms import FreshdeskForm, RegionForm, TestCallForm
-from screenpop.install.genesys import (
-    authorize_url,
-    login_with_pkce_code,
-    pkce_challenge,
-    pkce_verifier,
-)
 from screenpop.install.session import (
     PENDING_LOGIN_KEY,
     SESSION_KEY,
@@ -293,12 +290,13 @@ def _planned_objects() -> list[tuple[str, str]]:
     return [
         ("Role (view queues; view and edit integrations and triggers)", blueprint.ROLE_NAME),
         ("OAuth client, client credentials, for keeping queues in sync", blueprint.SYNC_CLIENT_NAME),
-        ("OAuth client for agents' panel login (implicit grant)", blueprint.PANEL_CLIENT_NAME),
+        ("OAuth client for agents' panel login (authorization code with PKCE)", blueprint.PANEL_CLIENT_NAME),
         ("Credential (User Defined OAuth) for this app's webhook", blueprint.CREDENTIAL_NAME),
         ("Web Services Data Actions integration", blueprint.DATA_INTEGRATION_NAME),
         ("Data action", blueprint.DATA_ACTION_NAME),
         ("Interaction Widget", blueprint.WIDGET_NAME),
-        ("Trigger on inbound calls (once the workflow is imported)", blueprint.TRIGGER_NAME),
+        ("Architect workflow, published in your home division", blueprint.WORKFLOW_NAME),
+        ("Trigger on inbound calls (once the workflow is published)", blueprint.TRIGGER_NAME),
     ]
 
 
@@ -312,10 +310,12 @@ def provision(request: HttpRequest, wizard: Wizard, tenant: Tenant) -> HttpRespo
         report = provisioning.provision(tenant=tenant, api=wizard.api(), admin_user_id=wizard.user_id)
         if not report.ok:
             messages.error(request, f"The installation stopped: {report.error}")
-        elif report.waiting:
-            messages.warning(request, "Almost done: import the workflow, then finish the installation.")
-        else:
-            messages.success(request, "Installed." if report.changed else "Everything was already installed.")
+            return redirect("install:summary")
+        messages.success(request, "Installed." if report.changed else "Everything was already installed.")
+        if report.changed:
+            # The proof that the path works: Genesys runs the data action against our token endpoint and webhook.
+            _keep_test_call(request, call_check_run(tenant=tenant, api=wizard.api(), phone=""))
+            return redirect(f"{reverse('install:summary')}#test-call")
         return redirect("install:summary")
     context = page_context(wizard, tenant, "provision", planned=_planned_objects(), prefix=blueprint.PREFIX)
     return render(request, "install/provision.html", context)
@@ -342,7 +342,16 @@ def _installed_objects(tenant: Tenant) -> list[dict[str, Any]]:
         item = objects.get(key)
         if item:
             version = item.get("version") or item.get("config_version") or ""
-            rows.append({"kind": label, "name": item.get("name", ""), "id": item.get("id", ""), "version": version})
+            object_id = str(item.get("id") or "")
+            rows.append(
+                {
+                    "kind": label,
+                    "name": item.get("name", ""),
+                    "id": object_id,
+                    "version": version,
+                    "url": links.admin_url(tenant.region, key, object_id),
+                }
+            )
     return rows
 
 
@@ -351,19 +360,13 @@ def _installed_objects(tenant: Tenant) -> list[dict[str, Any]]:
 def summary(request: HttpRequest, wizard: Wizard, tenant: Tenant) -> HttpResponse:
     objects = tenant.genesys_objects or {}
     last_run = objects.get("last_run") or {}
-    waiting = any(step.get("status") == "waiting" for step in last_run.get("steps") or [])
     context = page_context(
         wizard,
         tenant,
         "summary",
         installed=_installed_objects(tenant),
         last_run=last_run,
-        waiting=waiting,
-        workflow_name=blueprint.WORKFLOW_NAME,
-        data_action_name=blueprint.DATA_ACTION_NAME,
-        integration_name=blueprint.DATA_INTEGRATION_NAME,
         workflow_file=workflow.WORKFLOW_DOWNLOAD_NAME,
-        simulator_import=workflow.simulator_import_possible(tenant) and waiting,
         test_form=TestCallForm(),
         test_call=request.session.pop(TEST_CALL_KEY, None),
         connection=FreshdeskConnection.objects.filter(tenant=tenant).first(),
@@ -377,23 +380,20 @@ def summary(request: HttpRequest, wizard: Wizard, tenant: Tenant) -> HttpRespons
 @wizard_page()
 def test_call(request: HttpRequest, wizard: Wizard, tenant: Tenant) -> HttpResponseBase:
     form = TestCallForm(request.POST)
-    phone = form.cleaned_data["phone"] if form.is_valid() else TestCallForm.base_fields["phone"].initial
-    result = provisioning.data_action_test_call(tenant=tenant, api=wizard.api(), phone=phone)
+    phone = form.cleaned_data["phone"] if form.is_valid() else ""
+    _keep_test_call(request, call_check_run(tenant=tenant, api=wizard.api(), phone=phone))
+    return redirect(f"{reverse('install:summary')}#test-call")
+
+
+def _keep_test_call(request: HttpRequest, result: CallCheckResult) -> None:
+    """For the summary page to show once."""
     request.session[TEST_CALL_KEY] = {
         "ok": result.ok,
         "inputs": result.inputs,
         "answer": result.answer,
         "detail": result.detail,
+        "steps": [{"name": name, "ok": ok} for name, ok in result.steps],
     }
-    return redirect(f"{reverse('install:summary')}#test-call")
-
-
-@require_POST
-@wizard_page()
-def simulator_workflow(request: HttpRequest, wizard: Wizard, tenant: Tenant) -> HttpResponseBase:
-    flow = workflow.simulator_workflow_import(tenant)
-    messages.success(request, f"The simulator imported the workflow “{flow['name']}”. Now finish the installation.")
-    return redirect("install:summary")
 
 
 # -- 5. Uninstall, log out, the workflow file ---------------------------------------------------------------------

@@ -1,56 +1,63 @@
-"""The Architect workflow the trigger targets, shipped as an importable file (the public API cannot build a flow's
-logic simply): where it is, what it maps, and, on a simulator only, importing it without Archy."""
+"""The Architect workflow the trigger targets, shipped as Archy YAML (`genesys/workflow/freshdesk-screen-pop.yaml`):
+the file, and the text the wizard publishes, which is the file with `division` set to the org's home division (its
+name differs from org to org: admins rename it)."""
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
+from typing import Any
 
-import requests
+import yaml
 from django.conf import settings
 
-from screenpop.install.blueprint import DATA_ACTION_NAME, WORKFLOW_NAME
-from screenpop.install.errors import GenesysUnavailable, InstallNotPossible
-from screenpop.models import Tenant
-from screenpop.validation import genesys_base_url, is_simulator_environment, simulators_allowed
+from screenpop.genesys.api import GenesysApi, wait_until
+from screenpop.install.blueprint import WORKFLOW_NAME
+from screenpop.install.errors import InstallNotPossible
 
 WORKFLOW_FILE = Path(settings.BASE_DIR) / "genesys" / "workflow" / "freshdesk-screen-pop.yaml"
 WORKFLOW_DOWNLOAD_NAME = WORKFLOW_FILE.name
-
-# What the YAML does, as the Genesys simulator's imported flows express it: data action input ← event field. The
-# workflow converts the event's epoch-millisecond `eventTime` to ISO 8601; the simulator's `timestamp` is exactly that.
-SIMULATOR_INPUT_MAPPING = {
-    "conversationId": "conversationId",
-    "ani": "ani",
-    "queueId": "queueId",
-    "mediaType": "mediaType",
-    "direction": "direction",
-    "participantId": "participantId",
-    "eventTime": "timestamp",
-}
+JOB_WAIT_SECONDS = 120.0
+JOB_POLL_SECONDS = 1.0
 
 
 def workflow_yaml() -> str:
     return WORKFLOW_FILE.read_text(encoding="utf-8")
 
 
-def simulator_import_possible(tenant: Tenant) -> bool:
-    return simulators_allowed() and is_simulator_environment(tenant.region)
+def workflow_for_division(division_name: str) -> str:
+    """The shipped workflow as published into an org whose home division is `division_name` (comments dropped)."""
+    document = yaml.safe_load(workflow_yaml())
+    document["workflow"]["division"] = division_name
+    return yaml.safe_dump(document, sort_keys=False, allow_unicode=True)
 
 
-def simulator_workflow_import(tenant: Tenant) -> dict:
-    """Import the workflow into the tenant's Genesys *simulator* (development only), as an admin would with Archy."""
-    if not simulator_import_possible(tenant):
-        raise InstallNotPossible("Only a Genesys simulator can import the workflow this way; use Archy or Architect.")
-    body = {
-        "name": WORKFLOW_NAME,
-        "type": "workflow",
-        "dataActionName": DATA_ACTION_NAME,
-        "org": tenant.genesys_org_id,
-        "inputMapping": SIMULATOR_INPUT_MAPPING,
-    }
-    try:
-        response = requests.post(f"{genesys_base_url(tenant.region)}/_sim/flows", json=body, timeout=10)
-        response.raise_for_status()
-    except requests.RequestException as error:
-        raise GenesysUnavailable(f"The Genesys simulator did not import the workflow: {error}") from error
-    return response.json()
+def workflow_digest(text: str) -> str:
+    """What the install records of the published text, so a re-run publishes again only when it changed."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def workflow_publish(*, api: GenesysApi, text: str) -> tuple[dict[str, Any], list[str]]:
+    """Publish `text` through an Architect publish job (register, upload, poll until it ends), as CX-as-Code does.
+    Returns the published flow and the job's messages (warnings). Raises `InstallNotPossible` when Genesys refuses
+    the workflow (its messages say why) or is still publishing after `JOB_WAIT_SECONDS`."""
+    job = api.flow_job_create()
+    api.flow_job_upload(job, text.encode("utf-8"))
+    answer: dict[str, Any] = {}
+
+    def ended() -> bool:
+        answer.update(api.flow_job(job["id"]))
+        return answer.get("status") in ("Success", "Failure")
+
+    if not wait_until(ended, timeout=JOB_WAIT_SECONDS, interval=JOB_POLL_SECONDS):
+        raise InstallNotPossible(
+            f"Genesys Cloud is still publishing the workflow (job {job['id']}). Run the installation again in a minute."
+        )
+    messages = [str(message.get("text") or "") for message in answer.get("messages") or []]
+    if answer["status"] == "Failure":
+        raise InstallNotPossible(
+            f"Genesys Cloud refused to publish the workflow “{WORKFLOW_NAME}”: "
+            + ("; ".join(messages) or "it gave no reason")
+            + f". Report this to the app's support with the job id {job['id']}."
+        )
+    return api.flow(answer["flow"]["id"]), messages

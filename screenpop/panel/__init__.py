@@ -2,7 +2,6 @@
 panel session, the Create-ticket action, and the development-only demo desktop.
 
 - `context`: what Genesys interpolates into the widget URL, validated (environment allow-list first).
-- `genesys_client`: the small Genesys HTTP client (users/me, conversations, PKCE code exchange); no SDK.
 - `services`: open a panel session (verify the agent with Genesys, map org -> tenant, check participation,
   issue the panel token); create a ticket for a caller nobody knows.
 - `views`: `/widget/`, `/widget/auth/`, the JavaScript catalogue, and the panel's two API endpoints.

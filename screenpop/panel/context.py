@@ -3,13 +3,15 @@
 The URL the install wizard provisions on the widget (one per tenant; `clientId` is the tenant's panel OAuth client):
 
     https://<host>/widget/?gcConversationId={{gcConversationId}}&gcHostOrigin={{gcHostOrigin}}
-        &gcTargetEnv={{gcTargetEnv}}&gcLangTag={{gcLangTag}}&clientId=<panel client id>
+        &gcTargetEnv={{gcTargetEnv}}&gcLangTag={{gcLangTag}}&clientId=<panel client id>&grant=pkce
 
 Genesys substitutes `gcTargetEnv` with an environment *name* of its service discovery (`prod`, `prod-euw1`, ...) and
 `gcHostOrigin` with the desktop's origin (`https://apps.mypurecloud.ie`); both are attacker-controlled. Only the 17
 environments (and, with `SCREENPOP_ALLOW_SIMULATORS`, a loopback simulator `127.0.0.1:PORT`) pass, and the origin
 must belong to the environment. Legacy and hand-written URLs may use `conversationId`, `langTag`, a domain as
-`gcTargetEnv`, `theme=dark|light` or `gcUseDarkTheme=true|false`, and `grant=pkce` for a code-grant client.
+`gcTargetEnv`, `theme=dark|light` or `gcUseDarkTheme=true|false`. Without `grant=pkce` the panel signs in with the
+implicit grant, which only widget URLs of installs made before Genesys retired it lack (a re-run of the install
+replaces their client and URL).
 """
 
 from __future__ import annotations

@@ -31,6 +31,7 @@ from rest_framework.views import APIView
 
 from screenpop.errors import ScreenpopError, ValidationFailed
 from screenpop.freshdesk.client import freshdesk_base_url
+from screenpop.install import blueprint
 from screenpop.lookup.runner import runner
 from screenpop.models import FreshdeskConnection, Tenant
 from screenpop.panel.views import panel_redirect_uri
@@ -105,7 +106,7 @@ def demo_setup(*, callback_url: str) -> DemoSetup:
         for user in seed["users"]
         if user["org_id"] == org_id and user["agent"]
     }
-    panel_client_id = seed["clients"]["implicit"]["id"]
+    panel_client_id = seed["clients"]["code"]["id"]  # authorization code with PKCE, as the wizard provisions
     environment = urlsplit(settings.GENESYS_SIMULATOR_URL).netloc
     tenant = Tenant.objects.filter(genesys_org_id=org_id).first()
     if tenant is None:
@@ -254,7 +255,7 @@ def demo_page(request: HttpRequest) -> HttpResponse:
                 # What the install wizard provisions, with the simulated desktop's values where Genesys interpolates.
                 "widgetUrlTemplate": request.build_absolute_uri(reverse("panel-widget"))
                 + "?gcConversationId={{gcConversationId}}&gcHostOrigin={{gcHostOrigin}}&gcTargetEnv={{gcTargetEnv}}"
-                + f"&gcLangTag={{{{gcLangTag}}}}&clientId={setup.panel_client_id}",
+                + f"&gcLangTag={{{{gcLangTag}}}}&clientId={setup.panel_client_id}&grant=pkce",
                 "hostOrigin": origin,
                 "targetEnv": setup.environment,
                 "agents": setup.agents,
@@ -269,7 +270,13 @@ def demo_page(request: HttpRequest) -> HttpResponse:
                 "tenant": setup.tenant.name,
             }
         )
-    response = render(request, "screenpop/demo.html", {"config": config, "setup": setup, "problem": problem})
+    # The frame as Genesys builds it from the widget's properties: its sandbox flags and feature permissions.
+    frame = {
+        "sandbox": " ".join(blueprint.WIDGET_SANDBOX.split(",")),
+        "allow": "; ".join(blueprint.WIDGET_PERMISSIONS.split(",")),
+    }
+    context = {"config": config, "setup": setup, "problem": problem, "frame": frame}
+    response = render(request, "screenpop/demo.html", context)
     if setup is not None:
         # The panel's frame goes to the simulator's login page and back, as it goes to login.<env> in Genesys.
         response._csp_update = {"frame-src": [setup.simulator_url]}  # type: ignore[attr-defined]

@@ -21,20 +21,20 @@ from screenpop.freshdesk.accounts import freshdesk_client_for
 from screenpop.freshdesk.client import freshdesk_base_url
 from screenpop.freshdesk.errors import FreshdeskError, FreshdeskRateLimited, FreshdeskTransientError
 from screenpop.freshdesk.labels import ticket_labels
+from screenpop.genesys.client import genesys_client_for
+from screenpop.genesys.errors import (
+    GenesysAuthError,
+    GenesysError,
+    GenesysNotFound,
+    GenesysPermissionError,
+    GenesysRateLimited,
+    GenesysUnavailable,
+)
 from screenpop.lookup import flight
 from screenpop.lookup.phone_index import phone_index_apply
 from screenpop.lookup.service import caller_lookup
 from screenpop.models import FreshdeskConnection, Pop, Tenant
 from screenpop.panel.context import CLIENT_ID, CONVERSATION_ID, panel_environment
-from screenpop.panel.genesys_client import (
-    GenesysError,
-    GenesysForbidden,
-    GenesysNotFound,
-    GenesysRateLimited,
-    GenesysUnauthorized,
-    GenesysUnavailable,
-    genesys_client_for,
-)
 from screenpop.panel_tokens import PanelGrant, panel_token_issue
 from screenpop.phones import normalize_caller
 from screenpop.pops.result import PopResult, contact_view, ticket_view
@@ -120,7 +120,7 @@ def panel_session_open(
             )
             genesys_token = issued["access_token"]
         me = client.users_me(genesys_token)
-    except GenesysUnauthorized as error:
+    except GenesysAuthError as error:
         raise _login_required("Your Genesys Cloud login has expired or is not valid; sign in again.") from error
     except GenesysError as error:
         raise _unavailable(error) from error
@@ -148,9 +148,9 @@ def panel_session_open(
 
     try:
         conversation = client.conversation(genesys_token, conversation_id)
-    except GenesysUnauthorized as error:
+    except GenesysAuthError as error:
         raise _login_required("Your Genesys Cloud login has expired; sign in again.") from error
-    except GenesysForbidden as error:
+    except GenesysPermissionError as error:
         if error.genesys_code == "missing.permissions":
             raise PermissionDenied(
                 "Your Genesys Cloud role cannot read conversations (conversation:communication:view); "

@@ -2,7 +2,10 @@
 publishing, listing, and `execute` / `test` (which run through simulators.genesys.execution).
 
 An action record holds its `published` and `draft` forms. Action ids look like Genesys's: `custom_-_<uuid>`; the
-custom auth action of a User Defined (OAuth) integration has the id and name `customAuth_-_<integrationId>`.
+custom auth action of a User Defined (OAuth) integration has the id `customAuth_-_<integrationId>` (what the Premium
+App example and CX-as-Code address it by) and a name derived from the integration's name. The exact name Genesys
+gives it is not documented (uncertain): here it is `<integration name> (Custom Auth)`, so a client that searches the
+action by a fixed name finds nothing, as on a real org.
 GET responses leave out `config` unless `includeConfig=true` and `contract` unless `expand=contract`, as the
 platform does; create/patch/publish responses carry everything.
 """
@@ -11,7 +14,12 @@ from __future__ import annotations
 
 import copy
 
-from simulators.genesys.execution import CUSTOM_AUTH_CONFIG, execute_action
+from simulators.genesys.execution import (
+    CUSTOM_AUTH_CONFIG,
+    custom_auth_action_id,
+    custom_auth_action_name,
+    execute_action,
+)
 from simulators.genesys.oauth import require_permission
 from simulators.genesys.state import State
 from simulators.genesys.web import ApiError, Request, Response, Router, bad_request, new_id, page_listing
@@ -47,12 +55,12 @@ def register(router: Router) -> None:
 
 def ensure_custom_auth_action(state: State, integration: dict) -> dict:
     """Create (once) the published custom auth action of a web-services integration with User Defined (OAuth)."""
-    action_id = f"customAuth_-_{integration['id']}"
+    action_id = custom_auth_action_id(integration["id"])
     with state.lock:
         if action_id not in state.actions:
             published = {
                 "id": action_id,
-                "name": action_id,
+                "name": custom_auth_action_name(integration["name"]),
                 "integrationId": integration["id"],
                 "category": integration["name"],
                 "contract": copy.deepcopy(CUSTOM_AUTH_CONTRACT),
@@ -69,6 +77,15 @@ def ensure_custom_auth_action(state: State, integration: dict) -> dict:
                 "draft": None,
             }
         return state.actions[action_id]
+
+
+def rename_custom_auth_action(state: State, integration: dict) -> None:
+    """The custom auth action's name follows its integration's (its id does not change)."""
+    with state.lock:
+        record = state.actions.get(custom_auth_action_id(integration["id"]))
+        for form in ("published", "draft"):
+            if record is not None and record[form] is not None:
+                record[form]["name"] = custom_auth_action_name(integration["name"])
 
 
 def remove_integration_actions(state: State, integration_id: str) -> None:

@@ -1,7 +1,8 @@
 """Client functions for the simulator's control API (`/_sim/*`), for management commands, the demo and tests.
 
     from simulators.genesys import control
-    control.import_workflow(base_url, "Screenpop inbound call", data_action_name="Screenpop - notify")
+    flow = control.publish_workflow(base_url, control.workflow_yaml("Screenpop inbound call", category="Screenpop",
+                                    data_action="Screenpop - notify", inputs={"conversationId": "conversationId"}))
     result = control.place_call(base_url, "+15550199", "Support")
     result["triggers"][0]["webhook"]["status"]      # what the product's webhook answered
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 import requests
+import yaml
 
 TIMEOUT_SECONDS = 90  # a call runs every matching trigger's data action, each up to 60 s
 
@@ -59,23 +61,103 @@ def end_call(base_url: str, conversation_id: str, *, session: requests.Session |
     return _call(base_url, "POST", f"calls/{conversation_id}/end", {}, session)
 
 
-def import_workflow(
-    base_url: str,
+INTEGER_EVENT_FIELDS = ("eventTime", "routingPriority")
+
+
+def workflow_yaml(
     name: str,
-    data_action_name: str,
     *,
-    org: str | None = None,
-    input_mapping: dict[str, str] | None = None,
-    input_constants: dict[str, Any] | None = None,
-    session: requests.Session | None = None,
+    category: str,
+    data_action: str,
+    inputs: dict[str, str],
+    division: str = "Home",
+    success_outputs: dict[str, str] | None = None,
+) -> str:
+    """A small Archy workflow: one state whose callData runs `category` / `data_action` with `inputs` (action input →
+    the event's top-level field; integer fields are passed through `ToString`), then ends on every output.
+    `success_outputs` maps the action's output names to string variables it declares (`Flow.<name>`)."""
+    fields = sorted(set(inputs.values()))
+    variables = [
+        {
+            ("integerVariable" if field in INTEGER_EVENT_FIELDS else "stringVariable"): {
+                "name": f"Flow.{field}",
+                "initialValue": {"noValue": True},
+                "isInput": True,
+                "isOutput": False,
+            }
+        }
+        for field in fields
+    ]
+    for variable in (success_outputs or {}).values():
+        variables.append(
+            {
+                "stringVariable": {
+                    "name": variable,
+                    "initialValue": {"noValue": True},
+                    "isInput": False,
+                    "isOutput": False,
+                }
+            }
+        )
+    action_inputs = {
+        action_input: {"exp": f"ToString(Flow.{field})" if field in INTEGER_EVENT_FIELDS else f"Flow.{field}"}
+        for action_input, field in inputs.items()
+    }
+    spec: dict[str, Any] = {"inputs": action_inputs}
+    if success_outputs:
+        spec["successOutputs"] = {output: {"var": variable} for output, variable in success_outputs.items()}
+    end = lambda reason: {"actions": [{"endWorkflow": {"name": reason, "exitReason": {"lit": reason}}}]}  # noqa: E731
+    document = {
+        "workflow": {
+            "name": name,
+            "division": division,
+            "startUpRef": "/workflow/states/state[Initial State_10]",
+            "defaultLanguage": "en-us",
+            "supportedLanguages": {"en-us": {"none": True}},
+            "variables": variables,
+            "states": [
+                {
+                    "state": {
+                        "name": "Initial State",
+                        "refId": "Initial State_10",
+                        "actions": [
+                            {
+                                "callData": {
+                                    "name": data_action,
+                                    "timeout": {"lit": {"minutes": 1}},
+                                    "category": {category: {"dataAction": {data_action: spec}}},
+                                    "outputs": {
+                                        "success": end("sent"),
+                                        "failure": end("failed"),
+                                        "timeout": end("timeout"),
+                                    },
+                                }
+                            }
+                        ],
+                    }
+                }
+            ],
+        }
+    }
+    return yaml.safe_dump(document, sort_keys=False)
+
+
+def publish_workflow(
+    base_url: str, yaml_text: str, *, org: str | None = None, session: requests.Session | None = None
 ) -> dict:
-    """Publish a workflow named `name` that runs the data action `data_action_name` with the event mapped to its
-    inputs (see simulators.genesys.workflows for the default mapping). Returns the flow, with its `id` to target."""
-    body: dict[str, Any] = {"name": name, "type": "workflow", "dataActionName": data_action_name}
-    for key, value in (("org", org), ("inputMapping", input_mapping), ("inputConstants", input_constants)):
-        if value is not None:
-            body[key] = value
+    """Publish an Archy workflow in one step (the checks of a publish job); returns the flow, with its `id` to
+    target and the job's `messages` (warnings). A refused workflow is a `requests.HTTPError` (400) listing why."""
+    body: dict[str, Any] = {"yaml": yaml_text}
+    if org is not None:
+        body["org"] = org
     return _call(base_url, "POST", "flows", body, session)
+
+
+def rename_home_division(
+    base_url: str, name: str, *, org: str | None = None, session: requests.Session | None = None
+) -> dict:
+    """Rename the org's home division, as an admin may in Genesys."""
+    return _call(base_url, "POST", "divisions/home", {"name": name, **({"org": org} if org else {})}, session)
 
 
 def configure(base_url: str, *, session: requests.Session | None = None, **knobs: Any) -> dict:

@@ -44,6 +44,15 @@ CUSTOM_AUTH_CONFIG = {
 _sessions = threading.local()
 
 
+def custom_auth_action_id(integration_id: str) -> str:
+    return f"customAuth_-_{integration_id}"
+
+
+def custom_auth_action_name(integration_name: str) -> str:
+    """The custom auth action's name; Genesys derives it from the integration's name, how exactly is uncertain."""
+    return f"{integration_name} (Custom Auth)"
+
+
 class ActionFailure(Exception):
     def __init__(self, status: int, message: str, error_code: str = "ACTION.PROCESSING") -> None:
         super().__init__(message)
@@ -75,7 +84,7 @@ def execute_action(state: State, action: dict, inputs: dict, *, flatten: bool = 
         with state.lock:
             integration = copy.deepcopy(state.integrations.get(action["integrationId"]))
             credential = _credential_of(state, integration)
-            auth_action = state.actions.get(f"customAuth_-_{action['integrationId']}")
+            auth_action = state.actions.get(custom_auth_action_id(action["integrationId"]))
             auth_config = copy.deepcopy((auth_action or {}).get("published") or {}).get("config")
         if integration is None:
             raise ActionFailure(400, f"The integration {action['integrationId']} of this action no longer exists.")
@@ -154,8 +163,8 @@ def _authenticate(
         return {**cached[1], "_cached": True}
     config = auth_config or CUSTOM_AUTH_CONFIG
     auth_action = {
-        "id": f"customAuth_-_{integration['id']}",
-        "name": f"customAuth_-_{integration['id']}",
+        "id": custom_auth_action_id(integration["id"]),
+        "name": custom_auth_action_name(integration["name"]),
         "config": config,
     }
     context = context_with_tools(credentials=credential["_fields"])

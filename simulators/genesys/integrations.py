@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import copy
 
-from simulators.genesys.actions import ensure_custom_auth_action, remove_integration_actions
+from simulators.genesys.actions import ensure_custom_auth_action, remove_integration_actions, rename_custom_auth_action
 from simulators.genesys.oauth import require_permission
 from simulators.genesys.state import State
 from simulators.genesys.web import (
@@ -203,6 +203,7 @@ def patch_integration(state: State, request: Request) -> dict:
             if isinstance(body.get(key), str):
                 integration[key] = body[key]
                 integration["_config"][key] = body[key]
+        rename_custom_auth_action(state, integration)
         if intended == "DELETED":
             return _remove(state, integration)
         if intended in INTENDED_STATES:
@@ -272,6 +273,7 @@ def put_config(state: State, request: Request) -> dict:
             }
         )
         integration["name"], integration["notes"] = current["name"], current["notes"]
+        rename_custom_auth_action(state, integration)
         oauth_credential = any(ref["type"]["name"] == "userDefinedOAuth" for ref in credentials.values())
         if integration["integrationType"]["id"] == "custom-rest-actions" and oauth_credential:
             ensure_custom_auth_action(state, integration)

@@ -15,7 +15,8 @@ import secrets
 import time
 from urllib.parse import urlencode
 
-from simulators.genesys.state import State, Token
+from simulators.genesys.seed import IMPLICIT_CLIENT_ID
+from simulators.genesys.state import State, Token, past
 from simulators.genesys.web import ApiError, Request, Response, Router
 
 CODE_LIFETIME_SECONDS = 300
@@ -188,7 +189,8 @@ def authorize_endpoint(state: State, request: Request) -> Response:
     expected = {"token": "TOKEN", "code": "CODE"}.get(response_type or "")
     if expected is None or client["authorizedGrantType"] != expected:
         return _redirect(redirect_uri, {"error": "unsupported_response_type", "state": client_state}, fragment=fragment)
-    if client["state"] != "active":
+    if client["state"] != "active" or (fragment and past(state.config.get("implicit_grant_until"))):
+        # From `implicit_grant_until`, implicit-grant clients log nobody in (reference §12).
         return _redirect(redirect_uri, {"error": "unauthorized_client", "state": client_state}, fragment=fragment)
     user = login_user(state, login_hint=request.arg("login_hint"), org_reference=request.arg("org"))
     if user is None or (client["_org_id"] and client["_org_id"] != user["_org_id"]):
@@ -230,6 +232,8 @@ def authenticate(state: State, request: Request) -> Token:
         client = state.oauth_clients.get(token.client_id) if token else None
     if token is None or token.expired or client is None or client["state"] != "active":
         raise ApiError(401, "Invalid login credentials.", "bad.credentials")
+    if token.grant == "implicit" and past(state.config.get("implicit_grant_until")):
+        raise ApiError(401, "Implicit-grant tokens are no longer accepted.", "bad.credentials")
     return token
 
 
@@ -289,8 +293,6 @@ def mint_token_control(state: State, request: Request) -> dict:
     e.g. an already-expired one (`expires_in: 0`). With `user`: a user token through the client (default: the
     seeded implicit client); without: a client-credentials token of the org's (default: first org's) admin client.
     """
-    from simulators.genesys.seed import IMPLICIT_CLIENT_ID
-
     body = request.json(required=False) or {}
     if body.get("user"):
         user = state.user_for(str(body["user"]))

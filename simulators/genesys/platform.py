@@ -7,7 +7,7 @@ import secrets
 
 from simulators.genesys.oauth import require_permission
 from simulators.genesys.seed import oauth_client_record, role_record
-from simulators.genesys.state import State
+from simulators.genesys.state import State, past
 from simulators.genesys.web import (
     ApiError,
     Request,
@@ -38,14 +38,23 @@ def register(router: Router) -> None:
     router.add("PUT", "/api/v2/authorization/roles/{roleId}/users/add", add_role_users)
 
 
-def _client_fields(state: State, request: Request, body: dict) -> dict:
-    """Validated mutable fields of an OAuth client body."""
+def _client_fields(state: State, request: Request, body: dict, current: dict | None = None) -> dict:
+    """Validated mutable fields of an OAuth client body (`current`: the client being replaced). New implicit-grant
+    clients are refused from the `implicit_grant_new_clients_until` date; an existing one may keep its grant."""
     if not body.get("name"):
         raise bad_request("An OAuth client needs a name.", "invalid.value", "name")
     grant = body.get("authorizedGrantType")
     if grant not in GRANT_TYPES:
         raise bad_request(
             f"authorizedGrantType must be one of {', '.join(GRANT_TYPES)}.", "invalid.value", "authorizedGrantType"
+        )
+    switching = current is None or current["authorizedGrantType"] != "TOKEN"
+    if grant == "TOKEN" and switching and past(state.config.get("implicit_grant_new_clients_until")):
+        raise bad_request(
+            "The implicit grant is retired: new OAuth clients cannot use authorizedGrantType TOKEN since "
+            f"{state.config['implicit_grant_new_clients_until']}. Use CODE (authorization code with PKCE).",
+            "invalid.value",
+            "authorizedGrantType",
         )
     validity = body.get("accessTokenValiditySeconds", 86400)
     if not isinstance(validity, int) or not 300 <= validity <= 172800:
@@ -131,7 +140,7 @@ def put_client(state: State, request: Request) -> dict:
     body = request.json_object()
     with state.lock:
         client = _client(state, request)
-        client.update(_client_fields(state, request, body), dateModified=iso(), modifiedBy=_user_ref(request))
+        client.update(_client_fields(state, request, body, client), dateModified=iso(), modifiedBy=_user_ref(request))
         return client
 
 

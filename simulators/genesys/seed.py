@@ -4,12 +4,8 @@ clients. Ids are fixed, readable UUIDs so tests, docs and the demo can name them
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+from simulators.genesys.state import State
 from simulators.genesys.web import iso
-
-if TYPE_CHECKING:
-    from simulators.genesys.state import State
 
 
 def _uuid(kind: str, number: int) -> str:
@@ -67,6 +63,13 @@ SEED = {
         "other_admin": (OTHER_ADMIN_CLIENT_ID, SEEDED_SECRETS[OTHER_ADMIN_CLIENT_ID]),
     },
 }
+
+
+def reset(state: State) -> None:
+    """Back to the seed named by `state.seed_name` and the start-up knobs; the request log is emptied."""
+    with state.lock:
+        state.clear()
+        apply_seed(state, state.seed_name)
 
 
 def apply_seed(state: State, name: str) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 import json
 import math
+import re
 import sys
 import time
 import traceback
@@ -14,8 +15,18 @@ import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
-from simulators.genesys import actions, calls, identity, integrations, oauth, platform, triggers
-from simulators.genesys.seed import SEED
+from simulators.genesys import (
+    actions,
+    architect,
+    calls,
+    identity,
+    integrations,
+    oauth,
+    platform,
+    quotas,
+    seed,
+    triggers,
+)
 from simulators.genesys.state import State
 from simulators.genesys.web import DEFAULT_CODES, ApiError, Request, Response, Router, error_body
 
@@ -30,12 +41,19 @@ CONFIG_KEYS = {
     "redirect_uris": list,
     "enforce_permissions": bool,
     "auth_cache_seconds": (int, float),
+    "flow_job_polls": int,
+    "trigger_quota_per_minute": int,
+    "trigger_quota_per_hour": int,
+    "trigger_workflow_share": (int, float),
+    "trigger_delivery_lag_seconds": (int, float),
+    "implicit_grant_new_clients_until": (str, type(None)),
+    "implicit_grant_until": (str, type(None)),
 }
 
 
 def build_router() -> Router:
     router = Router()
-    for module in (oauth, identity, integrations, actions, platform, triggers, calls):
+    for module in (oauth, identity, integrations, actions, platform, architect, triggers, calls, quotas):
         module.register(router)
     router.add("GET", "/_sim/health", lambda state, request: {"status": "ok"}, authenticated=False)
     router.add("POST", "/_sim/reset", reset_control, authenticated=False)
@@ -47,7 +65,7 @@ def build_router() -> Router:
 
 
 def reset_control(state: State, request: Request) -> dict:
-    state.reset()
+    seed.reset(state)
     return {"status": "reset"}
 
 
@@ -59,6 +77,8 @@ def config_control(state: State, request: Request) -> dict:
             raise ApiError(400, f"Unknown knob {key!r}; known: {', '.join(sorted(CONFIG_KEYS))}", "bad.request")
         if not isinstance(value, CONFIG_KEYS[key]) or (isinstance(value, bool) and key != "enforce_permissions"):
             raise ApiError(400, f"Knob {key!r} has the wrong type: {value!r}", "bad.request")
+        if key.startswith("implicit_grant") and value is not None and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+            raise ApiError(400, f"Knob {key!r} is a date, YYYY-MM-DD: {value!r}", "bad.request")
     with state.lock:
         state.config.update(copy.deepcopy(changes))
         if "redirect_uris" in changes:
@@ -67,6 +87,8 @@ def config_control(state: State, request: Request) -> dict:
                     client["registeredRedirectUri"] = list(changes["redirect_uris"])
         if "rate_limit_per_minute" in changes:
             state.rate_windows.clear()
+        if any(key.startswith("trigger_quota") or key == "trigger_workflow_share" for key in changes):
+            state.trigger_invocations.clear()
         return state.config
 
 
@@ -94,7 +116,7 @@ def seed_control(state: State, request: Request) -> dict:
             ],
             "queues": [{"id": q["id"], "name": q["name"], "org_id": q["_org_id"]} for q in state.queues.values()],
             "clients": {
-                name: {"id": client_id, "secret": secret} for name, (client_id, secret) in SEED["clients"].items()
+                name: {"id": client_id, "secret": secret} for name, (client_id, secret) in seed.SEED["clients"].items()
             },
         }
 
@@ -273,7 +295,7 @@ def _log_entry(request: Request, response: Response) -> dict:
 
 
 def serve(host: str, port: int, state: State) -> None:
-    state.reset()
+    seed.reset(state)
     server = SimulatorServer((host, port), state)
     print(f"Genesys simulator listening on http://{host}:{server.server_port}", flush=True)
     try:

@@ -10,6 +10,7 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 SECRET_KEYS = {
@@ -40,8 +41,10 @@ RESOURCE_FIELDS = (
     "auth_cache",
     "triggers",
     "flows",
+    "flow_jobs",
     "conversations",
     "round_robin",
+    "trigger_invocations",
     "rate_windows",
 )
 
@@ -63,6 +66,18 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "enforce_permissions": True,
     # How long a User Defined (OAuth) auth response is reused; 0 = fetch a token before every execution.
     "auth_cache_seconds": 0,
+    # The implicit grant's retirement (reference §12), as UTC dates (YYYY-MM-DD); None = never. From the first date,
+    # no OAuth client can be created with (or switched to) authorizedGrantType TOKEN; from the second, existing
+    # implicit-grant clients can no longer log anyone in and their tokens stop working.
+    "implicit_grant_new_clients_until": "2026-03-01",
+    "implicit_grant_until": "2027-03-01",
+    # Process-automation delivery limits per organisation (reference §12), and a delivery lag that ages events.
+    "trigger_quota_per_minute": 6000,
+    "trigger_quota_per_hour": 36000,
+    "trigger_workflow_share": 0.8,
+    "trigger_delivery_lag_seconds": 0,
+    # Reads of an Architect publish job that still answer `Started` after the upload (clients must poll).
+    "flow_job_polls": 1,
 }
 
 
@@ -104,8 +119,10 @@ class State:
     auth_cache: dict[str, tuple[float, dict]] = field(default_factory=dict)
     triggers: dict[str, dict] = field(default_factory=dict)
     flows: dict[str, dict] = field(default_factory=dict)
+    flow_jobs: dict[str, dict] = field(default_factory=dict)
     conversations: dict[str, dict] = field(default_factory=dict)
     round_robin: dict[str, int] = field(default_factory=dict)
+    trigger_invocations: dict[str, deque] = field(default_factory=dict)
     rate_windows: dict[str, list[float]] = field(default_factory=dict)
     log: deque = field(default_factory=lambda: deque(maxlen=LOG_CAPACITY))
     log_sequence: itertools.count = field(default_factory=lambda: itertools.count(1))
@@ -115,17 +132,14 @@ class State:
         """An increasing number for resources listed with cursors (triggers, credentials)."""
         return next(self.creation_order)
 
-    def reset(self) -> None:
-        """Back to the seed and the start-up knobs; the request log is emptied."""
-        from simulators.genesys.seed import apply_seed
-
+    def clear(self) -> None:
+        """Nothing left but the start-up knobs: no resource, an empty request log (`seed.reset` then seeds it)."""
         with self.lock:
             for name in RESOURCE_FIELDS:
                 getattr(self, name).clear()
             self.config = copy.deepcopy(self.defaults)
             self.log.clear()
             self.log_sequence = itertools.count(1)
-            apply_seed(self, self.seed_name)
 
     def record(self, entry: dict) -> None:
         """Append to the request log, with secrets masked."""
@@ -153,6 +167,11 @@ class State:
                 if reference == user["id"] or lowered in names:
                     return user
         return None
+
+
+def past(cutoff: str | None) -> bool:
+    """Whether today (UTC) is on or after `cutoff` (YYYY-MM-DD); never for None."""
+    return cutoff is not None and datetime.now(UTC).date().isoformat() >= cutoff
 
 
 def mask_secrets(value: Any) -> Any:

@@ -1,10 +1,9 @@
-"""Process-automation triggers (reference §4 "Process-automation triggers"), Architect flow listing, and the
-control endpoint that "imports" a workflow (`POST /_sim/flows`), since a workflow's logic is not built here."""
+"""Process-automation triggers (reference §4 "Process-automation triggers"). A trigger's target must be a published
+workflow of the org (reference §12): a saved-only flow is refused with 400."""
 
 from __future__ import annotations
 
-import copy
-
+from simulators.genesys.architect import is_published
 from simulators.genesys.oauth import require_permission
 from simulators.genesys.state import State
 from simulators.genesys.web import (
@@ -14,11 +13,9 @@ from simulators.genesys.web import (
     Router,
     bad_request,
     cursor_listing,
-    name_matches,
     new_id,
-    page_listing,
 )
-from simulators.genesys.workflows import DEFAULT_INPUT_MAPPING, TOPICS
+from simulators.genesys.workflows import TOPICS
 
 OPERATORS = (
     "Equal",
@@ -45,9 +42,6 @@ def register(router: Router) -> None:
     router.add("GET", f"{base}/{{triggerId}}", get_trigger)
     router.add("PUT", f"{base}/{{triggerId}}", put_trigger)
     router.add("DELETE", f"{base}/{{triggerId}}", delete_trigger)
-    router.add("GET", "/api/v2/flows", list_flows)
-    router.add("POST", "/_sim/flows", import_flow_control, authenticated=False)
-    router.add("GET", "/_sim/flows", list_flows_control, authenticated=False)
 
 
 def _validated(state: State, request: Request, body: dict) -> dict:
@@ -64,6 +58,12 @@ def _validated(state: State, request: Request, body: dict) -> dict:
     flow = state.flows.get(target.get("id") or "")
     if flow is None or flow["_org_id"] != request.token.org_id:
         raise bad_request(f"The target workflow {target.get('id')!r} was not found.", "invalid.value", "target.id")
+    if not is_published(flow):
+        raise bad_request(
+            f"The target workflow '{flow['name']}' is not published: publish it before a trigger can target it.",
+            "invalid.value",
+            "target.id",
+        )
     data_format = (target.get("workflowTargetSettings") or {}).get("dataFormat", "Json")
     if data_format not in ("Json", "TopLevelPrimitives"):
         raise bad_request(
@@ -187,76 +187,3 @@ def delete_trigger(state: State, request: Request) -> Response:
     with state.lock:
         del state.triggers[_trigger(state, request)["id"]]
     return Response(204)
-
-
-def list_flows(state: State, request: Request) -> dict:
-    """`type` (case-insensitive, comma-separated), `name` (with `*`), `id`, paging."""
-    require_permission(state, request, "architect:flow:view")
-    types = {kind.upper() for kind in request.arg_list("type")}
-    ids, name = set(request.arg_list("id")), request.arg("name")
-    with state.lock:
-        found = [
-            flow
-            for flow in state.flows.values()
-            if flow["_org_id"] == request.token.org_id
-            and (not types or flow["type"] in types)
-            and (not ids or flow["id"] in ids)
-            and name_matches(name, flow["name"])
-        ]
-    found.sort(key=lambda flow: flow["name"].lower())
-    return page_listing(found, request)
-
-
-def _control_view(flow: dict) -> dict:
-    return {
-        **flow,
-        "dataActionName": flow["_data_action_name"],
-        "inputMapping": flow["_input_mapping"],
-        "inputConstants": flow["_input_constants"],
-        "orgId": flow["_org_id"],
-    }
-
-
-def import_flow_control(state: State, request: Request) -> dict:
-    """`POST /_sim/flows {"name", "type": "workflow", "dataActionName", "org"?, "inputMapping"?, "inputConstants"?}`:
-    publish a workflow that calls the published data action `dataActionName` of its org. `inputMapping` maps action
-    input names to event field names (default workflows.DEFAULT_INPUT_MAPPING); `inputConstants` adds fixed inputs.
-    Importing a name again replaces that flow's behaviour and keeps its id."""
-    body = request.json_object()
-    if not body.get("name") or not body.get("dataActionName"):
-        raise bad_request("A workflow needs name and dataActionName.", "invalid.value", "name")
-    if (body.get("type") or "workflow").lower() != "workflow":
-        raise bad_request("Only workflows can be imported.", "invalid.value", "type")
-    org = state.org_for(body.get("org"))
-    if org is None:
-        raise ApiError(404, f"No organisation {body.get('org')!r}.", "not.found")
-    mapping = body.get("inputMapping") or DEFAULT_INPUT_MAPPING
-    if not isinstance(mapping, dict) or not isinstance(body.get("inputConstants") or {}, dict):
-        raise bad_request("inputMapping and inputConstants are JSON objects.", "invalid.value", "inputMapping")
-    with state.lock:
-        existing = next(
-            (f for f in state.flows.values() if f["_org_id"] == org["id"] and f["name"] == body["name"]), None
-        )
-        flow_id = existing["id"] if existing else new_id()
-        state.flows[flow_id] = {
-            "id": flow_id,
-            "name": body["name"],
-            "description": body.get("description") or "Imported into the simulator",
-            "type": "WORKFLOW",
-            "division": org["_division"],
-            "active": True,
-            "system": False,
-            "deleted": False,
-            "publishedVersion": {"id": "1.0", "name": "1.0", "type": "PUBLISH", "secure": False},
-            "selfUri": f"/api/v2/flows/{flow_id}",
-            "_org_id": org["id"],
-            "_data_action_name": body["dataActionName"],
-            "_input_mapping": copy.deepcopy(mapping),
-            "_input_constants": copy.deepcopy(body.get("inputConstants") or {}),
-        }
-        return _control_view(state.flows[flow_id])
-
-
-def list_flows_control(state: State, request: Request) -> dict:
-    with state.lock:
-        return {"entities": [_control_view(flow) for flow in state.flows.values()]}

@@ -5,7 +5,8 @@
 
 The OAuth client is an admin's client-credentials client of that org (a role with the permissions the wizard checks,
 e.g. Master Admin). Create the tenant and its Freshdesk connection first (`tenant_create`). Running it again updates
-what exists and creates only what is missing; until the workflow is imported it says so (step `waiting`).
+what exists and creates only what is missing. The Architect workflow is published through the API with the org's home
+division, then the trigger is created: nothing is left to do by hand.
 """
 
 from __future__ import annotations
@@ -16,9 +17,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from screenpop.errors import ScreenpopError
+from screenpop.genesys.api import GenesysApi, login_with_client_credentials
 from screenpop.install import checks, provisioning, uninstall
-from screenpop.install.genesys import GenesysApi, login_with_client_credentials
-from screenpop.install.workflow import WORKFLOW_FILE
 from screenpop.models import QueueFilter, Tenant
 
 
@@ -64,13 +64,6 @@ class Command(BaseCommand):
             raise CommandError(error.detail) from error
         for step in report.steps:
             self.stdout.write(f"{step.status:>9}  {step.label}: {step.detail}")
-        if report.waiting:
-            self.stdout.write(
-                self.style.WARNING(
-                    f"Import the workflow {WORKFLOW_FILE} into Architect (Archy or Architect → Import), publish it, "
-                    "then run this command again to create the trigger."
-                )
-            )
         if options["json"]:
             self.stdout.write(json.dumps(report.as_json()))
         if not report.ok:

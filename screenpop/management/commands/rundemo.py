@@ -26,9 +26,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from genesys_app.serving import uvicorn_args
 from screenpop import tenants
-from screenpop.install.workflow import simulator_workflow_import
 from screenpop.models import FreshdeskConnection, Tenant
-from simulators.genesys.seed import CODE_CLIENT_ID, DEMO_ORG_ID, IMPLICIT_CLIENT_ID, SEED
+from simulators.genesys.seed import CODE_CLIENT_ID, DEMO_ORG_ID, SEED
 
 FRESHDESK_KEY = "demo-freshdesk-key"
 
@@ -135,7 +134,7 @@ class Command(BaseCommand):
             freshdesk_api_key=FRESHDESK_KEY,
         )
         tenant.region = f"127.0.0.1:{gc_port}"
-        tenant.panel_client_id = tenant.panel_client_id or IMPLICIT_CLIENT_ID
+        tenant.panel_client_id = tenant.panel_client_id or CODE_CLIENT_ID
         tenant.active = True
         tenant.save()
         connection = FreshdeskConnection.objects.get(tenant=tenant)
@@ -162,7 +161,6 @@ class Command(BaseCommand):
     def _provision(self, tenant: Tenant, *, gc_port: int) -> None:
         """Provision the simulated org as the install wizard would, with the simulator's admin client."""
         client_id, client_secret = SEED["clients"]["demo_admin"]
-        simulator_workflow_import(tenant)
         report = io.StringIO()
         call_command("genesys_provision", "--org-id", tenant.genesys_org_id, "--client-id", client_id,
                      "--client-secret", client_secret, stdout=report)  # fmt: skip

@@ -1,4 +1,5 @@
 """A small Genesys Cloud HTTP client for the panel's login: the agent's identity, a conversation, a PKCE exchange.
+It raises `screenpop.genesys.errors` kinds, like the install's SDK-based `api`.
 
 The Python SDK is not used here: importing it costs ~2 s and ~200 MB per process (DESIGN.md §7), for three GETs
 and a POST. One pooled `requests.Session` per environment; the agent's token is passed per call and never kept.
@@ -18,10 +19,18 @@ from urllib.parse import quote
 
 import requests
 
-from screenpop.errors import UpstreamError
+from screenpop.genesys.errors import (
+    GenesysAuthError,
+    GenesysError,
+    GenesysNotFound,
+    GenesysPermissionError,
+    GenesysRateLimited,
+    GenesysRequestRefused,
+    GenesysUnavailable,
+)
 from screenpop.validation import genesys_base_url
 
-logger = logging.getLogger("screenpop.panel.genesys")
+logger = logging.getLogger("screenpop.genesys.client")
 
 CONNECT_TIMEOUT_SECONDS = 3.05
 READ_TIMEOUT_SECONDS = 6.0
@@ -29,42 +38,6 @@ RETRY_STATUSES = frozenset({429, 502, 503, 504})
 MAX_RETRY_WAIT_SECONDS = 2.0
 # RFC 6750's b64token: a token outside it cannot go into a header (non-Latin-1 text made http.client raise).
 BEARER_TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
-
-
-class GenesysError(UpstreamError):
-    """Genesys answered with an error, or did not answer. `status` is its HTTP status (None: no answer) and
-    `genesys_code` the `code` of its error body (`bad.credentials`, `missing.permissions`, `not.found`, ...)."""
-
-    code = "genesys_error"
-
-    def __init__(self, detail: str, *, status: int | None = None, genesys_code: str = "") -> None:
-        super().__init__(detail)
-        self.status = status
-        self.genesys_code = genesys_code
-
-
-class GenesysUnauthorized(GenesysError):
-    """401, or a refused OAuth grant: the agent must log in again."""
-
-
-class GenesysForbidden(GenesysError):
-    pass
-
-
-class GenesysNotFound(GenesysError):
-    pass
-
-
-class GenesysUnavailable(GenesysError):
-    """A timeout, a connection error, a 5xx or a 429 that outlasted the retry."""
-
-
-class GenesysRateLimited(GenesysUnavailable):
-    """A 429 that outlasted the retry: the OAuth client's request rate is spent; `retry_after` in seconds."""
-
-    def __init__(self, detail: str, *, status: int | None = None, genesys_code: str = "", retry_after: int = 1):
-        super().__init__(detail, status=status, genesys_code=genesys_code)
-        self.retry_after = retry_after
 
 
 class GenesysClient:
@@ -82,17 +55,17 @@ class GenesysClient:
 
     def users_me(self, access_token: str) -> dict[str, Any]:
         """`GET /api/v2/users/me?expand=organization,token`: the user, their organisation, and the token's OAuth
-        client (`token.OAuthClient.id`). Raises `GenesysUnauthorized` for a bad or expired token."""
+        client (`token.OAuthClient.id`). Raises `GenesysAuthError` for a bad or expired token."""
         return self._get("/api/v2/users/me", access_token, params={"expand": "organization,token"})
 
     def conversation(self, access_token: str, conversation_id: str) -> dict[str, Any]:
         """`GET /api/v2/conversations/{id}` with its participants. Raises `GenesysNotFound` (unknown),
-        `GenesysForbidden` (another organisation's, or `missing.permissions`)."""
+        `GenesysPermissionError` (another organisation's, or `missing.permissions`)."""
         return self._get(f"/api/v2/conversations/{quote(conversation_id, safe='')}", access_token)
 
     def token_from_code(self, *, client_id: str, code: str, code_verifier: str, redirect_uri: str) -> dict[str, Any]:
         """`POST login.<env>/oauth/token` with a PKCE code (no client secret): `{access_token, expires_in, ...}`.
-        Raises `GenesysUnauthorized` when Genesys refuses the code."""
+        Raises `GenesysAuthError` when Genesys refuses the code."""
         form = {
             "grant_type": "authorization_code",
             "code": code,
@@ -102,17 +75,17 @@ class GenesysClient:
         }
         response = self._send("POST", f"{self.login_url}/oauth/token", data=form)
         if response.status_code in (400, 401):
-            raise GenesysUnauthorized(
-                "Genesys Cloud refused the login code; sign in again.", status=response.status_code
-            )
+            raise GenesysAuthError("Genesys Cloud refused the login code; sign in again.", status=response.status_code)
         body = self._json(response)
         if not isinstance(body.get("access_token"), str):
-            raise GenesysError("Genesys Cloud's token response has no access_token.", status=response.status_code)
+            raise GenesysRequestRefused(
+                "Genesys Cloud's token response has no access_token.", status=response.status_code
+            )
         return body
 
     def _get(self, path: str, access_token: str, *, params: dict[str, str] | None = None) -> dict[str, Any]:
         if not BEARER_TOKEN.fullmatch(access_token):
-            raise GenesysUnauthorized("This is not a Genesys Cloud access token; sign in again.")
+            raise GenesysAuthError("This is not a Genesys Cloud access token; sign in again.")
         headers = {"Authorization": f"Bearer {access_token}"}
         response = self._send("GET", f"{self.api_url}{path}", params=params, headers=headers)
         return self._json(response)
@@ -151,22 +124,22 @@ class GenesysClient:
         message = str(error_body.get("message") or error_body.get("description") or response.reason or "")[:300]
         status = response.status_code
         detail = f"Genesys Cloud answered {status} {genesys_code}: {message}".strip()
+        common: dict[str, Any] = {"status": status, "genesys_code": genesys_code or None}
+        common["context_id"] = error_body.get("contextId") or response.headers.get("inin-correlation-id")
+        if status == 429:
+            raise GenesysRateLimited(detail, retry_after=_retry_after(response), **common)
         kind: type[GenesysError]
         if status == 401:
-            kind = GenesysUnauthorized
+            kind = GenesysAuthError
         elif status == 403:
-            kind = GenesysForbidden
+            kind = GenesysPermissionError
         elif status == 404:
             kind = GenesysNotFound
-        elif status == 429:
-            raise GenesysRateLimited(
-                detail, status=status, genesys_code=genesys_code, retry_after=_retry_after(response)
-            )
         elif status >= 500:
             kind = GenesysUnavailable
         else:
-            kind = GenesysError
-        raise kind(detail, status=status, genesys_code=genesys_code)
+            kind = GenesysRequestRefused
+        raise kind(detail, **common)
 
 
 def _retry_after(response: requests.Response) -> int:

@@ -1,5 +1,5 @@
 """The transport under `GenesysApi`: importing the SDK, its HTTP pool (timeouts, bounded 429 retries), PKCE and the
-authorize URL, and the mapping of failures to `screenpop.install.errors`.
+authorize URL, and the mapping of failures to `screenpop.genesys.errors`.
 
 Transport, on purpose unlike the SDK's defaults:
 - explicit timeouts (the SDK sets none);
@@ -19,12 +19,12 @@ import secrets
 import threading
 from types import ModuleType
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import certifi
 import urllib3
 
-from screenpop.install.errors import (
+from screenpop.genesys.errors import (
     GenesysAuthError,
     GenesysConflict,
     GenesysError,
@@ -133,6 +133,25 @@ def api_client(environment: str) -> Any:
     http_client.rest_client.pool_manager = _pool_manager()
     client.set_http_client(http_client)
     return client
+
+
+def presigned_upload(url: str, headers: dict[str, str], content: bytes) -> None:
+    """PUT `content` to a presigned storage URL Genesys handed out (an Architect job's upload). Nothing of ours is
+    sent but the headers Genesys chose, so the URL needs no allow-list; only HTTP(S) is accepted. Raises
+    `GenesysUnavailable` when the upload does not arrive, `GenesysRequestRefused` when storage refuses it."""
+    if urlsplit(url).scheme not in ("https", "http"):
+        raise GenesysRequestRefused(f"Genesys Cloud gave an upload URL that is not HTTP(S): {url[:80]!r}.")
+    try:
+        response = _pool_manager().request(
+            "PUT", url, body=content, headers=headers, retries=False, redirect=False, preload_content=True
+        )
+    except urllib3.exceptions.HTTPError as error:
+        raise GenesysUnavailable(f"The workflow did not reach Genesys Cloud ({error}). Try again.") from error
+    if not 200 <= response.status < 300:
+        raise GenesysRequestRefused(
+            f"Genesys Cloud's storage refused the workflow upload ({response.status}): {response.data[:300]!r}.",
+            status=response.status,
+        )
 
 
 def _error_body(exception: Any) -> dict[str, Any]:

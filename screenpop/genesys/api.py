@@ -1,7 +1,7 @@
 """`GenesysApi`: the Platform API calls the install, the sync and the uninstall make, on plain JSON values.
 
 Its methods take and return camelCase dicts (as on the wire), so callers never see SDK models, and raise only
-`screenpop.install.errors.GenesysError` kinds. Bodies are handed to the SDK as dicts: its serializer sends them as
+`screenpop.genesys.errors.GenesysError` kinds. Bodies are handed to the SDK as dicts: its serializer sends them as
 written. Listings are followed to their last page (`nextUri`, page numbers or cursors alike).
 """
 
@@ -14,14 +14,14 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from screenpop.install.errors import (
+from screenpop.genesys.errors import (
     GenesysAuthError,
     GenesysConflict,
     GenesysError,
     GenesysNotFound,
     GenesysRequestRefused,
 )
-from screenpop.install.genesys.transport import api_client, error_from, is_transport_or_api_error, sdk
+from screenpop.genesys.transport import api_client, error_from, is_transport_or_api_error, presigned_upload, sdk
 
 PAGE_SIZE = 100
 _AUTH_SETTINGS = ["PureCloud OAuth"]
@@ -315,9 +315,11 @@ class GenesysApi:
     def action_draft_delete(self, action_id: str) -> None:
         self._call("delete a data action draft", "IntegrationsApi", "delete_integrations_action_draft", action_id)
 
-    def action_execute(self, action_id: str, inputs: dict[str, Any]) -> Any:
+    def action_test(self, action_id: str, inputs: dict[str, Any]) -> dict[str, Any]:
+        """`POST .../actions/{id}/test`: runs the published action and answers 200 with what happened,
+        `{operations: [{step, name, success, result|error}], success, finalResult, error}`."""
         return self._call(
-            "run the data action", "IntegrationsApi", "post_integrations_action_execute", action_id, body=inputs
+            "test the data action", "IntegrationsApi", "post_integrations_action_test", action_id, body=inputs
         )
 
     # -- OAuth clients and roles ------------------------------------------------------------------------------------
@@ -357,13 +359,9 @@ class GenesysApi:
     def role_delete(self, role_id: str) -> None:
         self._call("delete a role", "AuthorizationApi", "delete_authorization_role", role_id)
 
-    def home_division_id(self) -> str | None:
-        """The org's home division (for a client's `roleDivisions`), or None where the API does not offer it."""
-        try:
-            division = self._call("read the home division", "AuthorizationApi", "get_authorization_divisions_home")
-        except GenesysNotFound:
-            return None
-        return division.get("id")
+    def home_division(self) -> dict[str, Any]:
+        """The org's home division, `{id, name, ...}`: its name can be changed by the org's admins."""
+        return self._call("read the home division", "AuthorizationApi", "get_authorization_divisions_home")
 
     def role_users_add(self, role_id: str, user_ids: list[str]) -> None:
         self._call("give you the app's role", "AuthorizationApi", "put_authorization_role_users_add", role_id, user_ids)
@@ -375,6 +373,21 @@ class GenesysApi:
             "look for the workflow", "ArchitectApi", "get_flows", type=["workflow"], name=name, page_size=PAGE_SIZE
         )
         return list(self._follow("look for the workflow", first))
+
+    def flow(self, flow_id: str) -> dict[str, Any]:
+        return self._call("read the workflow", "ArchitectApi", "get_flow", flow_id)
+
+    def flow_job_create(self) -> dict[str, Any]:
+        """Register an Architect publish job: `{id, presignedUrl, headers}`; upload the YAML there next."""
+        return self._call("start publishing the workflow", "ArchitectApi", "post_flows_jobs")
+
+    def flow_job(self, job_id: str) -> dict[str, Any]:
+        """The job's `status` (`Registered`, `Started`, `Success`, `Failure`), its `flow` and `messages`."""
+        return self._call("read the publish job", "ArchitectApi", "get_flows_job", job_id, expand=["messages"])
+
+    def flow_job_upload(self, job: dict[str, Any], content: bytes) -> None:
+        """PUT the workflow's YAML to the job's presigned URL with the headers Genesys gave (no bearer token)."""
+        presigned_upload(job["presignedUrl"], dict(job.get("headers") or {}), content)
 
     def workflow_delete(self, flow_id: str) -> None:
         self._call("delete the workflow", "ArchitectApi", "delete_flow", flow_id)
