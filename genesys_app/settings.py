@@ -271,8 +271,10 @@ SCREENPOP_BREAKER_FAILURES = env_int("SCREENPOP_BREAKER_FAILURES", 5)
 SCREENPOP_BREAKER_COOLDOWN = env_float("SCREENPOP_BREAKER_COOLDOWN", 30.0)
 # Lookups mostly wait on Freshdesk, so many run at once (bench/time_to_pop measures a 50 calls/s storm).
 SCREENPOP_LOOKUP_CONCURRENCY = env_int("SCREENPOP_LOOKUP_CONCURRENCY", 32)
-SCREENPOP_LEASE_SECONDS = env_float("SCREENPOP_LEASE_SECONDS", 60.0)
-SCREENPOP_SWEEP_SECONDS = env_float("SCREENPOP_SWEEP_SECONDS", 2.0)
+# A screen pop is worth seconds: a dead process's pops come back within a lease and a sweep, and the process holding
+# a pop renews its lease every quarter lease (screenpop/scheduler.py), however long its lookup takes.
+SCREENPOP_LEASE_SECONDS = env_float("SCREENPOP_LEASE_SECONDS", 4.0)
+SCREENPOP_SWEEP_SECONDS = env_float("SCREENPOP_SWEEP_SECONDS", 1.0)
 SCREENPOP_CACHE_SECONDS = env_int("SCREENPOP_CACHE_SECONDS", 60)
 SCREENPOP_MISS_CACHE_SECONDS = env_int("SCREENPOP_MISS_CACHE_SECONDS", 30)
 SCREENPOP_PANEL_TOKEN_SECONDS = env_int("SCREENPOP_PANEL_TOKEN_SECONDS", 900)

@@ -48,3 +48,8 @@ breaker_open = Gauge(
     registry=registry,
 )
 open_sockets = Gauge("screenpop_open_sockets", "Panel WebSockets open in this process.", registry=registry)
+lookup_crashes = Counter(
+    "screenpop_lookup_crashes_total",
+    "Lookups that raised (the database or the cache unreachable); each is tried again shortly by the same process.",
+    registry=registry,
+)

@@ -18,6 +18,7 @@ from screenpop.models import Pop
 POP_STATE = "pop.state"
 RESOLVED_STATUSES = frozenset({4, 5})
 
+
 @dataclass(frozen=True)
 class PopResult:
     phone_display: str = ""

@@ -27,7 +27,14 @@ from screenpop.models import FreshdeskConnection, Pop, Tenant
 from screenpop.phones import normalize_caller
 from screenpop.pops.result import PopResult
 from screenpop.publishing import pop_publish_on_commit
-from screenpop.storage.pops import pop_finish, pop_guarded_update, pop_leased, pop_shown_insert, pops_claim_due
+from screenpop.storage.pops import (
+    pop_finish,
+    pop_guarded_update,
+    pop_leased,
+    pop_shown_insert,
+    pops_claim_due,
+    pops_lease_renew,
+)
 from screenpop.storage.transactions import write_transaction
 from screenpop.webhook import callers
 
@@ -204,6 +211,22 @@ def _connection_error(freshdesk: FreshdeskConnection, error: FreshdeskError) -> 
 def pop_claim_due(*, owner: str, limit: int = CLAIM_BATCH) -> list[tuple[int, int]]:
     """Lease pending pops nobody holds and that are due (`storage.pops.pops_claim_due`); (pop id, tenant id) pairs."""
     return pops_claim_due(owner=owner, limit=limit)
+
+
+def pop_claim_all_due(*, owner: str, limit: int = CLAIM_BATCH) -> list[tuple[int, int]]:
+    """Lease every pending pop that nobody holds and that is due, `limit` at a time (so a process that starts after
+    another died takes all of the dead one's pops in one sweep, not `limit` per sweep interval)."""
+    due: list[tuple[int, int]] = []
+    while True:
+        batch = pops_claim_due(owner=owner, limit=limit)
+        due += batch
+        if len(batch) < limit:
+            return due
+
+
+def pop_leases_renew(*, owner: str, pop_ids: list[int]) -> int:
+    """Extend this process's lease on the pops its runner holds (`storage.pops.pops_lease_renew`)."""
+    return pops_lease_renew(owner=owner, pop_ids=pop_ids)
 
 
 def pop_retry_request(*, tenant_id: int, conversation_id: str, owner: str) -> tuple[int, int] | None:

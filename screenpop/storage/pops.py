@@ -160,3 +160,12 @@ def pops_claim_due(*, owner: str, limit: int) -> list[tuple[int, int]]:
                 lease_owner=owner, lease_expires_at=now + timedelta(seconds=settings.SCREENPOP_LEASE_SECONDS)
             )
     return due
+
+
+def pops_lease_renew(*, owner: str, pop_ids: list[int]) -> int:
+    """Extend `owner`'s lease on the pending pops `pop_ids` by `SCREENPOP_LEASE_SECONDS` from now, in one UPDATE;
+    returns how many it still held. Pops finished, or leased to another process meanwhile, are left alone."""
+    if not pop_ids:
+        return 0
+    until = timezone.now() + timedelta(seconds=settings.SCREENPOP_LEASE_SECONDS)
+    return Pop.objects.filter(pk__in=pop_ids, lease_owner=owner, state=Pop.State.PENDING).update(lease_expires_at=until)
