@@ -268,7 +268,16 @@ OAUTH2_PROVIDER = {
 # Pipeline tuning (see README). Intervals are configurable so tests can run the retry timeline fast.
 SCREENPOP_RETRY_DELAYS = [float(x) for x in env_list("SCREENPOP_RETRY_DELAYS", ["1", "5", "15"])]
 SCREENPOP_BREAKER_FAILURES = env_int("SCREENPOP_BREAKER_FAILURES", 5)
-SCREENPOP_BREAKER_COOLDOWN = env_float("SCREENPOP_BREAKER_COOLDOWN", 30.0)
+# Short: after it, one probe tells whether Freshdesk is back, and the sweep then retries the recent "unavailable" pops.
+SCREENPOP_BREAKER_COOLDOWN = env_float("SCREENPOP_BREAKER_COOLDOWN", 5.0)
+# A screen pop's Freshdesk calls: connect and first-byte deadlines, and the time per call above which a lookup counts
+# as a failure for the breaker even when it succeeded (a hung or crawling Freshdesk shows "unavailable" within ~2 s).
+SCREENPOP_FRESHDESK_CONNECT_SECONDS = env_float("SCREENPOP_FRESHDESK_CONNECT_SECONDS", 1.0)
+SCREENPOP_FRESHDESK_READ_SECONDS = env_float("SCREENPOP_FRESHDESK_READ_SECONDS", 1.2)
+SCREENPOP_FRESHDESK_SLOW_SECONDS = env_float("SCREENPOP_FRESHDESK_SLOW_SECONDS", 1.0)
+# "unavailable" pops received within this many seconds are looked up again once Freshdesk answers (the call is
+# likely still live); older ones stay as they are.
+SCREENPOP_UNAVAILABLE_RETRY_SECONDS = env_float("SCREENPOP_UNAVAILABLE_RETRY_SECONDS", 300.0)
 # Lookups mostly wait on Freshdesk, so many run at once (bench/time_to_pop measures a 50 calls/s storm).
 SCREENPOP_LOOKUP_CONCURRENCY = env_int("SCREENPOP_LOOKUP_CONCURRENCY", 32)
 # A screen pop is worth seconds: a dead process's pops come back within a lease and a sweep, and the process holding

@@ -53,3 +53,9 @@ lookup_crashes = Counter(
     "Lookups that raised (the database or the cache unreachable); each is tried again shortly by the same process.",
     registry=registry,
 )
+freshdesk_slow_lookups = Counter(
+    "screenpop_freshdesk_slow_lookups_total",
+    "Lookups that succeeded but slower than SCREENPOP_FRESHDESK_SLOW_SECONDS per call; each counts as a failure "
+    "for the account's circuit breaker.",
+    registry=registry,
+)

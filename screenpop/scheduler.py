@@ -2,7 +2,8 @@
 
 - the lookups (`lookup.runner`), fed by the webhook's commits;
 - the sweep: pending pops nobody holds (their process died, or a retry is due) are leased and handed to the runner,
-  at once when the process starts, then every `SCREENPOP_SWEEP_SECONDS`;
+  at once when the process starts, then every `SCREENPOP_SWEEP_SECONDS`; recent "unavailable" pops go back to the
+  runner once their Freshdesk answers again;
 - the lease renewal: one UPDATE every `SCREENPOP_LEASE_SECONDS / 4` extends this process's lease on every pop its
   runner holds, so leases can be short (a dead process's pops come back within a lease and a sweep) and a slow
   lookup still keeps its pop;
@@ -28,7 +29,7 @@ from django.conf import settings
 
 from screenpop.lookup.phone_index import SyncReport, phone_index_refresh_due
 from screenpop.lookup.runner import LookupRunner, runner_start, runner_stop
-from screenpop.pops.services import pop_claim_all_due, pop_leases_renew
+from screenpop.pops.services import pop_leases_renew, pop_sweep
 from screenpop.retention import PURGE_INTERVAL_SECONDS, purge_due
 from screenpop.storage.connections import database_work
 
@@ -80,7 +81,7 @@ def _jobs(runner: LookupRunner) -> list[PeriodicJob]:
 
     return [
         PeriodicJob(
-            "sweep", pop_claim_all_due, settings.SCREENPOP_SWEEP_SECONDS, "Sweeping for pending pops failed", then=swept
+            "sweep", pop_sweep, settings.SCREENPOP_SWEEP_SECONDS, "Sweeping for pending pops failed", then=swept
         ),
         PeriodicJob(
             "lease-renewal",

@@ -17,7 +17,9 @@ from django.conf import settings
 from django.utils import timezone
 
 from screenpop import metrics
-from screenpop.freshdesk.accounts import freshdesk_client_for
+from screenpop.errors import ValidationFailed
+from screenpop.freshdesk.accounts import freshdesk_client_for, lookup_timeouts
+from screenpop.freshdesk.client import freshdesk_base_url
 from screenpop.freshdesk.errors import FreshdeskError, FreshdeskRateLimited, FreshdeskTransientError
 from screenpop.logging import log_context
 from screenpop.lookup import flight
@@ -34,6 +36,8 @@ from screenpop.storage.pops import (
     pop_shown_insert,
     pops_claim_due,
     pops_lease_renew,
+    pops_requeue,
+    pops_unavailable_since,
 )
 from screenpop.storage.transactions import write_transaction
 from screenpop.webhook import callers
@@ -147,7 +151,7 @@ def _run(pop: Pop, owner: str) -> RunOutcome:
             state=Pop.State.ERROR,
             detail="Freshdesk is not connected for this organisation: an admin adds the domain and API key.",
         )
-    client = freshdesk_client_for(freshdesk)
+    client = freshdesk_client_for(freshdesk, timeouts=lookup_timeouts())
     breaker = CircuitBreaker(client.base_url)
     pop.attempts += 1
     cached = flight.cached_result(tenant.pk, caller.e164)
@@ -159,12 +163,17 @@ def _run(pop: Pop, owner: str) -> RunOutcome:
             detail="Freshdesk is unavailable (several failures in a row); lookups resume after a short pause.",
         )
 
+    slow = False
+
     def compute() -> dict[str, Any]:
+        nonlocal slow
         started = time.perf_counter()
         try:
             found = caller_lookup(tenant=tenant, caller=caller, client=client, connection=freshdesk)
         finally:
-            metrics.lookup_seconds.observe(time.perf_counter() - started)
+            elapsed = time.perf_counter() - started
+            metrics.lookup_seconds.observe(elapsed)
+        slow = elapsed > settings.SCREENPOP_FRESHDESK_SLOW_SECONDS * max(1, found.freshdesk_calls)
         return found.as_dict()
 
     try:
@@ -176,6 +185,9 @@ def _run(pop: Pop, owner: str) -> RunOutcome:
         if not isinstance(error, FreshdeskRateLimited):
             breaker.record_failure()
         delays = settings.SCREENPOP_RETRY_DELAYS
+        if breaker.state() == "open":
+            # The agent is told now; the sweep looks the caller up again once Freshdesk answers (`pop_sweep`).
+            return _finish(pop, owner, state=Pop.State.UNAVAILABLE, detail=f"{_failure_detail(error)}.")
         if pop.attempts > len(delays):
             return _finish(
                 pop,
@@ -192,7 +204,11 @@ def _run(pop: Pop, owner: str) -> RunOutcome:
         _connection_error(freshdesk, error)
         return _finish(pop, owner, state=Pop.State.ERROR, detail=error.detail)
     if computed_here:
-        breaker.record_success()
+        if slow:  # a Freshdesk that crawls is as useless to a screen pop as one that fails
+            metrics.freshdesk_slow_lookups.inc()
+            breaker.record_failure()
+        else:
+            breaker.record_success()
     found = LookupResult.from_dict(kept)
     shown = PopResult(
         found.result.phone_display or display, found.result.contacts, found.source if computed_here else "cache"
@@ -222,6 +238,38 @@ def pop_claim_all_due(*, owner: str, limit: int = CLAIM_BATCH) -> list[tuple[int
         due += batch
         if len(batch) < limit:
             return due
+
+
+def pop_sweep(*, owner: str, limit: int = CLAIM_BATCH) -> list[tuple[int, int]]:
+    """The scheduler's sweep: lease every due pending pop nobody holds (`pop_claim_all_due`), and put back to
+    pending the recent "unavailable" pops of the Freshdesk accounts that answer again (`pop_requeue_unavailable`).
+    Returns the (pop id, tenant id) pairs to look up."""
+    return pop_claim_all_due(owner=owner, limit=limit) + pop_requeue_unavailable(owner=owner)
+
+
+def pop_requeue_unavailable(*, owner: str) -> list[tuple[int, int]]:
+    """Recent "unavailable" pops (received within `SCREENPOP_UNAVAILABLE_RETRY_SECONDS`: the call is likely still
+    live) are looked up again once their Freshdesk account's breaker lets calls through: all of them when it is
+    closed, the newest alone when it is half-open (that lookup is the probe). None while it is open."""
+    since = timezone.now() - timedelta(seconds=settings.SCREENPOP_UNAVAILABLE_RETRY_SECONDS)
+    by_account: dict[str, list[int]] = {}
+    for pop_id, _, domain in pops_unavailable_since(since):
+        if domain:
+            by_account.setdefault(domain, []).append(pop_id)
+    requeued: list[int] = []
+    for domain, pop_ids in by_account.items():
+        try:
+            state = CircuitBreaker(freshdesk_base_url(domain)).state()
+        except ValidationFailed:
+            continue  # a domain outside the allow-list: its lookups end in "error", not here
+        if state == "closed":
+            requeued += pop_ids
+        elif state == "half_open":
+            requeued.append(pop_ids[0])
+    taken = pops_requeue(owner=owner, pop_ids=requeued)
+    if taken:
+        logger.info("Freshdesk answers again: %d unavailable pop(s) looked up again", len(taken))
+    return taken
 
 
 def pop_leases_renew(*, owner: str, pop_ids: list[int]) -> int:

@@ -1,0 +1,138 @@
+"""A pop's life after the webhook (`screenpop.pops.services`) when Freshdesk hangs, crawls or comes back: the
+breaker counts slow calls, the agent is told "unavailable" without waiting out long timeouts, and recent
+"unavailable" pops are looked up again once Freshdesk answers (issue 18)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+import requests
+from django.utils import timezone
+
+from screenpop.freshdesk.client import freshdesk_base_url
+from screenpop.lookup.breaker import CircuitBreaker
+from screenpop.models import Pop
+from screenpop.pops.services import pop_lookup_run, pop_sweep
+
+pytestmark = [pytest.mark.django_db(transaction=True)]
+
+DANA = "tel:+15550199999"  # a seeded contact with tickets
+
+
+@pytest.fixture
+def screen_pop_deadlines(settings):
+    """Short deadlines so a hang costs the tests a fraction of a second (the defaults are in settings.py)."""
+    settings.SCREENPOP_FRESHDESK_CONNECT_SECONDS = 0.5
+    settings.SCREENPOP_FRESHDESK_READ_SECONDS = 0.3
+    settings.SCREENPOP_RETRY_DELAYS = [0.1, 0.2]
+    return settings
+
+
+@pytest.fixture
+def make_pop(sim_tenant):
+    tenant = sim_tenant("US")
+
+    def make(conversation_id: str, *, phone: str = DANA, age_seconds: float = 0, **fields: Any) -> Pop:
+        now = timezone.now()
+        return Pop.objects.create(
+            tenant=tenant, conversation_id=conversation_id, phone_raw=phone,
+            received_at=now - timedelta(seconds=age_seconds), lease_owner="this-process",
+            lease_expires_at=now + timedelta(minutes=1), **fields,
+        )  # fmt: skip
+
+    return make
+
+
+def breaker_of(freshdesk_sim: Any) -> CircuitBreaker:
+    return CircuitBreaker(freshdesk_base_url(freshdesk_sim.base_url))
+
+
+def looked_up(pop: Pop) -> Pop:
+    pop_lookup_run(pop_id=pop.pk, owner="this-process")
+    pop.refresh_from_db()
+    return pop
+
+
+def test_the_simulator_can_hang_then_answer_again(freshdesk_sim) -> None:
+    freshdesk_sim.configure(hang=True)
+    with pytest.raises(requests.ReadTimeout):
+        freshdesk_sim.get("/api/v2/contacts", timeout=0.3)
+    freshdesk_sim.configure(hang=False)
+    assert freshdesk_sim.get("/api/v2/contacts", timeout=5).status_code == 200
+    assert [entry["endpoint"] for entry in freshdesk_sim.requests()] == ["contacts.list"]  # the hung one: no answer
+
+
+def test_a_hung_freshdesk_is_unavailable_once_the_breaker_opens_not_after_every_retry(
+    make_pop, freshdesk_sim, screen_pop_deadlines
+) -> None:
+    screen_pop_deadlines.SCREENPOP_BREAKER_FAILURES = 2
+    freshdesk_sim.configure(hang=True)
+    first = looked_up(make_pop("hang-1"))
+    assert (first.state, first.attempts) == ("pending", 1), "one timeout: retried, the breaker still closed"
+    assert "did not answer" in first.detail
+    second = looked_up(make_pop("hang-2"))
+    assert (second.state, second.attempts) == ("unavailable", 1), "the timeout that opened the breaker"
+    third = looked_up(make_pop("hang-3"))
+    assert third.state == "unavailable"
+    assert breaker_of(freshdesk_sim).state() == "open"
+    freshdesk_sim.configure(hang=False)
+    assert freshdesk_sim.requests() == [], "the breaker kept the third lookup from calling a hung Freshdesk"
+
+
+def test_a_slow_answer_counts_as_a_failure_for_the_breaker(make_pop, freshdesk_sim, screen_pop_deadlines) -> None:
+    screen_pop_deadlines.SCREENPOP_BREAKER_FAILURES = 1
+    screen_pop_deadlines.SCREENPOP_FRESHDESK_READ_SECONDS = 5
+    screen_pop_deadlines.SCREENPOP_FRESHDESK_SLOW_SECONDS = 0.05
+    freshdesk_sim.configure(latency_ms={"default": 150})
+    pop = looked_up(make_pop("slow"))
+    assert pop.state == "matched", "the answer itself is used"
+    assert breaker_of(freshdesk_sim).state() == "open"
+
+
+def test_a_quick_answer_keeps_the_breaker_closed(make_pop, freshdesk_sim, screen_pop_deadlines) -> None:
+    screen_pop_deadlines.SCREENPOP_BREAKER_FAILURES = 1
+    assert looked_up(make_pop("quick")).state == "matched"
+    assert breaker_of(freshdesk_sim).state() == "closed"
+
+
+def test_recent_unavailable_pops_are_looked_up_again_once_freshdesk_answers(
+    make_pop, freshdesk_sim, screen_pop_deadlines
+) -> None:
+    screen_pop_deadlines.SCREENPOP_UNAVAILABLE_RETRY_SECONDS = 60
+    recent = make_pop("recent", state="unavailable", attempts=3, completed_at=timezone.now())
+    old = make_pop("old", age_seconds=120, state="unavailable", completed_at=timezone.now())
+    errored = make_pop("errored", state="error", completed_at=timezone.now())
+    breaker = breaker_of(freshdesk_sim)
+
+    breaker.record_failure()
+    for _ in range(screen_pop_deadlines.SCREENPOP_BREAKER_FAILURES):
+        breaker.record_failure()
+    assert breaker.state() == "open"
+    assert pop_sweep(owner="this-process") == [], "nothing while the breaker is open"
+
+    breaker.record_success()
+    assert pop_sweep(owner="this-process") == [(recent.pk, recent.tenant_id)]
+    recent.refresh_from_db()
+    assert (recent.state, recent.attempts, recent.lease_owner, recent.completed_at) == (
+        "pending", 0, "this-process", None
+    )  # fmt: skip
+    assert looked_up(recent).state == "matched"
+    assert Pop.objects.get(pk=old.pk).state == "unavailable", "a call long over is left as it was"
+    assert Pop.objects.get(pk=errored.pk).state == "error", "an error needs a person, not a retry"
+    assert pop_sweep(owner="another-process") == []
+
+
+def test_a_half_open_breaker_sends_one_unavailable_pop_as_the_probe(make_pop, freshdesk_sim, settings) -> None:
+    settings.SCREENPOP_BREAKER_COOLDOWN = 0
+    older = make_pop("older", age_seconds=5, state="unavailable", completed_at=timezone.now())
+    newest = make_pop("newest", state="unavailable", completed_at=timezone.now())
+    breaker = breaker_of(freshdesk_sim)
+    for _ in range(settings.SCREENPOP_BREAKER_FAILURES):
+        breaker.record_failure()
+    assert breaker.state() == "half_open"
+    assert pop_sweep(owner="this-process") == [(newest.pk, newest.tenant_id)]
+    assert looked_up(newest).state == "matched"  # the probe: Freshdesk answers, the breaker closes
+    assert breaker.state() == "closed"
+    assert pop_sweep(owner="this-process") == [(older.pk, older.tenant_id)]
