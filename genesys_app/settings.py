@@ -139,7 +139,16 @@ if REDIS_URL:
     }
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "screenpop"}}
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "screenpop",
+            # Django's default of 300 entries evicted the lookup results of a few hundred callers (three times the
+            # Freshdesk calls of the Redis configuration) and could evict the breakers and rate budgets, which share
+            # this cache. Eviction is least-recently-used, and the breaker and budget keys are read on every call.
+            "OPTIONS": {"MAX_ENTRIES": env_int("SCREENPOP_LOCAL_CACHE_ENTRIES", 50_000)},
+        }
+    }
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
