@@ -293,6 +293,8 @@ SCREENPOP_LOOKUP_CONCURRENCY = env_int("SCREENPOP_LOOKUP_CONCURRENCY", 32)
 # a pop renews its lease every quarter lease (screenpop/scheduler.py), however long its lookup takes.
 SCREENPOP_LEASE_SECONDS = env_float("SCREENPOP_LEASE_SECONDS", 4.0)
 SCREENPOP_SWEEP_SECONDS = env_float("SCREENPOP_SWEEP_SECONDS", 1.0)
+# /readyz fails when the sweep has not succeeded, or due lookups have not progressed, for this many seconds.
+SCREENPOP_STUCK_SECONDS = env_float("SCREENPOP_STUCK_SECONDS", 30.0)
 SCREENPOP_CACHE_SECONDS = env_int("SCREENPOP_CACHE_SECONDS", 60)
 SCREENPOP_MISS_CACHE_SECONDS = env_int("SCREENPOP_MISS_CACHE_SECONDS", 30)
 SCREENPOP_PANEL_TOKEN_SECONDS = env_int("SCREENPOP_PANEL_TOKEN_SECONDS", 900)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -54,7 +55,7 @@ def _as_database_work(work: Callable[..., Any], **kwargs: Any) -> Any:
         return work(**kwargs)
 
 
-async def _every(job: PeriodicJob, owner: str, executor: ThreadPoolExecutor) -> None:
+async def _every(job: PeriodicJob, owner: str, executor: ThreadPoolExecutor, succeeded: dict[str, float]) -> None:
     call = SyncToAsync(_as_database_work, thread_sensitive=False, executor=executor)
     await asyncio.sleep(job.first_delay)
     while True:
@@ -63,6 +64,7 @@ async def _every(job: PeriodicJob, owner: str, executor: ThreadPoolExecutor) -> 
             result = await call(job.work, owner=owner, **extra)
             if job.then is not None:
                 job.then(result)
+            succeeded[job.name] = time.monotonic()
         except Exception:
             logger.exception(job.failure)
         await asyncio.sleep(job.interval)
@@ -114,7 +116,22 @@ class Scheduler:
         self.loop = asyncio.get_running_loop()
         jobs = _jobs(runner)
         self._executor = ThreadPoolExecutor(max_workers=len(jobs), thread_name_prefix="scheduled")
-        self._tasks = [self.loop.create_task(_every(job, owner, self._executor), name=job.name) for job in jobs]
+        self.started = time.monotonic()
+        self.succeeded: dict[str, float] = {}  # job name -> when a round last succeeded
+        self._tasks = [
+            self.loop.create_task(_every(job, owner, self._executor, self.succeeded), name=job.name) for job in jobs
+        ]
+
+    def stuck(self, seconds: float) -> str | None:
+        """Why this process's background work has made no progress for `seconds`, or None when it has."""
+        now = time.monotonic()
+        sweep = self.succeeded.get("sweep", self.started)
+        if now - sweep > seconds:
+            return f"the sweep has not succeeded for {now - sweep:.0f} s"
+        stalled = self.runner.stalled_for()
+        if stalled > seconds:
+            return f"due lookups have not progressed for {stalled:.0f} s"
+        return None
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -135,6 +152,15 @@ def scheduler_start(owner: str, *, storm: Callable[[], bool] | None = None) -> L
     if _scheduler is None:
         _scheduler = Scheduler(owner, runner)
     return runner
+
+
+def background_stuck() -> str | None:
+    """Why this process's background work is stuck (`SCREENPOP_STUCK_SECONDS` without progress on due work), or
+    None: it moves, or this process runs none."""
+    scheduler = _scheduler
+    if scheduler is None or scheduler.loop.is_closed():
+        return None
+    return scheduler.stuck(settings.SCREENPOP_STUCK_SECONDS)
 
 
 async def scheduler_stop() -> None:

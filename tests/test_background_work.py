@@ -239,3 +239,42 @@ async def test_the_scheduler_renews_the_runners_leases_while_a_lookup_runs(make_
         await scheduler.scheduler_stop()
     assert claimed_by_others == [[]] * 12
     assert (await Pop.objects.aget(pk=pop.pk)).lease_owner == "this-process"
+
+
+async def test_background_work_is_stuck_while_due_lookups_make_no_progress(monkeypatch, settings) -> None:
+    """`/readyz`'s background check: a lookup that never ends (a thread stuck on a dead socket) makes the process
+    stuck once the threshold passes; a lookup that ends makes it move again."""
+    from screenpop import scheduler
+
+    settings.SCREENPOP_SWEEP_SECONDS = 0.05
+    settings.SCREENPOP_STUCK_SECONDS = 0.2
+    release = threading.Event()
+
+    def hanging(*, pop_id: int, owner: str) -> services.RunOutcome:
+        release.wait(timeout=10)
+        return services.RunOutcome(state="matched")
+
+    monkeypatch.setattr(lookup_runner, "pop_lookup_run", hanging)
+    runner = scheduler.scheduler_start("this-process")
+    reasons: list[str | None] = []
+    try:
+        assert scheduler.background_stuck() is None, "idle is not stuck"
+        runner.schedule([(1, 1)])
+        for _ in range(100):
+            reasons.append(scheduler.background_stuck())
+            if reasons[-1] is not None:
+                break
+            await asyncio.sleep(0.05)
+        release.set()
+        for _ in range(100):
+            if not runner.held():
+                break
+            await asyncio.sleep(0.02)
+        after = scheduler.background_stuck()
+    finally:
+        release.set()
+        await scheduler.scheduler_stop()
+    assert reasons[-1] is not None
+    assert "due lookups have not progressed" in reasons[-1]
+    assert after is None
+    assert scheduler.background_stuck() is None, "a process that runs no background work is not stuck"

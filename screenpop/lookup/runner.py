@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -51,6 +52,8 @@ class LookupRunner:
         self._queued: set[int] = set()
         self._tenant_of: dict[int, int] = {}  # every pop this process holds: queued, running or waiting to retry
         self._crashes: dict[int, int] = {}
+        self._busy_since: float | None = None  # when lookups became due with none running or queued before
+        self._last_progress = time.monotonic()  # when a lookup last ended without crashing
         self._wakeup = asyncio.Event()
         self._in_flight = 0
         self._slot_freed = asyncio.Event()
@@ -71,6 +74,8 @@ class LookupRunner:
 
     def schedule(self, pops: list[tuple[int, int]]) -> None:
         """Queue (pop id, tenant id) pairs. Call on the runner's loop, or through `schedule_threadsafe`."""
+        if pops and not self._queued and not self._in_flight:
+            self._busy_since = time.monotonic()
         for pop_id, tenant_id in pops:
             if pop_id in self._queued:
                 continue
@@ -83,6 +88,14 @@ class LookupRunner:
         """The pops this process holds the lease of and has not finished: queued, running or waiting to retry.
         Call on the runner's loop (the lease renewal takes its list there)."""
         return list(self._tenant_of)
+
+    def stalled_for(self) -> float:
+        """Seconds that due lookups (queued or running) have waited without any lookup ending; 0 when idle or moving.
+        Readable from any thread (`/readyz`)."""
+        if not self._queued and not self._in_flight:
+            return 0.0
+        since = max(self._last_progress, self._busy_since or 0.0)
+        return max(0.0, time.monotonic() - since)
 
     def schedule_threadsafe(self, pops: list[tuple[int, int]]) -> None:
         if self.loop is not None:
@@ -125,6 +138,7 @@ class LookupRunner:
             run = SyncToAsync(_lookup, thread_sensitive=False, executor=self._executor)
             outcome: RunOutcome = await run(pop_id=pop_id, owner=self.owner)
             self._crashes.pop(pop_id, None)
+            self._last_progress = time.monotonic()
         except Exception as error:
             crashes = self._crashes[pop_id] = self._crashes.get(pop_id, 0) + 1
             delay = CRASH_RETRY_SECONDS[min(crashes, len(CRASH_RETRY_SECONDS)) - 1]
