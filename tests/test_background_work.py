@@ -202,10 +202,13 @@ def test_renewing_nothing_costs_no_query(django_assert_num_queries) -> None:
 def test_one_sweep_takes_every_expired_pop_not_one_batch(make_pop) -> None:
     """A process that starts after another died takes all of its pops at once, `limit` at a time."""
     expired = [make_pop(f"dead-{number}", owner="dead-process", lease_seconds=-1).pk for number in range(7)]
+    never_leased = make_pop("never-leased", owner="", lease_seconds=-1).pk
     alive = make_pop("alive", owner="live-process", lease_seconds=60)
+    taken_over_before = metrics.pops_taken_over._value.get()
     claimed = services.pop_claim_all_due(owner="new-process", limit=3)
-    assert sorted(pop_id for pop_id, _ in claimed) == sorted(expired)
+    assert sorted(pop_id for pop_id, _ in claimed) == sorted([*expired, never_leased])
     assert set(Pop.objects.filter(pk__in=expired).values_list("lease_owner", flat=True)) == {"new-process"}
+    assert metrics.pops_taken_over._value.get() - taken_over_before == 7, "counted: their lookups may be repeated"
     assert Pop.objects.get(pk=alive.pk).lease_owner == "live-process"
     assert pops_claim_due(owner="new-process", limit=3) == []
 

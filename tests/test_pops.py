@@ -136,3 +136,26 @@ def test_a_half_open_breaker_sends_one_unavailable_pop_as_the_probe(make_pop, fr
     assert looked_up(newest).state == "matched"  # the probe: Freshdesk answers, the breaker closes
     assert breaker.state() == "closed"
     assert pop_sweep(owner="this-process") == [(older.pk, older.tenant_id)]
+
+
+def test_the_calls_of_a_lookup_that_lost_its_lease_are_counted_as_repeated(make_pop, freshdesk_sim, monkeypatch):
+    """A process that stalls past its lease loses the pop to another, which looks the caller up again: the first
+    process's calls are counted in `screenpop_freshdesk_calls_repeated_total`."""
+    from screenpop import metrics
+    from screenpop.pops import services
+
+    pop = make_pop("stalled")
+    looked_up_for_real = services.caller_lookup
+
+    def taken_over_meanwhile(**kwargs: Any) -> Any:
+        Pop.objects.filter(pk=pop.pk).update(lease_owner="another-process")
+        return looked_up_for_real(**kwargs)
+
+    monkeypatch.setattr(services, "caller_lookup", taken_over_meanwhile)
+    repeated_before = metrics.freshdesk_calls_repeated._value.get()
+    lost_before = metrics.lookups_lost_lease._value.get()
+    assert pop_lookup_run(pop_id=pop.pk, owner="this-process").state == "lost_lease"
+    calls = len(freshdesk_sim.requests())
+    assert calls >= 1
+    assert metrics.freshdesk_calls_repeated._value.get() - repeated_before == calls
+    assert metrics.lookups_lost_lease._value.get() - lost_before == 1

@@ -35,6 +35,7 @@ from screenpop.storage.pops import (
     pop_leased,
     pop_shown_insert,
     pops_claim_due,
+    pops_claim_due_from,
     pops_lease_renew,
     pops_requeue,
     pops_unavailable_since,
@@ -86,7 +87,7 @@ def _finish(
         pop_publish_on_commit(pop)
 
     if not pop_finish(pop, owner, fields, shown, then=published):
-        return RunOutcome(state="lost_lease")
+        return _lost_lease(calls)
     metrics.pops_completed.labels(state=state).inc()
     logger.info("pop finished: %s %s", state, detail)
     return RunOutcome(state=state)
@@ -105,11 +106,20 @@ def _retry_later(pop: Pop, owner: str, *, delay: float, detail: str, calls: int)
     }
     with write_transaction():
         if not pop_guarded_update(pop, owner, fields):
-            return RunOutcome(state="lost_lease")
+            return _lost_lease(calls)
         _apply(pop, fields)
         pop_publish_on_commit(pop)
     logger.info("pop retry in %.1fs: %s", delay, detail)
     return RunOutcome(state=Pop.State.PENDING, retry_in=delay, tenant_id=pop.tenant_id)
+
+
+def _lost_lease(calls: int) -> RunOutcome:
+    """Another process took the pop over while this lookup ran (this one stalled past its lease): its calls were
+    made twice."""
+    metrics.lookups_lost_lease.inc()
+    metrics.freshdesk_calls_repeated.inc(calls)
+    logger.warning("Lost the lease during the lookup; its %d Freshdesk call(s) are repeated by another process", calls)
+    return RunOutcome(state="lost_lease")
 
 
 def _failure_detail(error: FreshdeskError) -> str:
@@ -234,8 +244,13 @@ def pop_claim_all_due(*, owner: str, limit: int = CLAIM_BATCH) -> list[tuple[int
     another died takes all of the dead one's pops in one sweep, not `limit` per sweep interval)."""
     due: list[tuple[int, int]] = []
     while True:
-        batch = pops_claim_due(owner=owner, limit=limit)
-        due += batch
+        batch = pops_claim_due_from(owner=owner, limit=limit)
+        due += [(pop_id, tenant_id) for pop_id, tenant_id, _ in batch]
+        taken_over = sum(1 for _, _, previous in batch if previous and previous != owner)
+        if taken_over:
+            # Their process died or stalled past its lease: a lookup it had in flight is made again here.
+            metrics.pops_taken_over.inc(taken_over)
+            logger.warning("Took over %d pop(s) whose lease expired at another process", taken_over)
         if len(batch) < limit:
             return due
 

@@ -145,6 +145,12 @@ def pops_claim_due(*, owner: str, limit: int) -> list[tuple[int, int]]:
     `SELECT ... FOR UPDATE SKIP LOCKED` on PostgreSQL lets several processes claim at once without taking the same
     pop; SQLite serialises writers anyway. Returns (pop id, tenant id) pairs.
     """
+    return [(pop_id, tenant_id) for pop_id, tenant_id, _ in pops_claim_due_from(owner=owner, limit=limit)]
+
+
+def pops_claim_due_from(*, owner: str, limit: int) -> list[tuple[int, int, str]]:
+    """`pops_claim_due`, with the process that held each pop's expired lease ("" for none): (pop id, tenant id,
+    previous owner) triples."""
     now = timezone.now()
     with write_transaction():
         due = list(
@@ -153,10 +159,10 @@ def pops_claim_due(*, owner: str, limit: int) -> list[tuple[int, int]]:
             .filter(Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lt=now))
             .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
             .order_by("received_at")
-            .values_list("pk", "tenant_id")[:limit]
+            .values_list("pk", "tenant_id", "lease_owner")[:limit]
         )
         if due:
-            Pop.objects.filter(pk__in=[pop_id for pop_id, _ in due]).update(
+            Pop.objects.filter(pk__in=[pop_id for pop_id, _, _ in due]).update(
                 lease_owner=owner, lease_expires_at=now + timedelta(seconds=settings.SCREENPOP_LEASE_SECONDS)
             )
     return due
