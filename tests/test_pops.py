@@ -70,15 +70,24 @@ def test_a_hung_freshdesk_is_unavailable_once_the_breaker_opens_not_after_every_
     screen_pop_deadlines.SCREENPOP_BREAKER_FAILURES = 2
     freshdesk_sim.configure(hang=True)
     first = looked_up(make_pop("hang-1"))
-    assert (first.state, first.attempts) == ("pending", 1), "one timeout: retried, the breaker still closed"
+    assert (first.state, first.attempts) == ("unavailable", 1), "told at the first timeout, not after retries"
     assert "did not answer" in first.detail
+    assert breaker_of(freshdesk_sim).state() == "closed"
     second = looked_up(make_pop("hang-2"))
-    assert (second.state, second.attempts) == ("unavailable", 1), "the timeout that opened the breaker"
+    assert (second.state, second.attempts) == ("unavailable", 1)
+    assert breaker_of(freshdesk_sim).state() == "open", "the second timeout in a row opened the breaker"
     third = looked_up(make_pop("hang-3"))
     assert third.state == "unavailable"
-    assert breaker_of(freshdesk_sim).state() == "open"
     freshdesk_sim.configure(hang=False)
     assert freshdesk_sim.requests() == [], "the breaker kept the third lookup from calling a hung Freshdesk"
+
+
+def test_an_error_answer_is_retried_before_unavailable(make_pop, freshdesk_sim, screen_pop_deadlines) -> None:
+    """Unlike a hang, a quick 5xx costs the agent nothing to retry: 1 s / 5 s / 15 s (here shortened) first."""
+    freshdesk_sim.configure(outage=True)
+    pop = looked_up(make_pop("outage"))
+    assert (pop.state, pop.attempts) == ("pending", 1)
+    assert "retrying" in pop.detail
 
 
 def test_a_slow_answer_counts_as_a_failure_for_the_breaker(make_pop, freshdesk_sim, screen_pop_deadlines) -> None:
@@ -116,12 +125,20 @@ def test_recent_unavailable_pops_are_looked_up_again_once_freshdesk_answers(
     assert pop_sweep(owner="this-process") == [(recent.pk, recent.tenant_id)]
     recent.refresh_from_db()
     assert (recent.state, recent.attempts, recent.lease_owner, recent.completed_at) == (
-        "pending", 0, "this-process", None
+        "pending", 3, "this-process", None
     )  # fmt: skip
     assert looked_up(recent).state == "matched"
     assert Pop.objects.get(pk=old.pk).state == "unavailable", "a call long over is left as it was"
     assert Pop.objects.get(pk=errored.pk).state == "error", "an error needs a person, not a retry"
     assert pop_sweep(owner="another-process") == []
+
+
+def test_an_unavailable_pop_is_looked_up_again_a_bounded_number_of_times(make_pop, freshdesk_sim) -> None:
+    from screenpop.pops.services import UNAVAILABLE_MAX_ATTEMPTS
+
+    tried_enough = make_pop("tried-enough", state="unavailable", attempts=UNAVAILABLE_MAX_ATTEMPTS)
+    assert pop_sweep(owner="this-process") == []
+    assert Pop.objects.get(pk=tried_enough.pk).state == "unavailable"
 
 
 def test_a_half_open_breaker_sends_one_unavailable_pop_as_the_probe(make_pop, freshdesk_sim, settings) -> None:

@@ -19,7 +19,7 @@ from django.utils import timezone
 from screenpop import metrics
 from screenpop.errors import ValidationFailed
 from screenpop.freshdesk.accounts import freshdesk_client_for, lookup_timeouts
-from screenpop.freshdesk.client import freshdesk_base_url
+from screenpop.freshdesk.client import TIMEOUT_CODE, freshdesk_base_url
 from screenpop.freshdesk.errors import FreshdeskError, FreshdeskRateLimited, FreshdeskTransientError
 from screenpop.logging import log_context
 from screenpop.lookup import flight
@@ -46,6 +46,9 @@ from screenpop.webhook import callers
 logger = logging.getLogger("screenpop.pops")
 
 CLAIM_BATCH = 50
+# An "unavailable" pop is looked up again while Freshdesk answers and it has had fewer attempts than this: a Freshdesk
+# that fails one call in two cannot keep a pop going round for the whole call.
+UNAVAILABLE_MAX_ATTEMPTS = 10
 
 
 @dataclass(frozen=True)
@@ -195,8 +198,9 @@ def _run(pop: Pop, owner: str) -> RunOutcome:
         if not isinstance(error, FreshdeskRateLimited):
             breaker.record_failure()
         delays = settings.SCREENPOP_RETRY_DELAYS
-        if breaker.state() == "open":
-            # The agent is told now; the sweep looks the caller up again once Freshdesk answers (`pop_sweep`).
+        if breaker.state() == "open" or error.code == TIMEOUT_CODE:
+            # The agent is told now, not after retries against a Freshdesk that hangs (each would wait out the
+            # deadline again); the sweep looks the caller up again once Freshdesk answers (`pop_sweep`).
             return _finish(pop, owner, state=Pop.State.UNAVAILABLE, detail=f"{_failure_detail(error)}.")
         if pop.attempts > len(delays):
             return _finish(
@@ -265,10 +269,13 @@ def pop_sweep(*, owner: str, limit: int = CLAIM_BATCH) -> list[tuple[int, int]]:
 def pop_requeue_unavailable(*, owner: str) -> list[tuple[int, int]]:
     """Recent "unavailable" pops (received within `SCREENPOP_UNAVAILABLE_RETRY_SECONDS`: the call is likely still
     live) are looked up again once their Freshdesk account's breaker lets calls through: all of them when it is
-    closed, the newest alone when it is half-open (that lookup is the probe). None while it is open."""
+    closed, the newest alone when it is half-open (that lookup is the probe). None while it is open.
+
+    Their attempts are not reset: one more attempt each time (its failure ends "unavailable" again, without the
+    1 s / 5 s / 15 s retries), and no more once a pop has had `UNAVAILABLE_MAX_ATTEMPTS`."""
     since = timezone.now() - timedelta(seconds=settings.SCREENPOP_UNAVAILABLE_RETRY_SECONDS)
     by_account: dict[str, list[int]] = {}
-    for pop_id, _, domain in pops_unavailable_since(since):
+    for pop_id, _, domain in pops_unavailable_since(since, max_attempts=UNAVAILABLE_MAX_ATTEMPTS):
         if domain:
             by_account.setdefault(domain, []).append(pop_id)
     requeued: list[int] = []

@@ -177,19 +177,19 @@ def pops_lease_renew(*, owner: str, pop_ids: list[int]) -> int:
     return Pop.objects.filter(pk__in=pop_ids, lease_owner=owner, state=Pop.State.PENDING).update(lease_expires_at=until)
 
 
-def pops_unavailable_since(since: datetime) -> list[tuple[int, int, str]]:
-    """(pop id, tenant id, Freshdesk domain) of the pops received at or after `since` that ended "unavailable",
-    newest first."""
+def pops_unavailable_since(since: datetime, *, max_attempts: int) -> list[tuple[int, int, str]]:
+    """(pop id, tenant id, Freshdesk domain) of the pops received at or after `since` that ended "unavailable" after
+    fewer than `max_attempts` attempts, newest first."""
     return list(
-        Pop.objects.filter(state=Pop.State.UNAVAILABLE, received_at__gte=since)
+        Pop.objects.filter(state=Pop.State.UNAVAILABLE, received_at__gte=since, attempts__lt=max_attempts)
         .order_by("-received_at")
         .values_list("pk", "tenant_id", "tenant__freshdesk__domain")
     )
 
 
 def pops_requeue(*, owner: str, pop_ids: list[int]) -> list[tuple[int, int]]:
-    """Put the "unavailable" pops `pop_ids` back to pending, leased to `owner`, with their attempts reset; returns
-    the (pop id, tenant id) pairs that were still unavailable (another process may have taken some)."""
+    """Put the "unavailable" pops `pop_ids` back to pending, leased to `owner`; returns the (pop id, tenant id) pairs
+    that were still unavailable (another process may have taken some)."""
     if not pop_ids:
         return []
     now = timezone.now()
@@ -202,7 +202,6 @@ def pops_requeue(*, owner: str, pop_ids: list[int]) -> list[tuple[int, int]]:
         if taken:
             Pop.objects.filter(pk__in=[pop_id for pop_id, _ in taken]).update(
                 state=Pop.State.PENDING,
-                attempts=0,
                 completed_at=None,
                 next_attempt_at=None,
                 lease_owner=owner,
