@@ -1,0 +1,369 @@
+"""Faults injected as an operator meets them, for `tests/test_faults.py` and `bench/faults.py` (issue 18).
+
+`FaultRig` runs the production configuration on services of its own, never the machine's shared ones: a PostgreSQL
+cluster made with `initdb` in a temporary directory on a free port (restarted with `pg_ctl restart -m fast`), a
+`redis-server` on a free port without persistence (stopped and started again on the same port), a real screenpop
+server process (uvicorn; SIGKILLed and replaced by a fresh one), and a Freshdesk simulator (its `hang` knob).
+
+It sends webhook events at a fixed rate (open loop, as Genesys's triggers arrive), retrying a refused event after
+its `Retry-After` the way the data action would, records when each was acknowledged, and reads the pops from the
+database directly (no server in the way) to tell when each finished.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import requests
+from cryptography.fernet import Fernet
+
+from tests.fixtures.processes import free_port
+from tests.fixtures.server import ScreenpopServer
+
+POSTGRES_BIN = Path(os.environ.get("POSTGRES_BIN", "/usr/lib/postgresql/15/bin"))
+FINAL_STATES = ("matched", "no_match", "unavailable", "error")
+
+
+def services_available() -> str | None:
+    """What is missing to run the fault rig, or None."""
+    if not (POSTGRES_BIN / "initdb").exists():
+        return f"PostgreSQL's initdb in {POSTGRES_BIN} (set POSTGRES_BIN)"
+    if shutil.which("redis-server") is None:
+        return "redis-server on the PATH"
+    return None
+
+
+def _as_postgres_user(args: list[str]) -> list[str]:
+    # PostgreSQL refuses to run as root (a container's CI user often is): run its commands as `postgres` then.
+    if os.geteuid() == 0:
+        return ["runuser", "-u", "postgres", "--", *args]
+    return args
+
+
+class OwnPostgres:
+    """A PostgreSQL cluster of its own: `initdb` into a temporary directory, served on a free port (trust auth)."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.data = directory / "data"
+        self.port = free_port()
+        self.log = directory / "postgres.log"
+
+    def _pg_ctl(self, *args: str, timeout: float = 60) -> None:
+        options = f"-p {self.port} -k {self.directory} -c listen_addresses=127.0.0.1 -c fsync=off"
+        command = [str(POSTGRES_BIN / "pg_ctl"), "-D", str(self.data), "-l", str(self.log), "-o", options, *args]
+        subprocess.run(_as_postgres_user(command), check=True, capture_output=True, timeout=timeout)
+
+    def start(self) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        if os.geteuid() == 0:
+            shutil.chown(self.directory, "postgres", "postgres")
+        initdb = [str(POSTGRES_BIN / "initdb"), "-D", str(self.data), "-U", "postgres", "-A", "trust", "-E", "UTF8"]
+        subprocess.run(_as_postgres_user([*initdb, "--no-sync"]), check=True, capture_output=True, timeout=120)
+        self._pg_ctl("start", "-w")
+
+    def restart(self) -> None:
+        """`pg_ctl restart -m fast`: every session is ended, the server comes back; returns once it accepts."""
+        self._pg_ctl("restart", "-m", "fast", "-w")
+
+    def stop(self) -> None:
+        with contextlib.suppress(subprocess.SubprocessError):
+            self._pg_ctl("stop", "-m", "immediate", "-w", timeout=30)
+
+    def url(self, database: str = "postgres") -> str:
+        return f"postgres://postgres@127.0.0.1:{self.port}/{database}"
+
+
+class OwnRedis:
+    """A `redis-server` of its own on a free port, without persistence; stopped and started on the same port."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.port = free_port()
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        args = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+        self.process = subprocess.Popen(
+            [*args, "--dir", str(self.directory)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with contextlib.suppress(OSError), _connected("127.0.0.1", self.port):
+                return
+            time.sleep(0.02)
+        raise RuntimeError(f"redis-server did not answer on port {self.port}")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+        self.process = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+
+@contextlib.contextmanager
+def _connected(host: str, port: int) -> Iterator[None]:
+    import socket
+
+    with socket.create_connection((host, port), timeout=0.5):
+        yield
+
+
+@dataclass
+class Sent:
+    """One event: its conversation, when it was first sent, when it was acknowledged (202/200) and how."""
+
+    conversation_id: str
+    phone: str
+    first_sent: float
+    acked_at: float | None = None
+    status: int | None = None
+    refusals: list[str] = field(default_factory=list)  # statuses or errors before the ack, with Retry-After seen
+
+
+class FaultRig:
+    """The production configuration on services of its own. Use as a context manager, then `serve()`."""
+
+    def __init__(self, simulator: Any, *, server_env: dict[str, str] | None = None) -> None:
+        self.simulator = simulator
+        self.extra_env = server_env or {}
+        self._stack = contextlib.ExitStack()
+        self.server: ScreenpopServer
+        self.postgres: OwnPostgres
+        self.redis: OwnRedis
+        self.tenant_id = 0
+        self.org_id = "org-faults"
+        self.credentials: dict[str, str] = {}
+        self._token: str | None = None
+        self.database_name = "screenpop_faults"
+
+    def __enter__(self) -> FaultRig:
+        directory = Path(self._stack.enter_context(tempfile.TemporaryDirectory(prefix="screenpop-faults-")))
+        os.chmod(directory, 0o755)
+        self.postgres = OwnPostgres(directory / "postgres")
+        self.postgres.start()
+        self._stack.callback(self.postgres.stop)
+        self.redis = OwnRedis(directory)
+        self.redis.start()
+        self._stack.callback(self.redis.stop)
+        with psycopg.connect(self.postgres.url(), autocommit=True) as connection:
+            connection.execute(f'CREATE DATABASE "{self.database_name}"')
+        env = {
+            "DATABASE_URL": self.postgres.url(self.database_name),
+            "REDIS_URL": self.redis.url,
+            "SECRET_KEY": "faults-" + uuid.uuid4().hex * 2,
+            "FIELD_ENCRYPTION_KEY": Fernet.generate_key().decode(),
+            "SCREENPOP_LOCAL_DIR": str(directory / "local"),
+            "SCREENPOP_ALLOW_SIMULATORS": "1",
+            "SECURE_SSL_REDIRECT": "0",
+            "ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "LOG_LEVEL": "WARNING",
+            "SCREENPOP_INDEX_SYNC_SECONDS": str(10**9),
+            "METRICS_TOKEN": "faults-metrics-token",
+            **self.extra_env,
+        }
+        self.server = ScreenpopServer(directory=directory, env=env)
+        self.server.manage("migrate", "--noinput", "-v", "0")
+        tenant = self.server.manage_json(
+            "tenant_create", "--org-id", self.org_id, "--name", "Faults", "--phone-region", "US",
+            "--freshdesk-url", self.simulator.base_url, "--freshdesk-api-key", self.simulator.api_key,
+            "--freshdesk-plan", "enterprise",
+        )  # fmt: skip
+        self.tenant_id = tenant["id"]
+        self.credentials = self.server.manage_json("webhook_client_create", "--org-id", self.org_id)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stack.close()
+
+    # -- the server ----------------------------------------------------------------------------------------------
+
+    def serve(self, **extra_env: str) -> contextlib.AbstractContextManager[subprocess.Popen]:
+        return self.server.run(**extra_env)
+
+    def fresh_server(self) -> contextlib.AbstractContextManager[subprocess.Popen]:
+        """Another server process on another port (after a SIGKILL, the old port may linger)."""
+        self.server.port = free_port()
+        return self.server.run()
+
+    def token(self) -> str:
+        if self._token is None:
+            response = requests.post(
+                f"{self.server.base_url}/oauth/token/",
+                data={"grant_type": "client_credentials"},
+                auth=(self.credentials["client_id"], self.credentials["client_secret"]),
+                timeout=10,
+            )
+            response.raise_for_status()
+            self._token = response.json()["access_token"]
+        return self._token
+
+    # -- load ----------------------------------------------------------------------------------------------------
+
+    def send_open_loop(
+        self,
+        phones: list[str],
+        *,
+        rate: float,
+        give_up_after: float = 40.0,
+        during: Callable[[float], None] | None = None,
+    ) -> list[Sent]:
+        """Send one event per phone at `rate` a second (open loop: on schedule, whatever the answers), each retried
+        after a refusal (503 with `Retry-After`, a refused connection) until acknowledged or `give_up_after`
+        seconds. `during(elapsed)` is called from this thread about every 50 ms while sending (to inject faults).
+        Returns every event with how it ended."""
+        token = self.token()
+        events = [Sent(f"fault-{uuid.uuid4()}", phone, 0.0) for phone in phones]
+        local = threading.local()
+
+        def session() -> requests.Session:
+            if not hasattr(local, "session"):
+                local.session = requests.Session()
+            return local.session
+
+        def deliver(event: Sent) -> None:
+            body = json.dumps({
+                "conversation_id": event.conversation_id, "phone_number": f"tel:{event.phone}",
+                "event_type": "INBOUND_CALL_START", "media_type": "VOICE", "direction": "INBOUND",
+            })  # fmt: skip
+            headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+            deadline = time.monotonic() + give_up_after
+            while time.monotonic() < deadline:
+                try:
+                    response = session().post(
+                        f"{self.server.base_url}/api/v1/genesys/events", data=body, headers=headers, timeout=5
+                    )
+                except requests.RequestException as error:
+                    event.refusals.append(type(error).__name__)
+                    time.sleep(0.5)
+                    continue
+                if response.status_code in (200, 202):
+                    event.acked_at, event.status = time.time(), response.status_code
+                    return
+                retry_after = response.headers.get("Retry-After")
+                event.refusals.append(f"{response.status_code} retry-after={retry_after}")
+                time.sleep(float(retry_after) if retry_after else 1.0)
+
+        started = time.monotonic()
+        with ThreadPoolExecutor(max_workers=48, thread_name_prefix="genesys") as pool:
+            for index, event in enumerate(events):
+                due = started + index / rate
+                while (now := time.monotonic()) < due:
+                    if during is not None:
+                        during(now - started)
+                    time.sleep(min(0.05, due - now))
+                event.first_sent = time.time()
+                pool.submit(deliver, event)
+            if during is not None:
+                while any(event.acked_at is None for event in events) and time.monotonic() - started < 60:
+                    during(time.monotonic() - started)
+                    time.sleep(0.05)
+        return events
+
+    # -- observation ---------------------------------------------------------------------------------------------
+
+    def pops(self) -> dict[str, tuple[str, float | None, int]]:
+        """conversation id -> (state, completed at as a Unix time, Freshdesk calls), read from the database."""
+        return {conversation: row[:3] for conversation, row in self.pop_rows().items()}
+
+    def pop_rows(self) -> dict[str, tuple]:
+        """conversation id -> (state, completed at, Freshdesk calls, attempts, detail, received at), Unix times."""
+        with psycopg.connect(self.postgres.url(self.database_name), connect_timeout=5) as connection:
+            rows = connection.execute(
+                "SELECT conversation_id, state, EXTRACT(EPOCH FROM completed_at)::float8, freshdesk_calls, attempts, "
+                "detail, EXTRACT(EPOCH FROM received_at)::float8 FROM screenpop_pop"
+            ).fetchall()
+        return {row[0]: tuple(row[1:]) for row in rows}
+
+    def wait_until_settled(self, conversation_ids: list[str], *, timeout: float) -> dict[str, tuple]:
+        """Poll until none of `conversation_ids` is pending (or `timeout`); returns the last reading."""
+        deadline = time.monotonic() + timeout
+        pops: dict[str, tuple] = {}
+        while time.monotonic() < deadline:
+            with contextlib.suppress(psycopg.OperationalError):
+                pops = self.pops()
+                if all(pops.get(conversation, ("pending",))[0] in FINAL_STATES for conversation in conversation_ids):
+                    return pops
+            time.sleep(0.1)
+        return pops
+
+    def wait_until_looked_up_again(self, conversation_ids: list[str], *, timeout: float) -> dict[str, float]:
+        """Poll until every one of `conversation_ids` has finished in a state other than "unavailable" (or
+        `timeout`); returns conversation -> when it finished, for those that did."""
+        deadline = time.monotonic() + timeout
+        done: dict[str, float] = {}
+        while time.monotonic() < deadline:
+            pops = self.pops()
+            done = {
+                conversation: pops[conversation][1]
+                for conversation in conversation_ids
+                if conversation in pops and pops[conversation][0] in FINAL_STATES[:2] and pops[conversation][1]
+            }
+            if len(done) == len(conversation_ids):
+                break
+            time.sleep(0.1)
+        return done
+
+    def readyz(self) -> int:
+        return requests.get(f"{self.server.base_url}/readyz", timeout=10).status_code
+
+    def metric(self, name: str) -> float:
+        """The sum of a metric's samples on the serving process (`/metrics`; no METRICS_TOKEN outside production)."""
+        token = self.server.env.get("METRICS_TOKEN", "")
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        text = requests.get(f"{self.server.base_url}/metrics", headers=headers, timeout=10).text
+        return sum(
+            float(line.rsplit(" ", 1)[1])
+            for line in text.splitlines()
+            if line.startswith(name) and not line.startswith("#") and line.split("{")[0].split(" ")[0] == name
+        )
+
+    # -- panels --------------------------------------------------------------------------------------------------
+
+    def panel_url(self, conversation_id: str) -> str:
+        token = self.server.panel_token(tenant_id=self.tenant_id, conversation_id=conversation_id)
+        return self.server.ws_url + f"/ws/pops/{conversation_id}/?token={token}"
+
+
+def settled_figures(events: list[Sent], pops: dict[str, tuple], *, recovered_at: float) -> dict[str, Any]:
+    """What the issue asks of a fault: every acknowledged event has its pop, none pending, and the time from
+    recovery (or from the last acknowledgement, if later) to the last pop finished."""
+    acked = [event for event in events if event.status == 202]
+    finished = [pops[event.conversation_id] for event in acked if event.conversation_id in pops]
+    pending = [
+        event.conversation_id for event in acked if pops.get(event.conversation_id, ("pending",))[0] == "pending"
+    ]
+    completions = [completed for _, completed, _ in finished if completed is not None]
+    start = max([recovered_at, *[event.acked_at for event in acked if event.acked_at is not None]])
+    return {
+        "sent": len(events),
+        "acknowledged": len(acked),
+        "duplicates": sum(1 for event in events if event.status == 200),
+        "never_acknowledged": sum(1 for event in events if event.acked_at is None),
+        "refused_then_retried": sum(1 for event in events if event.refusals),
+        "refusals_without_retry_after": sum(
+            1 for event in events for refusal in event.refusals if refusal.startswith("5") and "=None" in refusal
+        ),
+        "without_pop": sum(1 for event in acked if event.conversation_id not in pops),
+        "pending": len(pending),
+        "states": {state: sum(1 for found in finished if found[0] == state) for state in FINAL_STATES},
+        "recovery_to_last_pop_s": (max(completions) - start) if completions else None,
+    }
