@@ -30,6 +30,8 @@ from typing import Any
 import psycopg
 import requests
 from cryptography.fernet import Fernet
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.sync.client import connect as ws_connect
 
 from tests.fixtures.processes import free_port
 from tests.fixtures.server import ScreenpopServer
@@ -367,3 +369,189 @@ def settled_figures(events: list[Sent], pops: dict[str, tuple], *, recovered_at:
         "states": {state: sum(1 for found in finished if found[0] == state) for state in FINAL_STATES},
         "recovery_to_last_pop_s": (max(completions) - start) if completions else None,
     }
+
+
+# -- scenarios (the test runs them small, the benchmark large) --------------------------------------------------------
+
+# Seeded Freshdesk contacts (simulators/freshdesk/seed.py): their results are cached after the first lookup, so a run
+# costs few Freshdesk calls and the rate budget never holds a lookup back; the faults are the database's and Redis's.
+KNOWN_CALLERS = ["+15550199998", "+15550199999", "+81312345678", "+12015550123", "+12125550172"]
+
+
+def known_callers(count: int) -> list[str]:
+    return [KNOWN_CALLERS[index % len(KNOWN_CALLERS)] for index in range(count)]
+
+
+def unknown_callers(count: int) -> list[str]:
+    """Numbers no seeded contact has (646 is not an area code of the seed): each lookup calls Freshdesk."""
+    return [f"+1646{index // 10000 % 1000:03d}{index % 10000:04d}" for index in range(count)]
+
+
+class Fault:
+    """Calls `inject` once, from the load's thread, when the load has run `at` seconds; records when it was over."""
+
+    def __init__(self, at: float, inject: Callable[[], None]) -> None:
+        self.at = at
+        self.inject = inject
+        self.started_at: float | None = None
+        self.recovered_at: float | None = None
+
+    def __call__(self, elapsed: float) -> None:
+        if self.started_at is None and elapsed >= self.at:
+            self.started_at = time.time()
+            self.inject()
+            self.recovered_at = time.time()
+
+
+class Panel(threading.Thread):
+    """An agent's panel: connect, read the state, reconnect on a close the way `live.js` does (backoff with jitter,
+    0.5-1 s first), until `stop`. Records every close code, handshake refusal and state received."""
+
+    def __init__(self, rig: FaultRig, conversation_id: str) -> None:
+        super().__init__(daemon=True)
+        self.rig = rig
+        self.conversation_id = conversation_id
+        self.stop = threading.Event()
+        self.connections: list[float] = []  # when each connection got its first state
+        self.closes: list[int | None] = []
+        self.refusals: list[tuple[float, str]] = []
+        self.live_at_stop = False  # connected, with its state, when told to stop
+
+    def run(self) -> None:
+        backoff = [0.5, 1.0, 2.0]
+        failures = 0
+        while not self.stop.is_set():
+            try:
+                url, origin = self.rig.panel_url(self.conversation_id), self.rig.server.base_url
+                with ws_connect(url, origin=origin, open_timeout=5) as socket:
+                    failures = 0
+                    first = True
+                    while not self.stop.is_set():
+                        try:
+                            message = socket.recv(timeout=0.2)
+                        except TimeoutError:
+                            continue
+                        if first and '"pop.state"' in message:
+                            self.connections.append(time.time())
+                            first = False
+                    self.live_at_stop = not first
+            except ConnectionClosed as closed:
+                self.closes.append(closed.rcvd.code if closed.rcvd else None)
+            except InvalidStatus as refused:
+                self.refusals.append((time.time(), f"HTTP {refused.response.status_code}"))
+            except (OSError, TimeoutError) as error:
+                self.refusals.append((time.time(), type(error).__name__))
+            if self.stop.is_set():
+                return
+            delay = backoff[min(failures, len(backoff) - 1)]
+            failures += 1
+            self.stop.wait(delay / 2 + delay / 2 * (hash((self.name, failures)) % 100) / 100)
+
+
+def _conversations(events: list[Sent]) -> list[str]:
+    return [event.conversation_id for event in events]
+
+
+def scenario_postgresql_restart(rig: FaultRig, *, count: int, rate: float, at: float, settle: float) -> dict:
+    """`pg_ctl restart -m fast` `at` seconds into an open-loop load of `count` events."""
+    with rig.serve():
+        restart = Fault(at, rig.postgres.restart)
+        events = rig.send_open_loop(known_callers(count), rate=rate, during=restart)
+        assert restart.recovered_at is not None, "the load ended before the restart"
+        pops = rig.wait_until_settled(_conversations(events), timeout=settle)
+        figures = settled_figures(events, pops, recovered_at=restart.recovered_at)
+        figures["restart_s"] = restart.recovered_at - (restart.started_at or restart.recovered_at)
+        figures["readyz_after"] = rig.readyz()
+    return figures
+
+
+def scenario_redis_outage(
+    rig: FaultRig, *, count: int, rate: float, at: float, outage: float, panels: int, late_panels: int, settle: float
+) -> tuple[dict, list[Panel], list[Panel], Fault]:
+    """Redis stopped `at` seconds into the load for `outage` seconds, with `panels` open throughout and
+    `late_panels` opening as Redis comes back. Returns the figures, both groups of panels and the outage's start."""
+    with rig.serve():
+        open_panels = [Panel(rig, f"fault-panel-{number}") for number in range(panels)]
+        for panel in open_panels:
+            panel.start()
+        opening: list[Panel] = []
+
+        def start_redis() -> None:
+            rig.redis.start()
+            opening.extend(Panel(rig, f"fault-late-{number}") for number in range(late_panels))
+            for panel in opening:
+                panel.start()
+
+        stop = Fault(at, rig.redis.stop)
+        start = Fault(at + outage, start_redis)
+        events = rig.send_open_loop(
+            known_callers(count), rate=rate, during=lambda elapsed: (stop(elapsed), start(elapsed))
+        )
+        assert start.recovered_at is not None, "the load ended before Redis came back"
+        pops = rig.wait_until_settled(_conversations(events), timeout=settle)
+        figures = settled_figures(events, pops, recovered_at=start.recovered_at)
+        time.sleep(3)  # the panels' backoff after the outage: 0.5 s to 2 s
+        for panel in open_panels + opening:
+            panel.stop.set()
+        for panel in open_panels + opening:
+            panel.join(timeout=10)
+    everyone = open_panels + opening
+    figures["panels_live_at_end"] = sum(panel.live_at_stop for panel in everyone)
+    figures["panels"] = len(everyone)
+    figures["panel_closes_by_code"] = {
+        str(code): sum(panel.closes.count(code) for panel in everyone)
+        for code in {c for p in everyone for c in p.closes}
+    }
+    figures["panel_http_5xx"] = sum(
+        1 for panel in everyone for _, refusal in panel.refusals if refusal.startswith("HTTP 5")
+    )
+    return figures, open_panels, opening, stop
+
+
+def scenario_freshdesk_hang(rig: FaultRig, *, count: int, rate: float, settle: float) -> dict:
+    """Freshdesk hangs (accepts, never answers) while `count` calls arrive; then it answers again."""
+    with rig.serve():
+        rig.simulator.configure(hang=True)
+        events = rig.send_open_loop(unknown_callers(count), rate=rate)
+        pops = rig.wait_until_settled(_conversations(events), timeout=settle)
+        told = {
+            event.conversation_id: (pops[event.conversation_id][0], pops[event.conversation_id][1] - event.acked_at)
+            for event in events
+            if event.acked_at is not None and event.conversation_id in pops and pops[event.conversation_id][1]
+        }
+        rig.simulator.configure(hang=False)
+        answered_at = time.time()
+        again = rig.wait_until_looked_up_again(_conversations(events), timeout=settle)
+    seconds = [seconds for _, seconds in told.values()]
+    return {
+        "sent": len(events),
+        "told": len(told),
+        "told_unavailable": sum(1 for state, _ in told.values() if state == "unavailable"),
+        "event_to_unavailable_p50_s": sorted(seconds)[len(seconds) // 2] if seconds else None,
+        "event_to_unavailable_max_s": max(seconds) if seconds else None,
+        "looked_up_again": len(again),
+        "answering_to_last_lookup_s": (max(again.values()) - answered_at) if again else None,
+    }
+
+
+def scenario_killed_process(rig: FaultRig, *, count: int, rate: float, latency_ms: int, settle: float) -> dict:
+    """SIGKILL once `count` events are acknowledged (lookups in flight), then a fresh process on the same database."""
+    rig.simulator.configure(latency_ms={"default": latency_ms})
+    with rig.serve() as doomed:
+        events = rig.send_open_loop(unknown_callers(count), rate=rate)
+        rig.server.kill(doomed)
+        killed_at = time.time()
+    with rig.fresh_server():
+        started_at = time.time()
+        pops = rig.wait_until_settled(_conversations(events), timeout=settle)
+        taken_over = rig.metric("screenpop_pops_taken_over_total")
+    figures = settled_figures(events, pops, recovered_at=started_at)
+    per_number: dict[str, int] = {}
+    for call in rig.simulator.requests():
+        if "search" in call["endpoint"]:
+            per_number[call["raw_query"]] = per_number.get(call["raw_query"], 0) + 1
+    figures["kill_to_fresh_process_s"] = started_at - killed_at
+    figures["pops_taken_over"] = taken_over
+    figures["numbers_looked_up_twice"] = sum(1 for calls in per_number.values() if calls > 1)
+    figures["repeated_search_calls"] = sum(calls - 1 for calls in per_number.values() if calls > 1)
+    return figures
