@@ -354,6 +354,11 @@ def settled_figures(events: list[Sent], pops: dict[str, tuple], *, recovered_at:
         event.conversation_id for event in acked if pops.get(event.conversation_id, ("pending",))[0] == "pending"
     ]
     completions = [completed for _, completed, _ in finished if completed is not None]
+    delays = sorted(
+        pops[event.conversation_id][1] - event.acked_at
+        for event in acked
+        if event.acked_at is not None and pops.get(event.conversation_id, (None, None))[1] is not None
+    )
     start = max([recovered_at, *[event.acked_at for event in acked if event.acked_at is not None]])
     return {
         "sent": len(events),
@@ -368,6 +373,8 @@ def settled_figures(events: list[Sent], pops: dict[str, tuple], *, recovered_at:
         "pending": len(pending),
         "states": {state: sum(1 for found in finished if found[0] == state) for state in FINAL_STATES},
         "recovery_to_last_pop_s": (max(completions) - start) if completions else None,
+        "ack_to_pop_p50_s": delays[len(delays) // 2] if delays else None,
+        "ack_to_pop_max_s": delays[-1] if delays else None,
     }
 
 
