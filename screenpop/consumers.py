@@ -32,14 +32,12 @@ logger = logging.getLogger("screenpop.consumers")
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
 CLOSE_TRY_AGAIN = 1013  # RFC 6455's "Try Again Later": a service this socket needs is down for a moment
+MAX_MESSAGE_BYTES = 4096
 
 
 def _service_down(error: BaseException) -> bool:
     """Is `error` the channel layer (Redis) or the database being unreachable, rather than a bug?"""
     return isinstance(error, RedisError | OSError | TimeoutError) or is_unreachable(error)
-
-
-MAX_MESSAGE_BYTES = 4096
 
 
 class PopConsumer(AsyncJsonWebsocketConsumer):

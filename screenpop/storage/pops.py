@@ -174,7 +174,9 @@ def pops_lease_renew(*, owner: str, pop_ids: list[int]) -> int:
     if not pop_ids:
         return 0
     until = timezone.now() + timedelta(seconds=settings.SCREENPOP_LEASE_SECONDS)
-    return Pop.objects.filter(pk__in=pop_ids, lease_owner=owner, state=Pop.State.PENDING).update(lease_expires_at=until)
+    held = Pop.objects.filter(pk__in=pop_ids, lease_owner=owner, state=Pop.State.PENDING)
+    with write_transaction():  # on SQLite: queued behind this process's other writers, not in the busy handler
+        return held.update(lease_expires_at=until)
 
 
 def pops_unavailable_since(since: datetime, *, max_attempts: int) -> list[tuple[int, int, str]]:
