@@ -124,9 +124,7 @@ def test_recent_unavailable_pops_are_looked_up_again_once_freshdesk_answers(
     breaker.record_success()
     assert pop_sweep(owner="this-process") == [(recent.pk, recent.tenant_id)]
     recent.refresh_from_db()
-    assert (recent.state, recent.attempts, recent.lease_owner, recent.completed_at) == (
-        "pending", 3, "this-process", None
-    )  # fmt: skip
+    assert (recent.state, recent.attempts, recent.lease_owner) == ("pending", 3, "this-process")
     assert looked_up(recent).state == "matched"
     assert Pop.objects.get(pk=old.pk).state == "unavailable", "a call long over is left as it was"
     assert Pop.objects.get(pk=errored.pk).state == "error", "an error needs a person, not a retry"
@@ -176,3 +174,24 @@ def test_the_calls_of_a_lookup_that_lost_its_lease_are_counted_as_repeated(make_
     assert calls >= 1
     assert metrics.freshdesk_calls_repeated._value.get() - repeated_before == calls
     assert metrics.lookups_lost_lease._value.get() - lost_before == 1
+
+
+def test_a_pop_looked_up_again_that_fails_again_tells_its_panels_nothing_new(
+    make_pop, freshdesk_sim, screen_pop_deadlines, monkeypatch
+) -> None:
+    """The agent saw "unavailable" once (with its alert); a re-lookup while Freshdesk still fails publishes nothing,
+    and its result is published when there is one."""
+    from screenpop.pops import services
+
+    published: list[str] = []
+    monkeypatch.setattr(services, "pop_publish_on_commit", lambda pop: published.append(pop.state))
+    told = make_pop("told", state="unavailable", attempts=1, completed_at=timezone.now())
+    assert pop_sweep(owner="this-process") == [(told.pk, told.tenant_id)]
+    freshdesk_sim.configure(outage=True)
+    assert looked_up(told).state == "pending", "a quick 5xx is retried (attempt 2 of 1 + 2 retries)"
+    assert looked_up(told).state == "unavailable"
+    assert published == [], "nothing new for the panel: still unavailable"
+    assert pop_sweep(owner="this-process") == [(told.pk, told.tenant_id)]
+    freshdesk_sim.configure(outage=False)
+    assert looked_up(told).state == "matched"
+    assert published == ["matched"]

@@ -85,9 +85,12 @@ def _finish(
         fields["phone_e164"] = pop.phone_e164
         shown = result.shown(now)
 
+    quiet = state == Pop.State.UNAVAILABLE and _looked_up_again(pop)
+
     def published() -> None:
         _apply(pop, fields)
-        pop_publish_on_commit(pop)
+        if not quiet:  # its panels show "unavailable" already: no second alert
+            pop_publish_on_commit(pop)
 
     if not pop_finish(pop, owner, fields, shown, then=published):
         return _lost_lease(calls)
@@ -111,9 +114,16 @@ def _retry_later(pop: Pop, owner: str, *, delay: float, detail: str, calls: int)
         if not pop_guarded_update(pop, owner, fields):
             return _lost_lease(calls)
         _apply(pop, fields)
-        pop_publish_on_commit(pop)
+        if not _looked_up_again(pop):  # its panels keep "unavailable" until there is a result
+            pop_publish_on_commit(pop)
     logger.info("pop retry in %.1fs: %s", delay, detail)
     return RunOutcome(state=Pop.State.PENDING, retry_in=delay, tenant_id=pop.tenant_id)
+
+
+def _looked_up_again(pop: Pop) -> bool:
+    """Is this a pop the sweep put back after "unavailable" (`pop_requeue_unavailable`)? Only those are pending with
+    a `completed_at`: its panels show "unavailable" until this attempt has something new to say."""
+    return pop.completed_at is not None
 
 
 def _lost_lease(calls: int) -> RunOutcome:
@@ -272,7 +282,8 @@ def pop_requeue_unavailable(*, owner: str) -> list[tuple[int, int]]:
     closed, the newest alone when it is half-open (that lookup is the probe). None while it is open.
 
     Their attempts are not reset: one more attempt each time (its failure ends "unavailable" again, without the
-    1 s / 5 s / 15 s retries), and no more once a pop has had `UNAVAILABLE_MAX_ATTEMPTS`."""
+    1 s / 5 s / 15 s retries), and no more once a pop has had `UNAVAILABLE_MAX_ATTEMPTS`. Their panels are told only
+    of a result: an attempt that fails again publishes nothing (the agent saw "unavailable" once, with its alert)."""
     since = timezone.now() - timedelta(seconds=settings.SCREENPOP_UNAVAILABLE_RETRY_SECONDS)
     by_account: dict[str, list[int]] = {}
     for pop_id, _, domain in pops_unavailable_since(since, max_attempts=UNAVAILABLE_MAX_ATTEMPTS):

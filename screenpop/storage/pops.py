@@ -191,7 +191,8 @@ def pops_unavailable_since(since: datetime, *, max_attempts: int) -> list[tuple[
 
 def pops_requeue(*, owner: str, pop_ids: list[int]) -> list[tuple[int, int]]:
     """Put the "unavailable" pops `pop_ids` back to pending, leased to `owner`; returns the (pop id, tenant id) pairs
-    that were still unavailable (another process may have taken some)."""
+    that were still unavailable (another process may have taken some). Their `completed_at` stays: a pending pop with
+    one is a pop looked up again after "unavailable" (`pops.services` publishes only its result)."""
     if not pop_ids:
         return []
     now = timezone.now()
@@ -204,7 +205,6 @@ def pops_requeue(*, owner: str, pop_ids: list[int]) -> list[tuple[int, int]]:
         if taken:
             Pop.objects.filter(pk__in=[pop_id for pop_id, _ in taken]).update(
                 state=Pop.State.PENDING,
-                completed_at=None,
                 next_attempt_at=None,
                 lease_owner=owner,
                 lease_expires_at=now + timedelta(seconds=settings.SCREENPOP_LEASE_SECONDS),
