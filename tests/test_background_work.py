@@ -181,6 +181,31 @@ async def test_a_crashed_lookup_is_tried_again_by_its_process_not_left_for_the_l
     assert metrics.lookup_crashes._value.get() - crashes_before == 2
 
 
+async def test_a_lookup_that_always_crashes_is_let_go_after_a_bounded_number_of_tries(monkeypatch) -> None:
+    attempts: list[int] = []
+
+    def broken(*, pop_id: int, owner: str) -> services.RunOutcome:
+        attempts.append(pop_id)
+        raise KeyError("a bug, not an outage")
+
+    monkeypatch.setattr(lookup_runner, "pop_lookup_run", broken)
+    monkeypatch.setattr(lookup_runner, "CRASH_RETRY_SECONDS", (0.001,))
+    monkeypatch.setattr(lookup_runner, "CRASH_RETRY_LIMIT", 4)
+    runner = lookup_runner.LookupRunner(owner="this-process", concurrency=2)
+    runner.start()
+    try:
+        runner.schedule([(9, 1)])
+        for _ in range(200):
+            if len(attempts) == 4 and not runner.held():
+                break
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.05)
+    finally:
+        await runner.stop()
+    assert attempts == [9, 9, 9, 9]
+    assert runner.held() == [], "let go: its lease expires and the sweep takes it up later"
+
+
 def test_leases_are_renewed_for_the_held_pops_only(make_pop) -> None:
     held = make_pop("held", lease_seconds=1)
     not_held = make_pop("not-held", lease_seconds=1)

@@ -35,6 +35,9 @@ STORM_CONCURRENCY = 1
 # which still holds its lease: a Redis blip or a PostgreSQL restart delays a pop by about as long as it lasts. The
 # delay doubles with each crash of the same pop, up to the last value.
 CRASH_RETRY_SECONDS = (0.25, 0.5, 1.0, 2.0)
+# After this many crashes in a row (about 40 s) the process lets the pop go: a lookup that fails every time (a bug,
+# not an outage) is left to the sweep of its lease's expiry instead of taking a slot every 2 s for good.
+CRASH_RETRY_LIMIT = 20
 
 
 def _lookup(*, pop_id: int, owner: str) -> RunOutcome:
@@ -146,6 +149,10 @@ class LookupRunner:
                            type(error).__name__, error, delay, exc_info=crashes == 1)  # fmt: skip
             metrics.lookup_crashes.inc()
             outcome = RunOutcome(state="crashed", retry_in=delay, tenant_id=tenant_id)
+            if crashes >= CRASH_RETRY_LIMIT:
+                logger.error("Lookup of pop %s crashed %d times in a row; leaving it to the sweep", pop_id, crashes)
+                self._crashes.pop(pop_id, None)
+                outcome = RunOutcome(state="crashed")
         finally:
             self._queued.discard(pop_id)
             self._in_flight -= 1
