@@ -16,7 +16,7 @@ import contextlib
 import logging
 from collections.abc import Iterator
 
-from django.db import DatabaseError, DataError, IntegrityError, connections
+from django.db import DatabaseError, DataError, IntegrityError, InterfaceError, OperationalError, connections
 
 logger = logging.getLogger("screenpop.storage")
 
@@ -29,13 +29,19 @@ def connections_drop_unusable() -> None:
 
 def is_unreachable(error: BaseException) -> bool:
     """Does `error` say the database (or the connection to it) failed, as opposed to the data or the SQL?"""
-    if isinstance(error, DataError | IntegrityError):
-        return False
-    if isinstance(error, DatabaseError):
+    if isinstance(error, OperationalError | InterfaceError):
         return True
     # psycopg's own errors, raised where Django did not wrap them (its pool, a raw connection)
     module = type(error).__module__
     return module.startswith("psycopg") and type(error).__name__ in ("OperationalError", "InterfaceError")
+
+
+def _may_have_broken_the_connection(error: BaseException) -> bool:
+    # Wider than `is_unreachable`: SQLite reports a closed database as a ProgrammingError. Closing a connection that
+    # was fine costs a reconnect; keeping a broken one costs every later unit of work.
+    if isinstance(error, DataError | IntegrityError):
+        return False
+    return is_unreachable(error) or isinstance(error, DatabaseError) or isinstance(error.__cause__, DatabaseError)
 
 
 def connections_close_all() -> None:
@@ -55,7 +61,7 @@ def database_work() -> Iterator[None]:
     try:
         yield
     except Exception as error:
-        if is_unreachable(error) or isinstance(error.__cause__, DatabaseError):
+        if _may_have_broken_the_connection(error):
             logger.warning("Database connection dropped after %s: %s", type(error).__name__, error)
             connections_close_all()
         raise
