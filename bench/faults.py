@@ -48,7 +48,7 @@ QUICK = {
 
 
 def _seconds(value: float | None) -> str:
-    return "-" if value is None else f"{value:.2f} s"
+    return "-" if value is None else f"{value:.3f} s"
 
 
 def _healed_rows(table: Table, name: str, figures: dict[str, Any]) -> None:
@@ -59,6 +59,9 @@ def _healed_rows(table: Table, name: str, figures: dict[str, Any]) -> None:
               f"{figures['without_pop']}, {figures['pending']}", "0, 0")  # fmt: skip
     table.add(f"{name}: recovery to the last pop", _seconds(figures["recovery_to_last_pop_s"]), "≤ 5 s",
               "from the later of recovery and the last acknowledgement")  # fmt: skip
+    table.add(f"{name}: webhook round trip (open loop), p50 / p99",
+              f"{_seconds(figures['ack_p50_s'])} / {_seconds(figures['ack_p99_s'])}", "p99 ≤ 0.2 s",
+              "the request that was acknowledged; a refused one's retry starts a new round trip")  # fmt: skip
     table.add(f"{name}: acknowledgement to pop, median / max",
               f"{_seconds(figures['ack_to_pop_p50_s'])} / {_seconds(figures['ack_to_pop_max_s'])}", "seconds",
               "the delay an agent saw; the max is an event acknowledged just before the fault")  # fmt: skip

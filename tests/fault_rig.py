@@ -138,6 +138,7 @@ class Sent:
     first_sent: float
     acked_at: float | None = None
     status: int | None = None
+    ack_seconds: float | None = None  # the round trip of the request that was acknowledged
     refusals: list[str] = field(default_factory=list)  # statuses or errors before the ack, with Retry-After seen
 
 
@@ -249,6 +250,7 @@ class FaultRig:
             headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
             deadline = time.monotonic() + give_up_after
             while time.monotonic() < deadline:
+                sent = time.perf_counter()
                 try:
                     response = session().post(
                         f"{self.server.base_url}/api/v1/genesys/events", data=body, headers=headers, timeout=5
@@ -259,6 +261,7 @@ class FaultRig:
                     continue
                 if response.status_code in (200, 202):
                     event.acked_at, event.status = time.time(), response.status_code
+                    event.ack_seconds = time.perf_counter() - sent
                     return
                 retry_after = response.headers.get("Retry-After")
                 event.refusals.append(f"{response.status_code} retry-after={retry_after}")
@@ -354,6 +357,7 @@ def settled_figures(events: list[Sent], pops: dict[str, tuple], *, recovered_at:
         event.conversation_id for event in acked if pops.get(event.conversation_id, ("pending",))[0] == "pending"
     ]
     completions = [completed for _, completed, _ in finished if completed is not None]
+    acks = sorted(event.ack_seconds for event in acked if event.ack_seconds is not None)
     delays = sorted(
         pops[event.conversation_id][1] - event.acked_at
         for event in acked
@@ -375,7 +379,15 @@ def settled_figures(events: list[Sent], pops: dict[str, tuple], *, recovered_at:
         "recovery_to_last_pop_s": (max(completions) - start) if completions else None,
         "ack_to_pop_p50_s": delays[len(delays) // 2] if delays else None,
         "ack_to_pop_max_s": delays[-1] if delays else None,
+        "ack_p50_s": _nearest_rank(acks, 0.50),
+        "ack_p99_s": _nearest_rank(acks, 0.99),
     }
+
+
+def _nearest_rank(ordered: list[float], fraction: float) -> float | None:
+    if not ordered:
+        return None
+    return ordered[max(0, min(len(ordered) - 1, int(fraction * len(ordered) + 0.999999) - 1))]
 
 
 # -- scenarios (the test runs them small, the benchmark large) --------------------------------------------------------
