@@ -141,7 +141,16 @@ if REDIS_URL:
     }
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "screenpop"}}
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "screenpop",
+            # Django's default of 300 entries evicted the lookup results of a few hundred callers (three times the
+            # Freshdesk calls of the Redis configuration) and could evict the breakers and rate budgets, which share
+            # this cache. Eviction is least-recently-used, and the breaker and budget keys are read on every call.
+            "OPTIONS": {"MAX_ENTRIES": env_int("SCREENPOP_LOCAL_CACHE_ENTRIES", 50_000)},
+        }
+    }
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -293,11 +302,24 @@ OAUTH2_PROVIDER = {
 # Pipeline tuning (see README). Intervals are configurable so tests can run the retry timeline fast.
 SCREENPOP_RETRY_DELAYS = [float(x) for x in env_list("SCREENPOP_RETRY_DELAYS", ["1", "5", "15"])]
 SCREENPOP_BREAKER_FAILURES = env_int("SCREENPOP_BREAKER_FAILURES", 5)
-SCREENPOP_BREAKER_COOLDOWN = env_float("SCREENPOP_BREAKER_COOLDOWN", 30.0)
+# Short: after it, one probe tells whether Freshdesk is back, and the sweep then retries the recent "unavailable" pops.
+SCREENPOP_BREAKER_COOLDOWN = env_float("SCREENPOP_BREAKER_COOLDOWN", 5.0)
+# A screen pop's Freshdesk calls: connect and first-byte deadlines, and the time per call above which a lookup counts
+# as a failure for the breaker even when it succeeded (a hung or crawling Freshdesk shows "unavailable" within ~2 s).
+SCREENPOP_FRESHDESK_CONNECT_SECONDS = env_float("SCREENPOP_FRESHDESK_CONNECT_SECONDS", 1.0)
+SCREENPOP_FRESHDESK_READ_SECONDS = env_float("SCREENPOP_FRESHDESK_READ_SECONDS", 1.2)
+SCREENPOP_FRESHDESK_SLOW_SECONDS = env_float("SCREENPOP_FRESHDESK_SLOW_SECONDS", 1.0)
+# "unavailable" pops received within this many seconds are looked up again once Freshdesk answers (the call is
+# likely still live); older ones stay as they are.
+SCREENPOP_UNAVAILABLE_RETRY_SECONDS = env_float("SCREENPOP_UNAVAILABLE_RETRY_SECONDS", 300.0)
 # Lookups mostly wait on Freshdesk, so many run at once (bench/time_to_pop measures a 50 calls/s storm).
 SCREENPOP_LOOKUP_CONCURRENCY = env_int("SCREENPOP_LOOKUP_CONCURRENCY", 32)
-SCREENPOP_LEASE_SECONDS = env_float("SCREENPOP_LEASE_SECONDS", 60.0)
-SCREENPOP_SWEEP_SECONDS = env_float("SCREENPOP_SWEEP_SECONDS", 2.0)
+# A screen pop is worth seconds: a dead process's pops come back within a lease and a sweep, and the process holding
+# a pop renews its lease every quarter lease (screenpop/scheduler.py), however long its lookup takes.
+SCREENPOP_LEASE_SECONDS = env_float("SCREENPOP_LEASE_SECONDS", 4.0)
+SCREENPOP_SWEEP_SECONDS = env_float("SCREENPOP_SWEEP_SECONDS", 1.0)
+# /readyz fails when the sweep has not succeeded, or due lookups have not progressed, for this many seconds.
+SCREENPOP_STUCK_SECONDS = env_float("SCREENPOP_STUCK_SECONDS", 30.0)
 SCREENPOP_CACHE_SECONDS = env_int("SCREENPOP_CACHE_SECONDS", 60)
 SCREENPOP_MISS_CACHE_SECONDS = env_int("SCREENPOP_MISS_CACHE_SECONDS", 30)
 SCREENPOP_PANEL_TOKEN_SECONDS = env_int("SCREENPOP_PANEL_TOKEN_SECONDS", 900)

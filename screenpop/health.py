@@ -15,6 +15,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from screenpop import metrics
+from screenpop.scheduler import background_stuck
 
 logger = logging.getLogger("screenpop.health")
 
@@ -49,8 +50,26 @@ def _check_channel_layer() -> None:
     async_to_sync(round_trip)()
 
 
+def _check_background_work() -> None:
+    reason = background_stuck()
+    if reason is not None:
+        raise RuntimeError(reason)
+
+
+# An orchestrator that sees 503 takes the process out of rotation, and replaces it when it stays so (the probe's
+# failure threshold); other clients wait this long before asking again.
+READYZ_RETRY_AFTER_SECONDS = 5
+
+
 def readyz(request: HttpRequest) -> JsonResponse:
-    checks = {"database": _check_database, "cache": _check_cache, "channel_layer": _check_channel_layer}
+    """200 when this process can do its work: reach the database, the cache and the channel layer, and its
+    background work (sweep, lookups) progresses; else 503 naming what failed, with `Retry-After`."""
+    checks = {
+        "database": _check_database,
+        "cache": _check_cache,
+        "channel_layer": _check_channel_layer,
+        "background": _check_background_work,
+    }
     results: dict[str, str] = {}
     for name, check in checks.items():
         try:
@@ -60,7 +79,10 @@ def readyz(request: HttpRequest) -> JsonResponse:
             logger.error("readiness check %s failed: %s", name, error)
             results[name] = f"failed: {error}"
     ready = all(value == "ok" for value in results.values())
-    return JsonResponse({"status": "ready" if ready else "not_ready", "checks": results}, status=200 if ready else 503)
+    body = {"status": "ready" if ready else "not_ready", "checks": results}
+    if ready:
+        return JsonResponse(body)
+    return JsonResponse(body, status=503, headers={"Retry-After": str(READYZ_RETRY_AFTER_SECONDS)})
 
 
 def metrics_view(request: HttpRequest) -> HttpResponse:

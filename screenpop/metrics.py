@@ -48,3 +48,31 @@ breaker_open = Gauge(
     registry=registry,
 )
 open_sockets = Gauge("screenpop_open_sockets", "Panel WebSockets open in this process.", registry=registry)
+lookup_crashes = Counter(
+    "screenpop_lookup_crashes_total",
+    "Lookups that raised (the database or the cache unreachable); each is tried again shortly by the same process.",
+    registry=registry,
+)
+freshdesk_slow_lookups = Counter(
+    "screenpop_freshdesk_slow_lookups_total",
+    "Lookups that succeeded but slower than SCREENPOP_FRESHDESK_SLOW_SECONDS per call; each counts as a failure "
+    "for the account's circuit breaker.",
+    registry=registry,
+)
+pops_taken_over = Counter(
+    "screenpop_pops_taken_over_total",
+    "Pending pops leased from another process whose lease expired (it died or stalled). Each may repeat the "
+    "Freshdesk calls of at most one lookup attempt that process had in flight, so the repeats are bounded by its "
+    "SCREENPOP_LOOKUP_CONCURRENCY per lease.",
+    registry=registry,
+)
+lookups_lost_lease = Counter(
+    "screenpop_lookups_lost_lease_total",
+    "Lookups that ended after another process had taken their pop over (nothing of theirs was written).",
+    registry=registry,
+)
+freshdesk_calls_repeated = Counter(
+    "screenpop_freshdesk_calls_repeated_total",
+    "Freshdesk calls made by lookups that lost their lease: the process that took the pop over makes them again.",
+    registry=registry,
+)

@@ -1,18 +1,25 @@
 """The one place a server process starts its background work, and stops it on shutdown.
 
 - the lookups (`lookup.runner`), fed by the webhook's commits;
-- the sweep: pending pops nobody holds (their process died, or a retry is due) are leased and handed to the runner;
+- the sweep: pending pops nobody holds (their process died, or a retry is due) are leased and handed to the runner,
+  at once when the process starts, then every `SCREENPOP_SWEEP_SECONDS`; recent "unavailable" pops go back to the
+  runner once their Freshdesk answers again;
+- the lease renewal: one UPDATE every `SCREENPOP_LEASE_SECONDS / 4` extends this process's lease on every pop its
+  runner holds, so leases can be short (a dead process's pops come back within a lease and a sweep) and a slow
+  lookup still keeps its pop;
 - the phone index's periodic contacts sync (`lookup.phone_index`);
 - the retention purge (`retention`), first a minute after start (a server that starts answers webhooks first).
 
-Each periodic job runs in a small thread pool of its own, every `interval` seconds; a failure is logged and the next
-round tries again. Jobs that must run once per deployment take a lock in the shared cache themselves.
+Each periodic job runs in a small thread pool of its own, every `interval` seconds, as one unit of database work
+(`storage.connections.database_work`: a connection that died with its server is dropped); a failure is logged and
+the next round tries again. Jobs that must run once per deployment take a lock in the shared cache themselves.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -23,8 +30,9 @@ from django.conf import settings
 
 from screenpop.lookup.phone_index import SyncReport, phone_index_refresh_due
 from screenpop.lookup.runner import LookupRunner, runner_start, runner_stop
-from screenpop.pops.services import pop_claim_due
+from screenpop.pops.services import pop_leases_renew, pop_sweep
 from screenpop.retention import PURGE_INTERVAL_SECONDS, purge_due
+from screenpop.storage.connections import database_work
 
 logger = logging.getLogger("screenpop.scheduler")
 
@@ -39,16 +47,24 @@ class PeriodicJob:
     failure: str  # logged when a round fails
     first_delay: float = 0.0
     then: Callable[[Any], None] | None = None  # called on the loop with the round's result
+    arguments: Callable[[], dict[str, Any]] | None = None  # called on the loop: more keyword arguments of the round
 
 
-async def _every(job: PeriodicJob, owner: str, executor: ThreadPoolExecutor) -> None:
-    call = SyncToAsync(job.work, thread_sensitive=False, executor=executor)
+def _as_database_work(work: Callable[..., Any], **kwargs: Any) -> Any:
+    with database_work():
+        return work(**kwargs)
+
+
+async def _every(job: PeriodicJob, owner: str, executor: ThreadPoolExecutor, succeeded: dict[str, float]) -> None:
+    call = SyncToAsync(_as_database_work, thread_sensitive=False, executor=executor)
     await asyncio.sleep(job.first_delay)
     while True:
         try:
-            result = await call(owner=owner)
+            extra = job.arguments() if job.arguments is not None else {}
+            result = await call(job.work, owner=owner, **extra)
             if job.then is not None:
                 job.then(result)
+            succeeded[job.name] = time.monotonic()
         except Exception:
             logger.exception(job.failure)
         await asyncio.sleep(job.interval)
@@ -67,7 +83,14 @@ def _jobs(runner: LookupRunner) -> list[PeriodicJob]:
 
     return [
         PeriodicJob(
-            "sweep", pop_claim_due, settings.SCREENPOP_SWEEP_SECONDS, "Sweeping for pending pops failed", then=swept
+            "sweep", pop_sweep, settings.SCREENPOP_SWEEP_SECONDS, "Sweeping for pending pops failed", then=swept
+        ),
+        PeriodicJob(
+            "lease-renewal",
+            pop_leases_renew,
+            settings.SCREENPOP_LEASE_SECONDS / 4,
+            "Renewing this process's leases failed; trying again",
+            arguments=lambda: {"pop_ids": runner.held()},
         ),
         PeriodicJob(
             "phone-index-sync",
@@ -93,7 +116,22 @@ class Scheduler:
         self.loop = asyncio.get_running_loop()
         jobs = _jobs(runner)
         self._executor = ThreadPoolExecutor(max_workers=len(jobs), thread_name_prefix="scheduled")
-        self._tasks = [self.loop.create_task(_every(job, owner, self._executor), name=job.name) for job in jobs]
+        self.started = time.monotonic()
+        self.succeeded: dict[str, float] = {}  # job name -> when a round last succeeded
+        self._tasks = [
+            self.loop.create_task(_every(job, owner, self._executor, self.succeeded), name=job.name) for job in jobs
+        ]
+
+    def stuck(self, seconds: float) -> str | None:
+        """Why this process's background work has made no progress for `seconds`, or None when it has."""
+        now = time.monotonic()
+        sweep = self.succeeded.get("sweep", self.started)
+        if now - sweep > seconds:
+            return f"the sweep has not succeeded for {now - sweep:.0f} s"
+        stalled = self.runner.stalled_for()
+        if stalled > seconds:
+            return f"due lookups have not progressed for {stalled:.0f} s"
+        return None
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -114,6 +152,15 @@ def scheduler_start(owner: str, *, storm: Callable[[], bool] | None = None) -> L
     if _scheduler is None:
         _scheduler = Scheduler(owner, runner)
     return runner
+
+
+def background_stuck() -> str | None:
+    """Why this process's background work is stuck (`SCREENPOP_STUCK_SECONDS` without progress on due work), or
+    None: it moves, or this process runs none."""
+    scheduler = _scheduler
+    if scheduler is None or scheduler.loop.is_closed():
+        return None
+    return scheduler.stuck(settings.SCREENPOP_STUCK_SECONDS)
 
 
 async def scheduler_stop() -> None:

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from channels.db import database_sync_to_async
+from channels.layers import InMemoryChannelLayer
 from channels.testing import WebsocketCommunicator
 from django.db import transaction
 from django.utils import timezone
+from redis.exceptions import ConnectionError as RedisConnectionError
 
+from screenpop.consumers import CLOSE_TRY_AGAIN
 from screenpop.models import Pop
 from screenpop.panel_tokens import panel_token_issue
 from screenpop.pops.result import PopResult
@@ -243,4 +248,77 @@ async def test_every_malformed_message_gets_an_error_and_the_socket_stays_usable
     await socket.send_json_to({"type": "refresh"})
     assert (await socket.receive_json_from(timeout=5))["state"] == "pending"
     assert await socket.receive_nothing(timeout=0.2)
+
+
+class FlakyLayer(InMemoryChannelLayer):
+    """The in-memory layer, with Redis's failures on demand: `group_add` failing its next N calls, `receive`
+    failing from now on (the server went away under open sockets)."""
+
+    group_add_failures = 0
+    receive_fails = False
+
+    async def group_add(self, group: str, channel: str) -> None:
+        if FlakyLayer.group_add_failures:
+            FlakyLayer.group_add_failures -= 1
+            raise RedisConnectionError("Connection closed by server.")
+        await super().group_add(group, channel)
+
+    async def receive(self, channel: str) -> dict:
+        while not FlakyLayer.receive_fails:
+            try:
+                return await asyncio.wait_for(super().receive(channel), timeout=0.05)
+            except TimeoutError:
+                continue
+        raise RedisConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+
+@pytest.fixture
+def flaky_layer(settings):
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "tests.test_consumers.FlakyLayer"}}
+    FlakyLayer.group_add_failures = 0
+    FlakyLayer.receive_fails = False
+    yield FlakyLayer
+    FlakyLayer.group_add_failures = 0
+    FlakyLayer.receive_fails = False
+
+
+async def _connected_with_state(app, tenant) -> WebsocketCommunicator:
+    token = panel_token_issue(tenant_id=tenant.pk, conversation_id=CONVERSATION, user_id="agent-1")
+    socket = connect(app, CONVERSATION, token)
+    connected, _ = await socket.connect()
+    assert connected
+    assert (await socket.receive_json_from(timeout=5))["state"] == "pending"
+    return socket
+
+
+async def test_joining_the_group_is_tried_again_once_after_a_stale_redis_connection(
+    app, make_tenant, flaky_layer
+) -> None:
+    tenant = await database_sync_to_async(make_tenant)()
+    flaky_layer.group_add_failures = 1
+    socket = await _connected_with_state(app, tenant)
+    pop = await database_sync_to_async(Pop.objects.create)(
+        tenant=tenant, conversation_id=CONVERSATION, phone_raw="tel:+15550199999", received_at=timezone.now()
+    )
+    await database_sync_to_async(finish_pop)(pop, state="no_match")
+    assert (await socket.receive_json_from(timeout=5))["state"] == "no_match"  # the group was joined
+    await socket.disconnect()
+
+
+async def test_a_socket_opening_while_redis_is_down_gets_the_state_then_try_again_later(
+    app, make_tenant, flaky_layer
+) -> None:
+    tenant = await database_sync_to_async(make_tenant)()
+    flaky_layer.group_add_failures = 2
+    socket = await _connected_with_state(app, tenant)
+    assert await socket.receive_output(timeout=5) == {"type": "websocket.close", "code": CLOSE_TRY_AGAIN}
+    await socket.disconnect()
+
+
+async def test_open_panels_get_a_close_frame_when_redis_goes_away(app, make_tenant, flaky_layer) -> None:
+    """Not dropped: closed with 1013, which the panel answers by reconnecting (and polling meanwhile)."""
+    tenant = await database_sync_to_async(make_tenant)()
+    socket = await _connected_with_state(app, tenant)
+    flaky_layer.receive_fails = True
+    assert await socket.receive_output(timeout=5) == {"type": "websocket.close", "code": CLOSE_TRY_AGAIN}
     await socket.disconnect()

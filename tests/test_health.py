@@ -16,7 +16,7 @@ def test_readyz_checks_database_cache_and_channel_layer(client) -> None:
     assert response.status_code == 200
     assert response.json() == {
         "status": "ready",
-        "checks": {"database": "ok", "cache": "ok", "channel_layer": "ok"},
+        "checks": {"database": "ok", "cache": "ok", "channel_layer": "ok", "background": "ok"},
     }
 
 
@@ -25,6 +25,19 @@ def test_readyz_is_503_with_the_failing_part_named(client, settings) -> None:
     response = client.get("/readyz")
     assert response.status_code == 503
     assert response.json()["checks"]["cache"].startswith("failed")
+    assert response.json()["checks"]["database"] == "ok"
+    assert response.headers["Retry-After"] == "5"
+
+
+def test_readyz_is_503_while_background_work_is_stuck(client, monkeypatch) -> None:
+    """A process whose lookups or sweep make no progress is replaced by the orchestrator, even though it answers."""
+    from screenpop import health
+
+    monkeypatch.setattr(health, "background_stuck", lambda: "due lookups have not progressed for 31 s")
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "5"
+    assert response.json()["checks"]["background"] == "failed: due lookups have not progressed for 31 s"
     assert response.json()["checks"]["database"] == "ok"
 
 

@@ -107,3 +107,28 @@ def test_panel_frame_ancestors_cover_every_genesys_region() -> None:
 
     assert {f"https://apps.{env}" for env in GENESYS_ENVIRONMENTS} <= set(settings.FRAME_ANCESTORS)
     assert len(GENESYS_ENVIRONMENTS) == 17
+
+
+def test_the_embedded_cache_keeps_breakers_and_budgets_beside_thousands_of_callers(settings) -> None:
+    """LocMemCache's default of 300 entries evicted lookup results and, with them, the breaker and the budget."""
+    from django.core.cache import caches
+    from django.core.cache.backends.locmem import LocMemCache
+
+    from screenpop.freshdesk.budget import RateBudget
+    from screenpop.lookup.breaker import CircuitBreaker
+
+    cache = caches["default"]
+    if not isinstance(cache, LocMemCache):
+        pytest.skip("the embedded configuration's cache (the production one is Redis, which does not evict here)")
+    settings.SCREENPOP_BREAKER_FAILURES = 1
+    breaker = CircuitBreaker("https://acme.freshdesk.com")
+    breaker.record_failure()
+    budget = RateBudget("https://acme.freshdesk.com", "growth")
+    budget.acquire("contacts_list", 1, block_up_to=0)
+    budget_keys_before = {key for key in cache._cache if "freshdesk-budget" in key}
+    assert budget_keys_before, "the budget counted the call in the cache"
+    for number in range(5_000):
+        cache.set(f"lookup:caller-{number}", {"state": "matched", "contacts": []}, timeout=60)
+    assert breaker.state() == "open"
+    assert cache.get("lookup:caller-0") is not None, "the first caller's result is still cached"
+    assert budget_keys_before <= set(cache._cache)

@@ -543,3 +543,51 @@ def test_the_event_loop_never_waits_for_a_writer_of_its_own_process(tenant_with_
         holder.join(10)
         recorder.close()
     assert not Pop.objects.filter(conversation_id="while-locked").exists()
+
+
+def test_the_drf_webhook_answers_503_with_retry_after_while_the_database_is_unreachable(
+    client, tenant_with_token, monkeypatch
+) -> None:
+    """Where Django serves the webhook (runserver, the demo), an unreachable database is a 503 that says when to
+    retry, as the fast path's is, never a 500."""
+    from django.db import OperationalError
+
+    from screenpop.api import views
+
+    _, token = tenant_with_token()
+
+    def unreachable(*args: Any, **kwargs: Any) -> Any:
+        raise OperationalError("connection to server at 127.0.0.1 failed: Connection refused")
+
+    monkeypatch.setattr(views, "events_record", unreachable)
+    response = client.post(
+        PATH, data=json.dumps(call_event()), content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {token}"
+    )
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "1"
+    assert response.json()["error"] == "unavailable"
+
+
+def test_the_fast_path_answers_503_with_retry_after_while_the_database_is_unreachable(
+    app, tenant_with_token, monkeypatch
+) -> None:
+    from django.db import OperationalError
+
+    from screenpop.storage import webhook
+
+    _, token = tenant_with_token()
+
+    def unreachable(*args: Any, **kwargs: Any) -> Any:
+        raise OperationalError("the connection is closed")
+
+    monkeypatch.setattr(webhook.WebhookWriters, "on_loop", unreachable)
+    monkeypatch.setattr(webhook.WebhookWriters, "in_thread", unreachable)
+    body = json.dumps(call_event()).encode()
+    headers = [(b"content-type", b"application/json"), (b"authorization", f"Bearer {token}".encode())]
+
+    async def posted() -> dict[str, Any]:
+        return await HttpCommunicator(app, "POST", PATH, body=body, headers=headers).get_response(timeout=10)
+
+    response = sync(posted())
+    assert response["status"] == 503
+    assert (b"retry-after", b"1") in response["headers"]

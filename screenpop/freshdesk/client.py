@@ -34,7 +34,10 @@ from screenpop.freshdesk.errors import (
 )
 from screenpop.text import storable_copy
 
-__all__ = ["FreshdeskClient", "freshdesk_base_url"]
+__all__ = ["TIMEOUT_CODE", "FreshdeskClient", "freshdesk_base_url"]
+
+# The `code` of the `FreshdeskTransientError` raised when Freshdesk did not answer within the client's deadlines.
+TIMEOUT_CODE = "freshdesk_timeout"
 
 _LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
 _BARE_LABEL_RE = re.compile(rf"^{_LABEL}$")
@@ -337,7 +340,8 @@ class FreshdeskClient:
             metrics.freshdesk_calls.labels(status="0").inc()
             raise FreshdeskTransientError(
                 f"Freshdesk did not answer {method} {_path(url)} within {self._timeout_text()} "
-                f"({error.__class__.__name__})."
+                f"({error.__class__.__name__}).",
+                code=TIMEOUT_CODE,
             ) from None
         except requests.ConnectionError as error:
             metrics.freshdesk_calls.labels(status="0").inc()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -17,7 +18,9 @@ from concurrent.futures import ThreadPoolExecutor
 from asgiref.sync import SyncToAsync
 from django.conf import settings
 
+from screenpop import metrics
 from screenpop.pops.services import RunOutcome, pop_lookup_run
+from screenpop.storage.connections import database_work
 
 logger = logging.getLogger("screenpop.lookup")
 
@@ -28,6 +31,20 @@ logger = logging.getLogger("screenpop.lookup")
 # concurrency and catch up (the trade-off is measured in bench/ack_storm, "lookups running"; docs/performance.md).
 STORM_CONCURRENCY = 1
 
+# A lookup that crashed (the database or the cache unreachable for a moment) is tried again soon, by this process,
+# which still holds its lease: a Redis blip or a PostgreSQL restart delays a pop by about as long as it lasts. The
+# delay doubles with each crash of the same pop, up to the last value.
+CRASH_RETRY_SECONDS = (0.25, 0.5, 1.0, 2.0)
+# After this many crashes in a row (about 40 s) the process lets the pop go: a lookup that fails every time (a bug,
+# not an outage) is left to the sweep of its lease's expiry instead of taking a slot every 2 s for good.
+CRASH_RETRY_LIMIT = 20
+
+
+def _lookup(*, pop_id: int, owner: str) -> RunOutcome:
+    """One lookup in a lookup thread, as one unit of database work (dead connections are dropped around it)."""
+    with database_work():
+        return pop_lookup_run(pop_id=pop_id, owner=owner)
+
 
 class LookupRunner:
     def __init__(self, *, owner: str, concurrency: int, storm: Callable[[], bool] | None = None) -> None:
@@ -36,6 +53,10 @@ class LookupRunner:
         self.storm = storm or (lambda: False)
         self._queues: OrderedDict[int, deque[int]] = OrderedDict()  # tenant id -> pop ids, round-robin order
         self._queued: set[int] = set()
+        self._tenant_of: dict[int, int] = {}  # every pop this process holds: queued, running or waiting to retry
+        self._crashes: dict[int, int] = {}
+        self._busy_since: float | None = None  # when lookups became due with none running or queued before
+        self._last_progress = time.monotonic()  # when a lookup last ended without crashing
         self._wakeup = asyncio.Event()
         self._in_flight = 0
         self._slot_freed = asyncio.Event()
@@ -56,12 +77,28 @@ class LookupRunner:
 
     def schedule(self, pops: list[tuple[int, int]]) -> None:
         """Queue (pop id, tenant id) pairs. Call on the runner's loop, or through `schedule_threadsafe`."""
+        if pops and not self._queued and not self._in_flight:
+            self._busy_since = time.monotonic()
         for pop_id, tenant_id in pops:
             if pop_id in self._queued:
                 continue
             self._queued.add(pop_id)
+            self._tenant_of[pop_id] = tenant_id
             self._queues.setdefault(tenant_id, deque()).append(pop_id)
         self._wakeup.set()
+
+    def held(self) -> list[int]:
+        """The pops this process holds the lease of and has not finished: queued, running or waiting to retry.
+        Call on the runner's loop (the lease renewal takes its list there)."""
+        return list(self._tenant_of)
+
+    def stalled_for(self) -> float:
+        """Seconds that due lookups (queued or running) have waited without any lookup ending; 0 when idle or moving.
+        Readable from any thread (`/readyz`)."""
+        if not self._queued and not self._in_flight:
+            return 0.0
+        since = max(self._last_progress, self._busy_since or 0.0)
+        return max(0.0, time.monotonic() - since)
 
     def schedule_threadsafe(self, pops: list[tuple[int, int]]) -> None:
         if self.loop is not None:
@@ -99,18 +136,32 @@ class LookupRunner:
                 task.add_done_callback(self._running.discard)
 
     async def _run(self, pop_id: int) -> None:
+        tenant_id = self._tenant_of.get(pop_id, 0)
         try:
-            run = SyncToAsync(pop_lookup_run, thread_sensitive=False, executor=self._executor)
+            run = SyncToAsync(_lookup, thread_sensitive=False, executor=self._executor)
             outcome: RunOutcome = await run(pop_id=pop_id, owner=self.owner)
-        except Exception:
-            logger.exception("Lookup of pop %s failed unexpectedly; the sweeper will take it up again", pop_id)
-            outcome = RunOutcome(state="crashed")
+            self._crashes.pop(pop_id, None)
+            self._last_progress = time.monotonic()
+        except Exception as error:
+            crashes = self._crashes[pop_id] = self._crashes.get(pop_id, 0) + 1
+            delay = CRASH_RETRY_SECONDS[min(crashes, len(CRASH_RETRY_SECONDS)) - 1]
+            logger.warning("Lookup of pop %s crashed (%s: %s); trying again in %.2fs", pop_id,
+                           type(error).__name__, error, delay, exc_info=crashes == 1)  # fmt: skip
+            metrics.lookup_crashes.inc()
+            outcome = RunOutcome(state="crashed", retry_in=delay, tenant_id=tenant_id)
+            if crashes >= CRASH_RETRY_LIMIT:
+                logger.error("Lookup of pop %s crashed %d times in a row; leaving it to the sweep", pop_id, crashes)
+                self._crashes.pop(pop_id, None)
+                outcome = RunOutcome(state="crashed")
         finally:
             self._queued.discard(pop_id)
             self._in_flight -= 1
             self._slot_freed.set()
-        if outcome.retry_in is not None:
-            asyncio.get_running_loop().call_later(outcome.retry_in, self.schedule, [(pop_id, outcome.tenant_id or 0)])
+        if outcome.retry_in is None:
+            self._tenant_of.pop(pop_id, None)
+            return
+        retry = [(pop_id, outcome.tenant_id or tenant_id)]
+        asyncio.get_running_loop().call_later(outcome.retry_in, self.schedule, retry)
 
 
 _runner: LookupRunner | None = None

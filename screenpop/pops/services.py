@@ -17,7 +17,9 @@ from django.conf import settings
 from django.utils import timezone
 
 from screenpop import metrics
-from screenpop.freshdesk.accounts import freshdesk_client_for
+from screenpop.errors import ValidationFailed
+from screenpop.freshdesk.accounts import freshdesk_client_for, lookup_timeouts
+from screenpop.freshdesk.client import TIMEOUT_CODE, freshdesk_base_url
 from screenpop.freshdesk.errors import FreshdeskError, FreshdeskRateLimited, FreshdeskTransientError
 from screenpop.logging import log_context
 from screenpop.lookup import flight
@@ -27,13 +29,26 @@ from screenpop.models import FreshdeskConnection, Pop, Tenant
 from screenpop.phones import normalize_caller
 from screenpop.pops.result import PopResult
 from screenpop.publishing import pop_publish_on_commit
-from screenpop.storage.pops import pop_finish, pop_guarded_update, pop_leased, pop_shown_insert, pops_claim_due
+from screenpop.storage.pops import (
+    pop_finish,
+    pop_guarded_update,
+    pop_leased,
+    pop_shown_insert,
+    pops_claim_due,
+    pops_claim_due_from,
+    pops_lease_renew,
+    pops_requeue,
+    pops_unavailable_since,
+)
 from screenpop.storage.transactions import write_transaction
 from screenpop.webhook import callers
 
 logger = logging.getLogger("screenpop.pops")
 
 CLAIM_BATCH = 50
+# An "unavailable" pop is looked up again while Freshdesk answers and it has had fewer attempts than this: a Freshdesk
+# that fails one call in two cannot keep a pop going round for the whole call.
+UNAVAILABLE_MAX_ATTEMPTS = 10
 
 
 @dataclass(frozen=True)
@@ -70,12 +85,15 @@ def _finish(
         fields["phone_e164"] = pop.phone_e164
         shown = result.shown(now)
 
+    quiet = state == Pop.State.UNAVAILABLE and _looked_up_again(pop)
+
     def published() -> None:
         _apply(pop, fields)
-        pop_publish_on_commit(pop)
+        if not quiet:  # its panels show "unavailable" already: no second alert
+            pop_publish_on_commit(pop)
 
     if not pop_finish(pop, owner, fields, shown, then=published):
-        return RunOutcome(state="lost_lease")
+        return _lost_lease(calls)
     metrics.pops_completed.labels(state=state).inc()
     logger.info("pop finished: %s %s", state, detail)
     return RunOutcome(state=state)
@@ -94,11 +112,27 @@ def _retry_later(pop: Pop, owner: str, *, delay: float, detail: str, calls: int)
     }
     with write_transaction():
         if not pop_guarded_update(pop, owner, fields):
-            return RunOutcome(state="lost_lease")
+            return _lost_lease(calls)
         _apply(pop, fields)
-        pop_publish_on_commit(pop)
+        if not _looked_up_again(pop):  # its panels keep "unavailable" until there is a result
+            pop_publish_on_commit(pop)
     logger.info("pop retry in %.1fs: %s", delay, detail)
     return RunOutcome(state=Pop.State.PENDING, retry_in=delay, tenant_id=pop.tenant_id)
+
+
+def _looked_up_again(pop: Pop) -> bool:
+    """Is this a pop the sweep put back after "unavailable" (`pop_requeue_unavailable`)? Only those are pending with
+    a `completed_at`: its panels show "unavailable" until this attempt has something new to say."""
+    return pop.completed_at is not None
+
+
+def _lost_lease(calls: int) -> RunOutcome:
+    """Another process took the pop over while this lookup ran (this one stalled past its lease): its calls were
+    made twice."""
+    metrics.lookups_lost_lease.inc()
+    metrics.freshdesk_calls_repeated.inc(calls)
+    logger.warning("Lost the lease during the lookup; its %d Freshdesk call(s) are repeated by another process", calls)
+    return RunOutcome(state="lost_lease")
 
 
 def _failure_detail(error: FreshdeskError) -> str:
@@ -140,7 +174,7 @@ def _run(pop: Pop, owner: str) -> RunOutcome:
             state=Pop.State.ERROR,
             detail="Freshdesk is not connected for this organisation: an admin adds the domain and API key.",
         )
-    client = freshdesk_client_for(freshdesk)
+    client = freshdesk_client_for(freshdesk, timeouts=lookup_timeouts())
     breaker = CircuitBreaker(client.base_url)
     pop.attempts += 1
     cached = flight.cached_result(tenant.pk, caller.e164)
@@ -152,12 +186,17 @@ def _run(pop: Pop, owner: str) -> RunOutcome:
             detail="Freshdesk is unavailable (several failures in a row); lookups resume after a short pause.",
         )
 
+    slow = False
+
     def compute() -> dict[str, Any]:
+        nonlocal slow
         started = time.perf_counter()
         try:
             found = caller_lookup(tenant=tenant, caller=caller, client=client, connection=freshdesk)
         finally:
-            metrics.lookup_seconds.observe(time.perf_counter() - started)
+            elapsed = time.perf_counter() - started
+            metrics.lookup_seconds.observe(elapsed)
+        slow = elapsed > settings.SCREENPOP_FRESHDESK_SLOW_SECONDS * max(1, found.freshdesk_calls)
         return found.as_dict()
 
     try:
@@ -169,6 +208,10 @@ def _run(pop: Pop, owner: str) -> RunOutcome:
         if not isinstance(error, FreshdeskRateLimited):
             breaker.record_failure()
         delays = settings.SCREENPOP_RETRY_DELAYS
+        if breaker.state() == "open" or error.code == TIMEOUT_CODE:
+            # The agent is told now, not after retries against a Freshdesk that hangs (each would wait out the
+            # deadline again); the sweep looks the caller up again once Freshdesk answers (`pop_sweep`).
+            return _finish(pop, owner, state=Pop.State.UNAVAILABLE, detail=f"{_failure_detail(error)}.")
         if pop.attempts > len(delays):
             return _finish(
                 pop,
@@ -185,7 +228,11 @@ def _run(pop: Pop, owner: str) -> RunOutcome:
         _connection_error(freshdesk, error)
         return _finish(pop, owner, state=Pop.State.ERROR, detail=error.detail)
     if computed_here:
-        breaker.record_success()
+        if slow:  # a Freshdesk that crawls is as useless to a screen pop as one that fails
+            metrics.freshdesk_slow_lookups.inc()
+            breaker.record_failure()
+        else:
+            breaker.record_success()
     found = LookupResult.from_dict(kept)
     shown = PopResult(
         found.result.phone_display or display, found.result.contacts, found.source if computed_here else "cache"
@@ -204,6 +251,63 @@ def _connection_error(freshdesk: FreshdeskConnection, error: FreshdeskError) -> 
 def pop_claim_due(*, owner: str, limit: int = CLAIM_BATCH) -> list[tuple[int, int]]:
     """Lease pending pops nobody holds and that are due (`storage.pops.pops_claim_due`); (pop id, tenant id) pairs."""
     return pops_claim_due(owner=owner, limit=limit)
+
+
+def pop_claim_all_due(*, owner: str, limit: int = CLAIM_BATCH) -> list[tuple[int, int]]:
+    """Lease every pending pop that nobody holds and that is due, `limit` at a time (so a process that starts after
+    another died takes all of the dead one's pops in one sweep, not `limit` per sweep interval)."""
+    due: list[tuple[int, int]] = []
+    while True:
+        batch = pops_claim_due_from(owner=owner, limit=limit)
+        due += [(pop_id, tenant_id) for pop_id, tenant_id, _ in batch]
+        taken_over = sum(1 for _, _, previous in batch if previous and previous != owner)
+        if taken_over:
+            # Their process died or stalled past its lease: a lookup it had in flight is made again here.
+            metrics.pops_taken_over.inc(taken_over)
+            logger.warning("Took over %d pop(s) whose lease expired at another process", taken_over)
+        if len(batch) < limit:
+            return due
+
+
+def pop_sweep(*, owner: str, limit: int = CLAIM_BATCH) -> list[tuple[int, int]]:
+    """The scheduler's sweep: lease every due pending pop nobody holds (`pop_claim_all_due`), and put back to
+    pending the recent "unavailable" pops of the Freshdesk accounts that answer again (`pop_requeue_unavailable`).
+    Returns the (pop id, tenant id) pairs to look up."""
+    return pop_claim_all_due(owner=owner, limit=limit) + pop_requeue_unavailable(owner=owner)
+
+
+def pop_requeue_unavailable(*, owner: str) -> list[tuple[int, int]]:
+    """Recent "unavailable" pops (received within `SCREENPOP_UNAVAILABLE_RETRY_SECONDS`: the call is likely still
+    live) are looked up again once their Freshdesk account's breaker lets calls through: all of them when it is
+    closed, the newest alone when it is half-open (that lookup is the probe). None while it is open.
+
+    Their attempts are not reset: one more attempt each time (its failure ends "unavailable" again, without the
+    1 s / 5 s / 15 s retries), and no more once a pop has had `UNAVAILABLE_MAX_ATTEMPTS`. Their panels are told only
+    of a result: an attempt that fails again publishes nothing (the agent saw "unavailable" once, with its alert)."""
+    since = timezone.now() - timedelta(seconds=settings.SCREENPOP_UNAVAILABLE_RETRY_SECONDS)
+    by_account: dict[str, list[int]] = {}
+    for pop_id, _, domain in pops_unavailable_since(since, max_attempts=UNAVAILABLE_MAX_ATTEMPTS):
+        if domain:
+            by_account.setdefault(domain, []).append(pop_id)
+    requeued: list[int] = []
+    for domain, pop_ids in by_account.items():
+        try:
+            state = CircuitBreaker(freshdesk_base_url(domain)).state()
+        except ValidationFailed:
+            continue  # a domain outside the allow-list: its lookups end in "error", not here
+        if state == "closed":
+            requeued += pop_ids
+        elif state == "half_open":
+            requeued.append(pop_ids[0])
+    taken = pops_requeue(owner=owner, pop_ids=requeued)
+    if taken:
+        logger.info("Freshdesk answers again: %d unavailable pop(s) looked up again", len(taken))
+    return taken
+
+
+def pop_leases_renew(*, owner: str, pop_ids: list[int]) -> int:
+    """Extend this process's lease on the pops its runner holds (`storage.pops.pops_lease_renew`)."""
+    return pops_lease_renew(owner=owner, pop_ids=pop_ids)
 
 
 def pop_retry_request(*, tenant_id: int, conversation_id: str, owner: str) -> tuple[int, int] | None:

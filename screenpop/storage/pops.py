@@ -145,6 +145,12 @@ def pops_claim_due(*, owner: str, limit: int) -> list[tuple[int, int]]:
     `SELECT ... FOR UPDATE SKIP LOCKED` on PostgreSQL lets several processes claim at once without taking the same
     pop; SQLite serialises writers anyway. Returns (pop id, tenant id) pairs.
     """
+    return [(pop_id, tenant_id) for pop_id, tenant_id, _ in pops_claim_due_from(owner=owner, limit=limit)]
+
+
+def pops_claim_due_from(*, owner: str, limit: int) -> list[tuple[int, int, str]]:
+    """`pops_claim_due`, with the process that held each pop's expired lease ("" for none): (pop id, tenant id,
+    previous owner) triples."""
     now = timezone.now()
     with write_transaction():
         due = list(
@@ -153,10 +159,55 @@ def pops_claim_due(*, owner: str, limit: int) -> list[tuple[int, int]]:
             .filter(Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lt=now))
             .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
             .order_by("received_at")
-            .values_list("pk", "tenant_id")[:limit]
+            .values_list("pk", "tenant_id", "lease_owner")[:limit]
         )
         if due:
-            Pop.objects.filter(pk__in=[pop_id for pop_id, _ in due]).update(
+            Pop.objects.filter(pk__in=[pop_id for pop_id, _, _ in due]).update(
                 lease_owner=owner, lease_expires_at=now + timedelta(seconds=settings.SCREENPOP_LEASE_SECONDS)
             )
     return due
+
+
+def pops_lease_renew(*, owner: str, pop_ids: list[int]) -> int:
+    """Extend `owner`'s lease on the pending pops `pop_ids` by `SCREENPOP_LEASE_SECONDS` from now, in one UPDATE;
+    returns how many it still held. Pops finished, or leased to another process meanwhile, are left alone."""
+    if not pop_ids:
+        return 0
+    until = timezone.now() + timedelta(seconds=settings.SCREENPOP_LEASE_SECONDS)
+    held = Pop.objects.filter(pk__in=pop_ids, lease_owner=owner, state=Pop.State.PENDING)
+    with write_transaction():  # on SQLite: queued behind this process's other writers, not in the busy handler
+        return held.update(lease_expires_at=until)
+
+
+def pops_unavailable_since(since: datetime, *, max_attempts: int) -> list[tuple[int, int, str]]:
+    """(pop id, tenant id, Freshdesk domain) of the pops received at or after `since` that ended "unavailable" after
+    fewer than `max_attempts` attempts, newest first."""
+    return list(
+        Pop.objects.filter(state=Pop.State.UNAVAILABLE, received_at__gte=since, attempts__lt=max_attempts)
+        .order_by("-received_at")
+        .values_list("pk", "tenant_id", "tenant__freshdesk__domain")
+    )
+
+
+def pops_requeue(*, owner: str, pop_ids: list[int]) -> list[tuple[int, int]]:
+    """Put the "unavailable" pops `pop_ids` back to pending, leased to `owner`; returns the (pop id, tenant id) pairs
+    that were still unavailable (another process may have taken some). Their `completed_at` stays: a pending pop with
+    one is a pop looked up again after "unavailable" (`pops.services` publishes only its result)."""
+    if not pop_ids:
+        return []
+    now = timezone.now()
+    with write_transaction():
+        taken = list(
+            Pop.objects.select_for_update(skip_locked=True)
+            .filter(pk__in=pop_ids, state=Pop.State.UNAVAILABLE)
+            .values_list("pk", "tenant_id")
+        )
+        if taken:
+            Pop.objects.filter(pk__in=[pop_id for pop_id, _ in taken]).update(
+                state=Pop.State.PENDING,
+                next_attempt_at=None,
+                lease_owner=owner,
+                lease_expires_at=now + timedelta(seconds=settings.SCREENPOP_LEASE_SECONDS),
+                updated_at=now,
+            )
+    return taken

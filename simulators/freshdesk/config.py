@@ -30,6 +30,7 @@ class Knobs:
     error_rate: float = 0.0
     error_statuses: tuple[int, ...] = (500, 503)
     outage: bool = False
+    hang: bool = False
     index_lag_seconds: float = 120.0
     clock_offset_seconds: float = 0.0
     clock_speed: float = 1.0
@@ -72,7 +73,7 @@ def _checked(name: str, value: Any) -> Any:
         if not isinstance(value, list) or not value or any(status not in FAULT_STATUSES for status in value):
             raise KnobError(f"error_statuses must be a non-empty list of {FAULT_STATUSES}")
         return tuple(value)
-    if name in ("outage", "thirty_day_window_always"):
+    if name in ("outage", "hang", "thirty_day_window_always"):
         if not isinstance(value, bool):
             raise KnobError(f"{name} must be true or false")
         return value

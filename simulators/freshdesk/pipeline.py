@@ -1,5 +1,7 @@
 """What every `/api/...` request goes through before and after its endpoint, in the real server's order.
 
+0. **Hang** (knob): the connection is accepted and the request read, then nothing is ever answered; once the knob
+   is off again (or the simulator reset) the connection is closed without an answer. Not logged.
 1. **Outage** (knob): 503 from the "gateway", an HTML page, no rate-limit headers, nothing spent.
 2. **Latency** (knob, per endpoint name): the request waits, without holding the simulator lock.
 3. **Plan without API** (Free): 401 for a bad key, else 403 `require_feature`.
@@ -31,6 +33,8 @@ from simulators.freshdesk.simulator import Simulator
 
 __all__ = ["handle_api"]
 
+HANG_POLL_SECONDS = 0.05
+
 API_VERSION_HEADER = {"X-Freshdesk-Api-Version": "latest=v2; requested=v2"}
 _GATEWAY_PAGE = "<html><head><title>{0}</title></head><body><h1>{0}</h1></body></html>"
 _GATEWAY_REASONS = {502: "502 Bad Gateway", 503: "503 Service Temporarily Unavailable", 504: "504 Gateway Time-out"}
@@ -43,6 +47,10 @@ def handle_api(sim: Simulator, request: Request) -> Response | None:
     resolution = resolve(request.method, request.path)
     knobs = sim.knobs
     credits = 0
+    if knobs.hang:
+        while sim.knobs.hang and sim.epoch == epoch:
+            time.sleep(HANG_POLL_SECONDS)
+        return None
     if knobs.outage:
         response = _gateway_page(503)
     else:

@@ -55,7 +55,7 @@ class _Handler(BaseHTTPRequestHandler):
         except Exception:
             logger.exception("unhandled error on %s %s", request.method, request.path)
             response = Response(500, {"code": "internal_error", "message": "We're sorry, but something went wrong."})
-        if response is None:  # the simulator was reset while this request waited: drop it
+        if response is None:  # the simulator was reset while this request waited, or it hung: drop it
             self.close_connection = True
             return
         self._write(response, head_only=request.method == "HEAD")
