@@ -343,9 +343,10 @@ class FaultRig:
 
     # -- panels --------------------------------------------------------------------------------------------------
 
-    def panel_url(self, conversation_id: str) -> str:
+    def panel_socket(self, conversation_id: str) -> tuple[str, list[str]]:
+        """A panel's socket URL and the subprotocols that carry its token (never the URL)."""
         token = self.server.panel_token(tenant_id=self.tenant_id, conversation_id=conversation_id)
-        return self.server.ws_url + f"/ws/pops/{conversation_id}/?token={token}"
+        return self.server.ws_url + f"/ws/pops/{conversation_id}/", ["screenpop.v1", f"screenpop.token.{token}"]
 
 
 def settled_figures(events: list[Sent], pops: dict[str, tuple], *, recovered_at: float) -> dict[str, Any]:
@@ -441,8 +442,8 @@ class Panel(threading.Thread):
         failures = 0
         while not self.stop.is_set():
             try:
-                url, origin = self.rig.panel_url(self.conversation_id), self.rig.server.base_url
-                with ws_connect(url, origin=origin, open_timeout=5) as socket:
+                (url, subprotocols), origin = self.rig.panel_socket(self.conversation_id), self.rig.server.base_url
+                with ws_connect(url, origin=origin, subprotocols=subprotocols, open_timeout=5) as socket:
                     failures = 0
                     first = True
                     while not self.stop.is_set():
