@@ -50,4 +50,4 @@ HEALTHCHECK --interval=10s --timeout=3s --start-period=15s --retries=3 CMD ["pyt
 # genesys_app/serving.py: uvicorn_args(host="0.0.0.0", port=8000); tests/test_deploy.py keeps the two equal.
 CMD ["python", "-m", "uvicorn", "genesys_app.asgi:application", "--host", "0.0.0.0", "--port", "8000", \
      "--lifespan", "on", "--loop", "uvloop", "--http", "httptools", "--no-access-log", \
-     "--ws-per-message-deflate", "false", "--ws-max-size", "65536"]
+     "--ws-per-message-deflate", "false", "--ws-max-size", "65536", "--timeout-graceful-shutdown", "25"]

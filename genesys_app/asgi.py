@@ -87,7 +87,7 @@ class ScreenpopASGI:
                 gc.freeze()
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
-                await scheduler_stop()
+                await scheduler_stop(drain_seconds=settings.SCREENPOP_SHUTDOWN_DRAIN_SECONDS)
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 

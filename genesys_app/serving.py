@@ -17,6 +17,7 @@ UVICORN_OPTIONS = [
     "--no-access-log",
     "--ws-per-message-deflate", "false",
     "--ws-max-size", "65536",
+    "--timeout-graceful-shutdown", "25",
 ]  # fmt: skip
 
 

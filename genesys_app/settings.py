@@ -320,6 +320,9 @@ SCREENPOP_LEASE_SECONDS = env_float("SCREENPOP_LEASE_SECONDS", 4.0)
 SCREENPOP_SWEEP_SECONDS = env_float("SCREENPOP_SWEEP_SECONDS", 1.0)
 # /readyz fails when the sweep has not succeeded, or due lookups have not progressed, for this many seconds.
 SCREENPOP_STUCK_SECONDS = env_float("SCREENPOP_STUCK_SECONDS", 30.0)
+# On shutdown, how long the lookups running may take to finish before the process lets go of its pops (uvicorn
+# first waits up to its --timeout-graceful-shutdown for the requests in flight: serving.py).
+SCREENPOP_SHUTDOWN_DRAIN_SECONDS = env_float("SCREENPOP_SHUTDOWN_DRAIN_SECONDS", 10.0)
 SCREENPOP_CACHE_SECONDS = env_int("SCREENPOP_CACHE_SECONDS", 60)
 SCREENPOP_MISS_CACHE_SECONDS = env_int("SCREENPOP_MISS_CACHE_SECONDS", 30)
 SCREENPOP_PANEL_TOKEN_SECONDS = env_int("SCREENPOP_PANEL_TOKEN_SECONDS", 900)

@@ -30,7 +30,7 @@ from django.conf import settings
 
 from screenpop.lookup.phone_index import SyncReport, phone_index_refresh_due
 from screenpop.lookup.runner import LookupRunner, runner_start, runner_stop
-from screenpop.pops.services import pop_leases_renew, pop_sweep
+from screenpop.pops.services import pop_leases_release, pop_leases_renew, pop_sweep
 from screenpop.retention import PURGE_INTERVAL_SECONDS, purge_due
 from screenpop.storage.connections import database_work
 
@@ -163,9 +163,21 @@ def background_stuck() -> str | None:
     return scheduler.stuck(settings.SCREENPOP_STUCK_SECONDS)
 
 
-async def scheduler_stop() -> None:
+async def scheduler_stop(*, drain_seconds: float = 0.0) -> None:
+    """Stop the periodic jobs and the lookups. With `drain_seconds` (a server shutting down), the lookups running are
+    given that long to finish, then every pop this process still holds is released for another process to take at
+    once (queued, waiting to retry, or still running: its writes are guarded by the lease)."""
     global _scheduler
+    owner = _scheduler.owner if _scheduler is not None else None
     if _scheduler is not None:
         await _scheduler.stop()
         _scheduler = None
-    await runner_stop()
+    await runner_stop(drain_seconds=drain_seconds)
+    if owner is not None and drain_seconds > 0:
+        released = await asyncio.to_thread(_release, owner)
+        logger.info("Shutting down: released %d pending pop(s) for the other processes", released)
+
+
+def _release(owner: str) -> int:
+    with database_work():
+        return pop_leases_release(owner=owner)

@@ -20,6 +20,7 @@ import jsonschema
 import kubernetes_validate
 import pytest
 import yaml
+from django.conf import settings
 from dockerfile_parse import DockerfileParser
 
 from genesys_app.serving import UVICORN_OPTIONS, uvicorn_args
@@ -307,7 +308,9 @@ def test_the_network_policy_selects_the_pods_and_admits_the_server_port(rendered
 def test_the_grace_period_covers_the_pre_stop_pause_and_the_servers_drain(rendered):
     pod = one(rendered[1], "Deployment")["spec"]["template"]["spec"]
     pause = int(pod["containers"][0]["lifecycle"]["preStop"]["exec"]["command"][-1])
-    assert pod["terminationGracePeriodSeconds"] >= pause + uvicorn_drain_seconds() + 5
+    # SIGTERM: uvicorn waits for the requests in flight, then the lifespan gives the running lookups their drain.
+    drain = uvicorn_drain_seconds() + settings.SCREENPOP_SHUTDOWN_DRAIN_SECONDS
+    assert pod["terminationGracePeriodSeconds"] >= pause + drain + 5
     assert compose()["services"]["app"]["stop_grace_period"] == f"{pod['terminationGracePeriodSeconds']}s"
 
 

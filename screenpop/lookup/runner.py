@@ -69,10 +69,14 @@ class LookupRunner:
         self.loop = asyncio.get_running_loop()
         self._tasks = [self.loop.create_task(self._dispatch(), name="lookup-dispatch")]
 
-    async def stop(self) -> None:
+    async def stop(self, *, drain_seconds: float = 0.0) -> None:
+        """Dispatch no more lookups; wait up to `drain_seconds` for those running to finish (a server that stops
+        finishes what it started), then let go. What is left is released by the caller (`pops_lease_release`)."""
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._running and drain_seconds > 0:
+            await asyncio.wait(set(self._running), timeout=drain_seconds)
         self._executor.shutdown(wait=False, cancel_futures=True)
 
     def schedule(self, pops: list[tuple[int, int]]) -> None:
@@ -182,8 +186,8 @@ def runner_start(owner: str, *, storm: Callable[[], bool] | None = None) -> Look
     return _runner
 
 
-async def runner_stop() -> None:
+async def runner_stop(*, drain_seconds: float = 0.0) -> None:
     global _runner
     if _runner is not None:
-        await _runner.stop()
+        await _runner.stop(drain_seconds=drain_seconds)
         _runner = None

@@ -36,6 +36,7 @@ from screenpop.storage.pops import (
     pop_shown_insert,
     pops_claim_due,
     pops_claim_due_from,
+    pops_lease_release,
     pops_lease_renew,
     pops_requeue,
     pops_unavailable_since,
@@ -308,6 +309,11 @@ def pop_requeue_unavailable(*, owner: str) -> list[tuple[int, int]]:
 def pop_leases_renew(*, owner: str, pop_ids: list[int]) -> int:
     """Extend this process's lease on the pops its runner holds (`storage.pops.pops_lease_renew`)."""
     return pops_lease_renew(owner=owner, pop_ids=pop_ids)
+
+
+def pop_leases_release(*, owner: str) -> int:
+    """Let go of every pending pop this process holds, for the others to take at once (`storage.pops`)."""
+    return pops_lease_release(owner=owner)
 
 
 def pop_retry_request(*, tenant_id: int, conversation_id: str, owner: str) -> tuple[int, int] | None:
