@@ -13,9 +13,11 @@ database directly (no server in the way) to tell when each finished.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import threading
@@ -33,7 +35,8 @@ from cryptography.fernet import Fernet
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect as ws_connect
 
-from tests.fixtures.processes import free_port
+from genesys_app.serving import uvicorn_args
+from tests.fixtures.processes import free_port, running_process
 from tests.fixtures.server import ScreenpopServer
 
 POSTGRES_BIN = Path(os.environ.get("POSTGRES_BIN", "/usr/lib/postgresql/15/bin"))
@@ -157,6 +160,9 @@ class FaultRig:
         self.credentials: dict[str, str] = {}
         self._token: str | None = None
         self.database_name = "screenpop_faults"
+        # Several server processes behind a load balancer: the URLs the load and the panels spread over (empty: the
+        # one server of `serve()`).
+        self.targets: list[str] = []
 
     def __enter__(self) -> FaultRig:
         directory = Path(self._stack.enter_context(tempfile.TemporaryDirectory(prefix="screenpop-faults-")))
@@ -210,7 +216,7 @@ class FaultRig:
     def token(self) -> str:
         if self._token is None:
             response = requests.post(
-                f"{self.server.base_url}/oauth/token/",
+                f"{self.target(0)}/oauth/token/",
                 data={"grant_type": "client_credentials"},
                 auth=(self.credentials["client_id"], self.credentials["client_secret"]),
                 timeout=10,
@@ -221,6 +227,11 @@ class FaultRig:
 
     # -- load ----------------------------------------------------------------------------------------------------
 
+    def target(self, turn: int) -> str:
+        """The server URL for a request's `turn`-th try: round robin over `targets`, as a load balancer does (a try
+        that meets a stopped process goes to the next one)."""
+        return self.targets[turn % len(self.targets)] if self.targets else self.server.base_url
+
     def send_open_loop(
         self,
         phones: list[str],
@@ -228,13 +239,16 @@ class FaultRig:
         rate: float,
         give_up_after: float = 40.0,
         during: Callable[[float], None] | None = None,
+        conversation_ids: list[str] | None = None,
     ) -> list[Sent]:
         """Send one event per phone at `rate` a second (open loop: on schedule, whatever the answers), each retried
         after a refusal (503 with `Retry-After`, a refused connection) until acknowledged or `give_up_after`
         seconds. `during(elapsed)` is called from this thread about every 50 ms while sending (to inject faults).
         Returns every event with how it ended."""
         token = self.token()
-        events = [Sent(f"fault-{uuid.uuid4()}", phone, 0.0) for phone in phones]
+        ids = conversation_ids or [f"fault-{uuid.uuid4()}" for _ in phones]
+        events = [Sent(conversation_id, phone, 0.0) for conversation_id, phone in zip(ids, phones, strict=True)]
+        turns = itertools.count()
         local = threading.local()
 
         def session() -> requests.Session:
@@ -253,7 +267,7 @@ class FaultRig:
                 sent = time.perf_counter()
                 try:
                     response = session().post(
-                        f"{self.server.base_url}/api/v1/genesys/events", data=body, headers=headers, timeout=5
+                        f"{self.target(next(turns))}/api/v1/genesys/events", data=body, headers=headers, timeout=5
                     )
                 except requests.RequestException as error:
                     event.refusals.append(type(error).__name__)
@@ -343,10 +357,11 @@ class FaultRig:
 
     # -- panels --------------------------------------------------------------------------------------------------
 
-    def panel_socket(self, conversation_id: str) -> tuple[str, list[str]]:
-        """A panel's socket URL and the subprotocols that carry its token (never the URL)."""
+    def panel_socket(self, conversation_id: str, turn: int = 0) -> tuple[str, list[str]]:
+        """A panel's socket URL (its `turn`-th connection: see `target`) and the subprotocols that carry its token."""
         token = self.server.panel_token(tenant_id=self.tenant_id, conversation_id=conversation_id)
-        return self.server.ws_url + f"/ws/pops/{conversation_id}/", ["screenpop.v1", f"screenpop.token.{token}"]
+        base = self.target(turn).replace("http://", "ws://")
+        return base + f"/ws/pops/{conversation_id}/", ["screenpop.v1", f"screenpop.token.{token}"]
 
 
 def settled_figures(events: list[Sent], pops: dict[str, tuple], *, recovered_at: float) -> dict[str, Any]:
@@ -436,13 +451,17 @@ class Panel(threading.Thread):
         self.closes: list[int | None] = []
         self.refusals: list[tuple[float, str]] = []
         self.live_at_stop = False  # connected, with its state, when told to stop
+        self.last_state: str | None = None  # the pop's state in the last message received
 
     def run(self) -> None:
         backoff = [0.5, 1.0, 2.0]
         failures = 0
+        turn = hash(self.conversation_id) % 1000  # panels start spread over the servers
         while not self.stop.is_set():
+            turn += 1
             try:
-                (url, subprotocols), origin = self.rig.panel_socket(self.conversation_id), self.rig.server.base_url
+                url, subprotocols = self.rig.panel_socket(self.conversation_id, turn)
+                origin = self.rig.server.base_url
                 with ws_connect(url, origin=origin, subprotocols=subprotocols, open_timeout=5) as socket:
                     failures = 0
                     first = True
@@ -451,9 +470,11 @@ class Panel(threading.Thread):
                             message = socket.recv(timeout=0.2)
                         except TimeoutError:
                             continue
-                        if first and '"pop.state"' in message:
-                            self.connections.append(time.time())
-                            first = False
+                        if '"pop.state"' in message:
+                            self.last_state = json.loads(message).get("state")
+                            if first:
+                                self.connections.append(time.time())
+                                first = False
                     self.live_at_stop = not first
             except ConnectionClosed as closed:
                 self.closes.append(closed.rcvd.code if closed.rcvd else None)
@@ -574,4 +595,79 @@ def scenario_killed_process(rig: FaultRig, *, count: int, rate: float, latency_m
     figures["pops_taken_over"] = taken_over
     figures["numbers_looked_up_twice"] = sum(1 for calls in per_number.values() if calls > 1)
     figures["repeated_search_calls"] = sum(calls - 1 for calls in per_number.values() if calls > 1)
+    return figures
+
+
+def scenario_rolling_restart(
+    rig: FaultRig, *, count: int, rate: float, latency_ms: int, processes: int, panels: int, settle: float
+) -> dict:
+    """`processes` servers on one PostgreSQL and one Redis, the load spread over them, and a rolling restart while it
+    runs: each in turn gets SIGTERM, drains, exits, and a new one takes its port. `panels` agents' panels stay open
+    throughout on the first calls' conversations, reconnecting to whichever server is up."""
+    rig.simulator.configure(latency_ms={"default": latency_ms})
+    ports = [free_port() for _ in range(processes)]
+    rig.targets = [f"http://127.0.0.1:{port}" for port in ports]
+    stacks: dict[int, contextlib.ExitStack] = {}
+    served: dict[int, subprocess.Popen] = {}
+
+    def start(port: int) -> None:
+        stack = contextlib.ExitStack()
+        ready = f"http://127.0.0.1:{port}/healthz"
+        served[port] = stack.enter_context(
+            running_process(uvicorn_args(host="127.0.0.1", port=port), ready_url=ready, env=rig.server.env, timeout=30)
+        )
+        stacks[port] = stack
+
+    restarts: list[dict[str, Any]] = []
+
+    def roll() -> None:
+        for port in ports:
+            process = served[port]
+            signalled = time.monotonic()
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=45)
+            drained = "Application shutdown complete" in Path(process.log_path).read_text(errors="replace")
+            stacks[port].close()
+            start(port)
+            restarts.append({"port": port, "drained": drained, "stop_to_ready_s": time.monotonic() - signalled})
+
+    for port in ports:
+        start(port)
+    conversations = [f"rolling-{uuid.uuid4()}" for _ in range(count)]
+    watching = [Panel(rig, conversation) for conversation in conversations[:panels]]
+    rolling = threading.Thread(target=roll, daemon=True)
+    try:
+        for panel in watching:
+            panel.start()
+        begin = Fault(1.0, rolling.start)
+        events = rig.send_open_loop(unknown_callers(count), rate=rate, during=begin, conversation_ids=conversations)
+        rolling.join(timeout=180)
+        pops = rig.wait_until_settled(conversations, timeout=settle)
+        finished_at = time.time()
+        time.sleep(2.5)  # the panels' backoff: the last reconnect gets the state on connect
+        for panel in watching:
+            panel.stop.set()
+        for panel in watching:
+            panel.join(timeout=10)
+    finally:
+        for stack in stacks.values():
+            stack.close()
+        rig.targets = []
+    figures = settled_figures(events, pops, recovered_at=finished_at)
+    per_number: dict[str, int] = {}
+    for call in rig.simulator.requests():
+        if "search" in call["endpoint"]:
+            per_number[call["raw_query"]] = per_number.get(call["raw_query"], 0) + 1
+    figures["restarts"] = restarts
+    figures["numbers_looked_up_twice"] = sum(1 for calls in per_number.values() if calls > 1)
+    figures["numbers_looked_up"] = len(per_number)
+    figures["panels"] = len(watching)
+    figures["panels_with_their_pop"] = sum(panel.last_state in FINAL_STATES for panel in watching)
+    figures["panel_closes_by_code"] = {
+        str(code): sum(panel.closes.count(code) for panel in watching)
+        for code in {c for p in watching for c in p.closes}
+    }
+    figures["panel_http_5xx"] = sum(
+        1 for panel in watching for _, refusal in panel.refusals if refusal.startswith("HTTP 5")
+    )
     return figures
