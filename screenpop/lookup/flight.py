@@ -19,7 +19,7 @@ _locks: dict[str, threading.Lock] = {}
 _locks_guard = threading.Lock()
 # How long the cross-process lock of a lookup lasts, and so how long others wait for its result: a lookup whose calls
 # have screen-pop deadlines (1.2 s to the first byte) is over well within it, and a process killed while holding the
-# lock delays that caller's other pops by no more than this (it was 15 s: the pops of a killed process waited for it).
+# lock delays that caller's other pops by no more than this, which must stay within a screen pop's patience.
 CROSS_PROCESS_WAIT_SECONDS = 5.0
 
 
