@@ -300,3 +300,46 @@ class PhoneIndexEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.e164} -> {self.contact_id}"
+
+
+class CallLink(models.Model):
+    """The Freshdesk ticket an agent said a call is about.
+
+    One per (tenant, conversation); the newest choice wins. Every panel on the conversation shows it (a transfer
+    included), wrap-up writes the call's note on it, and the number's newest choice is offered first on its next call
+    (a company switchboard shared by several contacts).
+    """
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="call_links", db_index=False)
+    conversation_id = models.CharField(max_length=64)
+    phone_e164 = models.CharField(max_length=32, blank=True)
+    ticket_id = models.BigIntegerField()
+    contact_id = models.BigIntegerField(null=True, blank=True)
+    subject = models.CharField(max_length=255, blank=True)
+    chosen_by = models.CharField("Genesys user id", max_length=64)
+    chosen_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant", "conversation_id"], name="unique_call_link")]
+        indexes = [models.Index(fields=["tenant", "phone_e164", "-chosen_at"], name="call_link_number_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.conversation_id} -> #{self.ticket_id}"
+
+
+class AgentNote(models.Model):
+    """What an agent typed in the panel about a call; wrap-up writes it into that agent's note on the ticket."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="agent_notes", db_index=False)
+    conversation_id = models.CharField(max_length=64)
+    user_id = models.CharField("Genesys user id", max_length=64)
+    text = models.TextField(blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "conversation_id", "user_id"], name="unique_agent_note")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.conversation_id} by {self.user_id}"
