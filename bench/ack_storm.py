@@ -14,11 +14,18 @@ request, the bearer token, statuses counted and every 202's pop_id kept). Afterw
 in the database: a 202 whose pop is missing would be a lost call. wrk is a closed loop (each connection waits for
 its answer), so the latencies are those of a saturated server, not of a paced arrival rate.
 
+4. the open loop, as Genesys sends: `OPEN_LOOP_RATE` events a second at fixed times, whatever the answers, each with
+   a conversation of its own and a caller from `OPEN_LOOP_CALLERS` numbers (so the lookups run at the arrival rate,
+   answered by the result cache after each number's first), with the workers off and on. Each latency counts from
+   the moment the event was due, not from when it was sent, so a server that falls behind is charged for the wait
+   (wrk's closed loop hides it: a stalled server simply gets fewer requests).
+
     .venv/bin/python -m bench.ack_storm [--quick] [--production | --both]
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import resource
 import shutil
@@ -36,15 +43,21 @@ from bench.common import (
     CONFIG_LABELS,
     METRICS_TOKEN,
     ROOT,
+    WEBHOOK_PATH,
+    HttpPool,
     Stack,
     Table,
+    fiction_numbers,
     freshdesk_simulator,
+    json_post_headers,
     log,
     machine_line,
     parse_args,
+    percentile,
     screenpop_stack,
     tenant_install,
     uvicorn,
+    webhook_body,
     write_results,
 )
 from bench.common import (
@@ -56,6 +69,9 @@ CONNECTIONS = 64
 THREADS = 2
 RATIO_TARGET = 0.30
 P99_TARGET_MS = 25.0
+OPEN_LOOP_RATE = 200  # events a second
+OPEN_LOOP_CALLERS = 200
+OPEN_LOOP_P99_TARGET_MS = 25.0
 WRK = shutil.which("wrk") or "/usr/bin/wrk"
 LUA = ROOT / "bench" / "storm.lua"
 
@@ -96,6 +112,52 @@ def wrk_run(base_url: str, *, token: str, seconds: int, pid: int) -> dict[str, A
         wrk_output=completed.stdout,
     )
     return figures | {"_pop_ids": pop_ids}
+
+
+async def _open_loop(base_url: str, *, token: str, rate: float, seconds: float, run_id: str) -> dict[str, Any]:
+    pool = HttpPool(base_url, size=64)
+    headers = json_post_headers(token)
+    callers = fiction_numbers(OPEN_LOOP_CALLERS)
+    loop = asyncio.get_running_loop()
+    start = loop.time() + 0.1
+    latencies: list[float] = []
+    statuses: dict[str, int] = {}
+    pop_ids: list[int] = []
+
+    async def send(index: int) -> None:
+        due = start + index / rate
+        await asyncio.sleep(max(0.0, due - loop.time()))
+        body = webhook_body(f"{run_id}-{index}", callers[index % len(callers)])
+        try:
+            status, answer = await pool.post(WEBHOOK_PATH, body, headers)
+        except OSError:
+            status, answer = 0, b""
+        latencies.append(loop.time() - due)
+        statuses[str(status)] = statuses.get(str(status), 0) + 1
+        if status == 202:
+            pop_ids.append(json.loads(answer)["pop_id"])
+
+    try:
+        await asyncio.gather(*(send(index) for index in range(int(rate * seconds))))
+    finally:
+        await pool.close()
+    ordered = sorted(latencies)
+    latency_us = {name: 1e6 * (percentile(ordered, fraction) or 0.0) for name, fraction in
+                  (("p50", 0.50), ("p90", 0.90), ("p99", 0.99), ("p999", 0.999))}  # fmt: skip
+    latency_us["max"] = 1e6 * ordered[-1]
+    non_2xx = sum(count for code, count in statuses.items() if not code.startswith("2"))
+    return {"requests": len(latencies), "statuses": statuses, "latency_us": latency_us, "_pop_ids": pop_ids,
+            "non_2xx": non_2xx, "run_id": run_id}  # fmt: skip
+
+
+def open_loop_run(base_url: str, *, token: str, rate: float, seconds: float, pid: int) -> dict[str, Any]:
+    """`rate` events a second for `seconds`, each due at its time; latencies count from when it was due."""
+    run_id = "open" + uuid.uuid4().hex[:10]
+    server_before = process_cpu_seconds(pid)
+    started = time.monotonic()
+    figures = asyncio.run(_open_loop(base_url, token=token, rate=rate, seconds=seconds, run_id=run_id))
+    figures["server_cpu_percent"] = 100 * (process_cpu_seconds(pid) - server_before) / (time.monotonic() - started)
+    return figures
 
 
 def verify_pops(stack: Stack, run: dict[str, Any]) -> dict[str, Any]:
@@ -156,6 +218,20 @@ def run_config(config: str, *, seconds: int, quick: bool) -> dict[str, Any]:
                 run["group_commit"] = batch_sizes(base_url)
                 run["verification"] = verify_pops(stack, run)
                 if workers == "1":
+                    states = stack.sql(
+                        f"SELECT state, COUNT(*) FROM screenpop_pop WHERE conversation_id LIKE '{run['run_id']}-%' "
+                        "GROUP BY state"
+                    )
+                    run["pop_states_at_end"] = dict(states)
+                results[label] = run
+        for label, workers in (("open_ack_only", "0"), ("open_with_lookups", "1")):
+            log(f"{config}: open loop, {OPEN_LOOP_RATE} events/s, {label}, {seconds} s")
+            with stack.serve(SCREENPOP_RUN_WORKERS=workers) as (process, base_url):
+                token = tenant.token(base_url)
+                run = open_loop_run(base_url, token=token, rate=OPEN_LOOP_RATE, seconds=seconds, pid=process.pid)
+                run["verification"] = verify_pops(stack, run)
+                if workers == "1":
+                    time.sleep(2.0)  # the last lookups finish
                     states = stack.sql(
                         f"SELECT state, COUNT(*) FROM screenpop_pop WHERE conversation_id LIKE '{run['run_id']}-%' "
                         "GROUP BY state"
@@ -224,6 +300,26 @@ def table_for(results: dict[str, Any], label: str) -> Table:
         if key == "with_lookups":
             note += "; pops at the end: " + ", ".join(f"{k} {v:,}" for k, v in sorted(run["pop_states_at_end"].items()))
         table.add(f"{title}: where the CPU went", "", "", note)
+    for key, title in (("open_ack_only", "open loop, ack only"), ("open_with_lookups", "open loop, lookups running")):
+        run = results.get(key)
+        if run is None:
+            continue
+        tail = f"p90 {_latency(run, 'p90')}, p99.9 {_latency(run, 'p999')}"
+        table.add(f"{title}: p50 / p99 / max latency from when due", " / ".join(
+            _latency(run, name) for name in ("p50", "p99", "max")
+        ), f"p99 ≤ {OPEN_LOOP_P99_TARGET_MS:.0f} ms", f"{run['requests']:,} events at {OPEN_LOOP_RATE}/s; "
+            f"{tail}; server CPU {run['server_cpu_percent']:.0f}%")  # fmt: skip
+        note = f"{run['verification']['answered_202']:,} 202s"
+        if "pop_states_at_end" in run:
+            note += "; pops 2 s after the last event: " + ", ".join(
+                f"{k} {v:,}" for k, v in sorted(run["pop_states_at_end"].items())
+            )
+        table.add(f"{title}: errors; 202s without their pop", f"{run['non_2xx']}; {run['verification']['lost']}",
+                  "0; 0", note)  # fmt: skip
+    table.notes.append(
+        f"Open loop: {OPEN_LOOP_RATE} events a second at fixed times from {OPEN_LOOP_CALLERS} callers, as Genesys "
+        "sends them; a latency counts from when the event was due, so a stalled server is charged for the wait."
+    )
     table.notes.append(
         "CPU: share of one core over the run (2 cores in all, shared by wrk and the server); the ratio uses the "
         "mean of the anchor's runs when it ran twice."
@@ -269,6 +365,14 @@ def summary(figures: dict[str, Any]) -> list[tuple[str, str, str]]:
                     "0 lost",
                 )
             )
+        for key, title in (("open_ack_only", "ack only"), ("open_with_lookups", "lookups running")):
+            run = results.get(key)
+            if run is not None:
+                rows.append((
+                    f"ack, open loop {OPEN_LOOP_RATE}/s, {config}, {title}: p99 / max from when due",
+                    f"{run['latency_us']['p99'] / 1000:.1f} / {run['latency_us']['max'] / 1000:.1f} ms",
+                    f"p99 ≤ {OPEN_LOOP_P99_TARGET_MS:.0f} ms",
+                ))  # fmt: skip
     return rows
 
 
@@ -280,7 +384,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     tables = []
     for config in args.configs:
         results = run_config(config, seconds=seconds, quick=args.quick)
-        for key in ("bare", "bare_after", "ack_only", "with_lookups"):
+        for key in ("bare", "bare_after", "ack_only", "with_lookups", "open_ack_only", "open_with_lookups"):
             if key in results:
                 results[key].pop("wrk_output", None)
         figures[config] = results

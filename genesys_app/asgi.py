@@ -41,7 +41,7 @@ def background_start() -> None:
     running loop)."""
     if settings.SCREENPOP_RUN_WORKERS:
         webhook = committer.committer()
-        lookup_runner = scheduler_start(process_identity(), storm=webhook.in_storm)
+        lookup_runner = scheduler_start(process_identity())
         webhook.on_accepted = lookup_runner.schedule
 
 

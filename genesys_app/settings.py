@@ -314,6 +314,9 @@ SCREENPOP_FRESHDESK_SLOW_SECONDS = env_float("SCREENPOP_FRESHDESK_SLOW_SECONDS",
 SCREENPOP_UNAVAILABLE_RETRY_SECONDS = env_float("SCREENPOP_UNAVAILABLE_RETRY_SECONDS", 300.0)
 # Lookups mostly wait on Freshdesk, so many run at once (bench/time_to_pop measures a 50 calls/s storm).
 SCREENPOP_LOOKUP_CONCURRENCY = env_int("SCREENPOP_LOOKUP_CONCURRENCY", 32)
+# Of those, how many may compute at once (the others wait on Freshdesk, the budget or a lock): the ack's event loop
+# then competes for the GIL with this many threads at most (screenpop/cpu.py; bench/ack_storm's open loop).
+SCREENPOP_BACKGROUND_CPU_SLOTS = env_int("SCREENPOP_BACKGROUND_CPU_SLOTS", 1)
 # A screen pop is worth seconds: a dead process's pops come back within a lease and a sweep, and the process holding
 # a pop renews its lease every quarter lease (screenpop/scheduler.py), however long its lookup takes.
 SCREENPOP_LEASE_SECONDS = env_float("SCREENPOP_LEASE_SECONDS", 4.0)

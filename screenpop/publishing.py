@@ -14,6 +14,7 @@ from typing import Any
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
+from screenpop.cpu import waiting
 from screenpop.models import Pop
 from screenpop.pops.result import POP_STATE, panel_state
 from screenpop.storage.transactions import on_commit_unlocked
@@ -31,7 +32,8 @@ def group_send(group: str, message: dict[str, Any]) -> None:
     if layer is None:
         return
     try:
-        async_to_sync(layer.group_send)(group, message)
+        with waiting():  # for the event loop (or Redis) to take the message
+            async_to_sync(layer.group_send)(group, message)
     except Exception:
         # A panel that misses a push re-reads the state (REST poll or reconnect); the pop itself is stored.
         logger.exception("Publishing to %s failed", group)

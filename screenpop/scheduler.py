@@ -143,10 +143,10 @@ class Scheduler:
 _scheduler: Scheduler | None = None
 
 
-def scheduler_start(owner: str, *, storm: Callable[[], bool] | None = None) -> LookupRunner:
+def scheduler_start(owner: str) -> LookupRunner:
     """Start this process's lookups and periodic jobs on the running loop (idempotent); returns the lookup runner."""
     global _scheduler
-    runner = runner_start(owner, storm=storm)
+    runner = runner_start(owner)
     if _scheduler is not None and (_scheduler.loop.is_closed() or _scheduler.runner is not runner):
         _scheduler = None  # the loop it ran on is gone (tests run a loop per test)
     if _scheduler is None:

@@ -181,40 +181,6 @@ def test_parallel_group_commits_keep_one_pop_per_conversation(tenant_with_token)
     assert EventLog.objects.filter(outcome="accepted").count() == 5
 
 
-def test_a_storm_lasts_a_second_after_its_last_batch_of_several(tenant_with_token) -> None:
-    """Lookups hold back while the webhook is in a storm. A small batch between large ones does not end it (judged by
-    the last batch alone, the storm flickered and every lookup slot was let loose each time); a second without a
-    batch of several does."""
-    from screenpop.webhook.committer import STORM_BATCH, GroupCommitter
-    from screenpop.webhook.intake import submission_from_request
-
-    _, token = tenant_with_token()
-    headers = {"authorization": f"Bearer {token}", "content-type": "application/json"}
-    committer = GroupCommitter(slots=1)
-
-    def calls(*conversation_ids: str) -> list[Any]:
-        return [
-            submission_from_request(body=json.dumps(call_event(conversation_id=c)).encode(), headers=headers)
-            for c in conversation_ids
-        ]
-
-    async def storm_after_each(*batches: tuple[str, ...]) -> list[bool]:
-        seen = []
-        for conversation_ids in batches:
-            await asyncio.gather(*(committer.submit(submission) for submission in calls(*conversation_ids)))
-            seen.append(committer.in_storm())
-        return seen
-
-    try:
-        storm = tuple(f"storm-{n}" for n in range(STORM_BATCH + 2))
-        assert sync(storm_after_each(("alone-1",), storm, ("alone-2",))) == [False, True, True]
-        committer._storm_batch_at -= 1.1  # a second later, no batch of several since
-        assert not committer.in_storm()
-    finally:
-        committer.close()
-    assert Pop.objects.count() == STORM_BATCH + 4
-
-
 def test_on_postgresql_the_webhooks_statements_are_prepared_once(tenant_with_token) -> None:
     """Django turns psycopg's prepared statements off; the webhook's own connection turns them back on, or
     PostgreSQL parses, analyses and plans the batch statement again for every batch."""

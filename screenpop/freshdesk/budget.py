@@ -48,6 +48,7 @@ from typing import Any, Literal
 from django.core.cache import BaseCache, caches
 from django.core.cache.backends.redis import RedisCache
 
+from screenpop.cpu import waiting
 from screenpop.freshdesk.errors import FreshdeskRateLimited
 
 __all__ = ["ENDPOINT_KINDS", "PLANS", "EndpointKind", "PlanLimits", "RateBudget"]
@@ -89,6 +90,12 @@ _PLANS_BY_TOTAL = {plan.per_minute: plan for plan in PLANS.values()}
 _BUCKETS_PER_WINDOW = 12
 
 
+def sleep_waiting(seconds: float) -> None:
+    """Wait for the budget without holding a CPU slot (`screenpop.cpu`)."""
+    with waiting():
+        time.sleep(seconds)
+
+
 class RateBudget:
     """The call budget of one Freshdesk account (identified by its base URL), shared through Django's cache.
 
@@ -107,7 +114,7 @@ class RateBudget:
         window_seconds: float = 60.0,
         key_prefix: str = "freshdesk-budget",
         clock: Callable[[], float] = time.time,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] = sleep_waiting,
     ) -> None:
         if isinstance(plan, str):
             try:

@@ -22,6 +22,7 @@ from django.conf import settings
 from requests.adapters import HTTPAdapter
 
 from screenpop import metrics
+from screenpop.cpu import waiting
 from screenpop.errors import ValidationFailed
 from screenpop.freshdesk.budget import EndpointKind, RateBudget
 from screenpop.freshdesk.errors import (
@@ -327,15 +328,16 @@ class FreshdeskClient:
         if self.budget is not None:
             self.budget.acquire(kind, credits, block_up_to=self.budget_wait)
         try:
-            response = self.session.request(
-                method,
-                url,
-                json=json,
-                headers=self._headers,
-                auth=self._auth,
-                timeout=self.timeout,
-                allow_redirects=False,
-            )
+            with waiting():
+                response = self.session.request(
+                    method,
+                    url,
+                    json=json,
+                    headers=self._headers,
+                    auth=self._auth,
+                    timeout=self.timeout,
+                    allow_redirects=False,
+                )
         except requests.Timeout as error:
             metrics.freshdesk_calls.labels(status="0").inc()
             raise FreshdeskTransientError(

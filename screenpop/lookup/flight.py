@@ -15,6 +15,8 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 
+from screenpop.cpu import lock_acquire, waiting
+
 _locks: dict[str, threading.Lock] = {}
 _locks_guard = threading.Lock()
 # How long the cross-process lock of a lookup lasts, and so how long others wait for its result: a lookup whose calls
@@ -47,7 +49,9 @@ def shared_lookup(tenant_id: int, e164: str, compute: Callable[[], dict[str, Any
     then try themselves (so a transient failure is retried by each pop's own retry schedule).
     """
     key = result_key(tenant_id, e164)
-    with _local_lock(key):
+    lock = _local_lock(key)
+    lock_acquire(lock)  # the lookup of the same caller in another thread runs meanwhile
+    try:
         hit = cache.get(key)
         if hit is not None:
             return hit, False
@@ -55,7 +59,8 @@ def shared_lookup(tenant_id: int, e164: str, compute: Callable[[], dict[str, Any
         deadline = time.monotonic() + CROSS_PROCESS_WAIT_SECONDS
         while not cache.add(lock_key, "1", timeout=int(CROSS_PROCESS_WAIT_SECONDS)):
             # Another process is looking this caller up: wait for its result rather than call Freshdesk twice.
-            time.sleep(0.05)
+            with waiting():
+                time.sleep(0.05)
             hit = cache.get(key)
             if hit is not None:
                 return hit, False
@@ -67,3 +72,5 @@ def shared_lookup(tenant_id: int, e164: str, compute: Callable[[], dict[str, Any
             return result, True
         finally:
             cache.delete(lock_key)
+    finally:
+        lock.release()

@@ -2,7 +2,10 @@
 concurrency, fair between tenants, and retried on schedule.
 
 Everything here is asyncio on the server's event loop; the lookups themselves (sync: database and `requests`) run in
-a bounded thread pool. The durable state is the pop row and its lease, so this process can die at any moment: the
+a bounded thread pool, and compute only while they hold one of the process's CPU slots (`screenpop.cpu`), so however
+many run, the event loop that acknowledges Genesys competes for the GIL with one of them.
+
+The durable state is the pop row and its lease, so this process can die at any moment: the
 scheduler's sweep in any process leases pending pops whose lease expired and hands them to its runner.
 """
 
@@ -12,24 +15,18 @@ import asyncio
 import logging
 import time
 from collections import OrderedDict, deque
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from asgiref.sync import SyncToAsync
 from django.conf import settings
 
 from screenpop import metrics
+from screenpop.cpu import computing
 from screenpop.pops.services import RunOutcome, pop_lookup_run
 from screenpop.storage.connections import database_work
 
 logger = logging.getLogger("screenpop.lookup")
 
-
-# While the webhook is in a storm, one lookup at a time: the ack comes first. Lookup threads that are busy on the CPU
-# take the GIL from the event loop that acknowledges Genesys, and on SQLite each lookup's write takes the write lock
-# between the webhook's batches. A storm outruns the lookups whatever their number; once it is over they run at full
-# concurrency and catch up (the trade-off is measured in bench/ack_storm, "lookups running"; docs/performance.md).
-STORM_CONCURRENCY = 1
 
 # A lookup that crashed (the database or the cache unreachable for a moment) is tried again soon, by this process,
 # which still holds its lease: a Redis blip or a PostgreSQL restart delays a pop by about as long as it lasts. The
@@ -41,16 +38,16 @@ CRASH_RETRY_LIMIT = 20
 
 
 def _lookup(*, pop_id: int, owner: str) -> RunOutcome:
-    """One lookup in a lookup thread, as one unit of database work (dead connections are dropped around it)."""
-    with database_work():
+    """One lookup in a lookup thread, as one unit of database work (dead connections are dropped around it), computing
+    only while it holds a CPU slot (`screenpop.cpu`)."""
+    with computing(), database_work():
         return pop_lookup_run(pop_id=pop_id, owner=owner)
 
 
 class LookupRunner:
-    def __init__(self, *, owner: str, concurrency: int, storm: Callable[[], bool] | None = None) -> None:
+    def __init__(self, *, owner: str, concurrency: int) -> None:
         self.owner = owner
         self.concurrency = concurrency
-        self.storm = storm or (lambda: False)
         self._queues: OrderedDict[int, deque[int]] = OrderedDict()  # tenant id -> pop ids, round-robin order
         self._queued: set[int] = set()
         self._tenant_of: dict[int, int] = {}  # every pop this process holds: queued, running or waiting to retry
@@ -126,9 +123,7 @@ class LookupRunner:
             await self._wakeup.wait()
             self._wakeup.clear()
             while self._queues:
-                while self._in_flight >= (
-                    min(STORM_CONCURRENCY, self.concurrency) if self.storm() else self.concurrency
-                ):
+                while self._in_flight >= self.concurrency:
                     self._slot_freed.clear()
                     await self._slot_freed.wait()
                 pop_id = self._next()
@@ -175,13 +170,13 @@ def runner() -> LookupRunner | None:
     return _runner
 
 
-def runner_start(owner: str, *, storm: Callable[[], bool] | None = None) -> LookupRunner:
+def runner_start(owner: str) -> LookupRunner:
     """Start this process's runner on the running loop (idempotent)."""
     global _runner
     if _runner is not None and (_runner.loop is None or _runner.loop.is_closed()):
         _runner = None  # the loop it ran on is gone (tests run a loop per test)
     if _runner is None:
-        _runner = LookupRunner(owner=owner, concurrency=settings.SCREENPOP_LOOKUP_CONCURRENCY, storm=storm)
+        _runner = LookupRunner(owner=owner, concurrency=settings.SCREENPOP_LOOKUP_CONCURRENCY)
         _runner.start()
     return _runner
 

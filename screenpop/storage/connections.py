@@ -14,9 +14,12 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from django.db import DatabaseError, DataError, IntegrityError, InterfaceError, OperationalError, connections
+
+from screenpop.cpu import waiting
 
 logger = logging.getLogger("screenpop.storage")
 
@@ -54,12 +57,25 @@ def connections_close_all() -> None:
             connection.connection = None
 
 
+def _query_waiting(execute: Callable[..., Any], sql: str, params: Any, many: bool, context: dict[str, Any]) -> Any:
+    with waiting():
+        return execute(sql, params, many, context)
+
+
 @contextlib.contextmanager
 def database_work() -> Iterator[None]:
-    """One unit of background work: starts and ends with usable connections (see the module's docstring)."""
+    """One unit of background work: starts and ends with usable connections (see the module's docstring).
+
+    On a database server, the thread gives its CPU slot back while a query waits for the server's answer
+    (`screenpop.cpu`). On SQLite queries keep it: inside a write transaction the thread holds the process's writer
+    lock, which a thread holding the slot may be waiting for, and SQLite's work is this process's CPU anyway.
+    """
     connections_drop_unusable()
+    connection = connections["default"]
+    waits = connection.execute_wrapper(_query_waiting) if connection.vendor != "sqlite" else contextlib.nullcontext()
     try:
-        yield
+        with waits:
+            yield
     except Exception as error:
         if _may_have_broken_the_connection(error):
             logger.warning("Database connection dropped after %s: %s", type(error).__name__, error)

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
@@ -30,7 +29,6 @@ from screenpop.webhook.rules import Reply
 logger = logging.getLogger("screenpop.webhook")
 
 MAX_BATCH = 512
-STORM_BATCH = 4  # a batch of this many submissions means requests queue behind the commits: a storm
 
 UNAVAILABLE = Reply(
     503, {"error": "unavailable", "detail": "The event could not be recorded; retry."}, headers={"retry-after": "1"}
@@ -56,7 +54,6 @@ class GroupCommitter:
         self._running = 0
         self._owner = process_identity()
         self.on_accepted = on_accepted
-        self._storm_batch_at = -1e9  # when the last batch of at least STORM_BATCH submissions was recorded
 
     async def submit(self, submission: Submission) -> Reply:
         loop = asyncio.get_running_loop()
@@ -88,14 +85,6 @@ class GroupCommitter:
             done.result(timeout=10)
         self._executor.shutdown(wait=True)
         self._writers.close()
-
-    def in_storm(self) -> bool:
-        """Are requests arriving faster than one commit at a time (a batch of several within the last second)?
-
-        Any such batch counts, not only the last one: when lookups slow the commits down, batches between the large
-        ones can be small, and a storm judged by the last batch alone would end and begin again many times a second,
-        letting every lookup slot loose each time."""
-        return time.monotonic() - self._storm_batch_at < 1.0
 
     async def _recorded(self, recorder: AsyncRecorder | None, submissions: list[Submission]) -> list[Reply]:
         """The batch's replies. A batch the database refuses for one submission's data is recorded again one
@@ -129,8 +118,6 @@ class GroupCommitter:
                 batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
                 replies = await self._recorded(recorder, [submission for submission, _ in batch])
                 metrics.webhook_batch_size.observe(len(batch))
-                if len(batch) >= STORM_BATCH:
-                    self._storm_batch_at = time.monotonic()
                 for (_, future), reply in zip(batch, replies, strict=True):
                     if not future.done():
                         future.set_result(reply)
