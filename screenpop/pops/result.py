@@ -14,6 +14,7 @@ from typing import Any
 
 from screenpop.freshdesk.times import freshdesk_epoch, freshdesk_time
 from screenpop.models import Pop
+from screenpop.pops.links import links_of_pop
 
 POP_STATE = "pop.state"
 RESOLVED_STATUSES = frozenset({4, 5})
@@ -147,7 +148,12 @@ def _phone(pop: Pop | None, result: PopResult) -> dict[str, str]:
 
 
 def panel_state(pop: Pop | None, *, conversation_id: str) -> dict[str, Any]:
-    """The panel's message for a pop, or for a conversation whose call event has not arrived yet (pending)."""
+    """The panel's message for a pop, or for a conversation whose call event has not arrived yet (pending).
+
+    A pop read through `pops_with_links` adds `link` (the ticket an agent said the call is about, or None) and
+    `suggested_link` (the number's newest link on another call, offered first while this one has none). A state
+    without these members (a lookup's push) leaves the panel's link as it was.
+    """
     if pop is None:
         return {
             "type": POP_STATE,
@@ -161,7 +167,7 @@ def panel_state(pop: Pop | None, *, conversation_id: str) -> dict[str, Any]:
             "detail": "Waiting for the call event from Genesys.",
         }
     result = PopResult.from_json(pop.result)
-    return {
+    state = {
         "type": POP_STATE,
         "conversation_id": pop.conversation_id,
         "state": pop.state,
@@ -173,3 +179,9 @@ def panel_state(pop: Pop | None, *, conversation_id: str) -> dict[str, Any]:
         "detail": pop.detail,
         "attempts": pop.attempts,
     }
+    links = links_of_pop(pop)
+    if links is not None:
+        link, number_link = links
+        state["link"] = link
+        state["suggested_link"] = None if link else number_link
+    return state
