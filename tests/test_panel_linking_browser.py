@@ -141,3 +141,28 @@ def test_a_shared_numbers_last_choice_is_offered_first_on_its_next_call(world: P
     assert option.inner_text() == f"Last chosen for this number: #{chosen} Shared office line: password reset"
     assert panel.locator("#sp-link-select").input_value() == str(chosen)
     world.assert_clean()
+
+
+def test_the_demo_desktop_plays_the_loop_up_to_end_call(world: PanelWorld) -> None:
+    world.page.goto(f"{world.server.base_url}/demo/")
+    world.page.locator("button[data-caller=known]").click()
+    panel = settled(world.page.frame_locator("#dm-widget"))
+    chosen = ticket_id("us_e164_upgrade")
+    panel.locator("#sp-link-select").select_option(str(chosen))
+    panel.locator("#sp-link-button").click()
+    linked_to(panel, chosen)
+    panel.locator("#sp-note").fill("Wants the Pro plan from next month.")
+    panel.locator("#sp-note-status", has_text="Saved").wait_for()
+
+    world.page.locator("#dm-wrapup").select_option("Callback scheduled")
+    world.page.locator("#dm-end").click()
+
+    world.page.locator("#dm-log", has_text='wrap-up "Callback scheduled"').wait_for()
+    ended = [e for e in world.genesys.log(direction="in") if e["path"].endswith("/end") and e["method"] == "POST"]
+    assert [e["body"]["wrapup"] for e in ended] == [{"code": "Callback scheduled", "notes": ""}]
+    conversation_id = ended[0]["path"].split("/")[-2]
+    assert "endTime" in world.genesys.control("GET", f"calls/{conversation_id}")
+    world.page.locator("#dm-ticket-title", has_text=f"#{chosen} Upgrade to the Pro plan").wait_for()
+    assert world.page.locator("#dm-end").is_disabled()
+    world.shot("demo-end-call")
+    world.assert_clean()

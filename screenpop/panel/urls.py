@@ -20,6 +20,8 @@ urlpatterns = [
     path("demo/", demo.demo_page, name="panel-demo"),
     path("demo/api/calls", demo.DemoCallsView.as_view(), name="panel-demo-calls"),
     path("demo/api/calls/<str:conversation_id>/transfer", demo.DemoTransferView.as_view(), name="panel-demo-transfer"),
+    path("demo/api/calls/<str:conversation_id>/end", demo.DemoEndView.as_view(), name="panel-demo-end"),
+    path("demo/api/calls/<str:conversation_id>/ticket", demo.DemoTicketView.as_view(), name="panel-demo-ticket"),
     path("demo/api/agent", demo.DemoAgentView.as_view(), name="panel-demo-agent"),
     path("demo/api/outage", demo.DemoOutageView.as_view(), name="panel-demo-outage"),
 ]
