@@ -73,9 +73,21 @@ class GenesysClient:
             "client_id": client_id,
             "redirect_uri": redirect_uri,
         }
-        response = self._send("POST", f"{self.login_url}/oauth/token", data=form)
+        return self._token(form, refused="Genesys Cloud refused the login code; sign in again.")
+
+    def token_from_client_credentials(self, *, client_id: str, client_secret: str) -> dict[str, Any]:
+        """`POST login.<env>/oauth/token` with `grant_type=client_credentials` (Basic auth): `{access_token,
+        expires_in, ...}`. Raises `GenesysAuthError` when Genesys refuses the client or its secret."""
+        return self._token(
+            {"grant_type": "client_credentials"},
+            auth=(client_id, client_secret),
+            refused="Genesys Cloud refused the client's credentials.",
+        )
+
+    def _token(self, form: dict[str, str], *, refused: str, auth: tuple[str, str] | None = None) -> dict[str, Any]:
+        response = self._send("POST", f"{self.login_url}/oauth/token", data=form, auth=auth)
         if response.status_code in (400, 401):
-            raise GenesysAuthError("Genesys Cloud refused the login code; sign in again.", status=response.status_code)
+            raise GenesysAuthError(refused, status=response.status_code)
         body = self._json(response)
         if not isinstance(body.get("access_token"), str):
             raise GenesysRequestRefused(

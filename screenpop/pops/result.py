@@ -127,6 +127,19 @@ def contact_view(contact_id: int, base_url: str, **fields: Any) -> dict[str, Any
     }
 
 
+def contact_view_of(contact: dict[str, Any], base_url: str, **fields: Any) -> dict[str, Any]:
+    """The panel's contact of a Freshdesk contact object (its id, name, email, phone and mobile), with `fields`."""
+    return contact_view(
+        contact["id"],
+        base_url,
+        name=contact.get("name") or "",
+        email=contact.get("email"),
+        phone=contact.get("phone"),
+        mobile=contact.get("mobile"),
+        **fields,
+    )
+
+
 def rank_tickets(tickets: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Unresolved tickets (open 2, pending 3, custom >= 6) first, then resolved 4 and closed 5; newest first in
     each group; ties by id, newest first. Takes Freshdesk ticket objects or `ticket_view` dicts (both have `id`,
