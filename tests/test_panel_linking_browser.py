@@ -166,3 +166,24 @@ def test_the_demo_desktop_plays_the_loop_up_to_end_call(world: PanelWorld) -> No
     assert world.page.locator("#dm-end").is_disabled()
     world.shot("demo-end-call")
     world.assert_clean()
+
+
+def test_after_a_transfer_the_next_agent_sees_the_link_but_not_the_first_agents_note(world: PanelWorld) -> None:
+    world.page.goto(f"{world.server.base_url}/demo/")
+    world.page.locator("button[data-caller=known]").click()
+    panel = settled(world.page.frame_locator("#dm-widget"))
+    chosen = ticket_id("us_e164_receipt")
+    panel.locator("#sp-link-select").select_option(str(chosen))
+    panel.locator("#sp-link-button").click()
+    linked_to(panel, chosen)
+    panel.locator("#sp-note").fill("Alex's own words.")
+    panel.locator("#sp-note-status", has_text="Saved").wait_for()
+
+    world.page.locator("#dm-transfer").click()
+    world.page.locator("#dm-log", has_text="transferred to Blair Agent").wait_for()
+
+    panel = settled(world.page.frame_locator("#dm-widget"))
+    linked_to(panel, chosen)
+    panel.locator("#sp-notes[data-loaded=true]").wait_for()
+    assert panel.locator("#sp-note").input_value() == ""
+    world.assert_clean()
