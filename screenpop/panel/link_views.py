@@ -6,6 +6,8 @@ panel token (`Authorization: Bearer`), which binds the request to one tenant, co
   names stay out of URLs, which end up in logs).
 - `POST /api/v1/pops/<conversation_id>/link/ticket` `{"subject", "contact_id"?}`: create a ticket and link to it.
 - `GET|PUT /api/v1/pops/<conversation_id>/note` `{"text"}`: the agent's own note about the call.
+- `POST /api/v1/pops/<conversation_id>/dial` `{"number", "genesys_token"}`: call a number from the agent's phone;
+  the new call pops like an inbound one (`screenpop.panel.dial`).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from screenpop.api.serializers import ErrorSerializer, PopStateSerializer
+from screenpop.panel.dial import panel_dial
 from screenpop.panel.linking import (
     panel_link_set,
     panel_linked_ticket_create,
@@ -24,6 +27,8 @@ from screenpop.panel.linking import (
     panel_ticket_search,
 )
 from screenpop.panel.serializers import (
+    DialRequestSerializer,
+    DialSerializer,
     LinkedTicketCreateRequestSerializer,
     LinkRequestSerializer,
     NoteSerializer,
@@ -117,3 +122,17 @@ class PopNoteView(APIView):
         data = validated(NoteSerializer, request.data)
         panel_note_set(grant=grant, text=data["text"])
         return Response({"text": data["text"]}, headers=NO_STORE)
+
+
+class PopDialView(APIView):
+    @extend_schema(
+        operation_id="pop_dial",
+        summary="Call a number from the agent's phone (click-to-dial); the call pops like an inbound one",
+        request=DialRequestSerializer,
+        responses={201: DialSerializer, **ERRORS},
+    )
+    def post(self, request: Request, conversation_id: str) -> Response:
+        grant = _grant(request, conversation_id)
+        data = validated(DialRequestSerializer, request.data)
+        placed = panel_dial(grant=grant, number=data["number"], genesys_token=data["genesys_token"])
+        return Response({"conversation_id": placed}, status=201, headers=NO_STORE)

@@ -75,3 +75,14 @@ class LinkedTicketCreateRequestSerializer(serializers.Serializer):
 
 class NoteSerializer(serializers.Serializer):
     text = serializers.CharField(allow_blank=True, trim_whitespace=False, max_length=5000)
+
+
+class DialRequestSerializer(serializers.Serializer):
+    number = serializers.CharField(max_length=64, help_text="The number to call, as the contact has it.")
+    genesys_token = serializers.CharField(
+        max_length=4096, validators=[BEARER_TOKEN], help_text="The agent's Genesys access token (the panel's login)."
+    )
+
+
+class DialSerializer(serializers.Serializer):
+    conversation_id = serializers.CharField(help_text="The new outbound call's conversation; its pop is started.")

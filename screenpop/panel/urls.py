@@ -17,6 +17,7 @@ urlpatterns = [
     ),
     path("api/v1/pops/<str:conversation_id>/search", link_views.PopSearchView.as_view(), name="pop-search"),
     path("api/v1/pops/<str:conversation_id>/note", link_views.PopNoteView.as_view(), name="pop-note"),
+    path("api/v1/pops/<str:conversation_id>/dial", link_views.PopDialView.as_view(), name="pop-dial"),
     path("demo/", demo.demo_page, name="panel-demo"),
     path("demo/api/calls", demo.DemoCallsView.as_view(), name="panel-demo-calls"),
     path("demo/api/calls/<str:conversation_id>/transfer", demo.DemoTransferView.as_view(), name="panel-demo-transfer"),

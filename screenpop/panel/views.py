@@ -103,6 +103,7 @@ def _widget_config(context: WidgetContext, request: HttpRequest) -> dict[str, An
             "linkedTicket": reverse("pop-linked-ticket", args=[conversation]),
             "search": reverse("pop-search", args=[conversation]),
             "note": reverse("pop-note", args=[conversation]),
+            "dial": reverse("pop-dial", args=[conversation]),
             "socket": f"/ws/pops/{conversation}/",
         },
     }
