@@ -42,6 +42,7 @@ PANEL_OPERATIONS = (
     "pop_search",
     "pop_note",
     "pop_note_save",
+    "pop_dial",
 )
 
 

@@ -187,3 +187,26 @@ def test_after_a_transfer_the_next_agent_sees_the_link_but_not_the_first_agents_
     panel.locator("#sp-notes[data-loaded=true]").wait_for()
     assert panel.locator("#sp-note").input_value() == ""
     world.assert_clean()
+
+
+def test_click_to_dial_places_the_call_and_its_panel_pops_like_an_inbound_one(world: PanelWorld) -> None:
+    world.page.goto(f"{world.server.base_url}/demo/")
+    world.page.locator("button[data-caller=known]").click()
+    panel = settled(world.page.frame_locator("#dm-widget"))
+    first_conversation = world.page.locator("#dm-interaction code").inner_text()
+    dial = panel.locator("#sp-dial-0")
+    assert dial.get_attribute("data-number") == "+12015550123"
+
+    dial.click()
+
+    world.page.locator("#dm-log", has_text="outbound call placed from the panel").wait_for()
+    placed = [e for e in world.genesys.log(direction="in") if e["path"] == "/api/v2/conversations/calls"]
+    assert [(e["method"], e["status"], e["body"]) for e in placed] == [("POST", 200, {"phoneNumber": "+12015550123"})]
+    new_conversation = world.page.locator("#dm-interaction code").inner_text()
+    assert new_conversation != first_conversation
+    panel = world.page.frame_locator("#dm-widget")
+    panel.locator("#sp-body[data-state=matched]").wait_for()
+    assert panel.locator("#sp-contact-name").inner_text() == "Jordan Blake"
+    assert world.panel_frame().url.count(new_conversation) == 1
+    world.shot("click-to-dial")
+    world.assert_clean()

@@ -202,6 +202,13 @@ window.addEventListener("message", (event) => {
     );
     document.getElementById("dm-toasts").prepend(toast);
     log(`Panel toast (${message.type}): ${message.title}`);
+  } else if (message.action === "showInteractionDetails" && message.conversationId) {
+    // The panel placed an outbound call: the desktop shows it, and its panel.
+    conversation = { id: message.conversationId };
+    callStarted();
+    showInteraction({ conversation_id: conversation.id });
+    log(`Genesys: outbound call placed from the panel (conversation ${conversation.id}).`);
+    showWidget();
   } else if (message.action === "bootstrapped") {
     log("Panel: bootstrapped (Client App SDK lifecycle).");
   }

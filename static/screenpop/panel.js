@@ -4,6 +4,7 @@
 import { PanelAuth, PanelError } from "./panel/auth.js";
 import { connectHost } from "./panel/host.js";
 import { format, gettext } from "./panel/i18n.js";
+import { DialPanel } from "./panel/dial.js";
 import { LinkPanel } from "./panel/link.js";
 import { LiveConnection } from "./panel/live.js";
 import { PanelView } from "./panel/render.js";
@@ -79,9 +80,18 @@ const links = new LinkPanel({
   announce: (text) => view.announce(text),
 });
 
+const dialling = new DialPanel({
+  container: document.getElementById("sp-dial"),
+  config,
+  auth,
+  host,
+  announce: (text) => view.announce(text),
+});
+
 function show(state) {
   if (!view.showState(state)) return;
   links.update(state);
+  dialling.update(state);
   // One toast per outage shown, not per push.
   if (state.state === "unavailable" && lastToasted !== state.updated_at) {
     lastToasted = state.updated_at;
@@ -98,6 +108,7 @@ function fatal(code, detail = "") {
   live?.stop();
   live = null;
   links.hide();
+  dialling.hide();
   view.showSessionError(code, detail);
 }
 
