@@ -8,7 +8,7 @@ its login and sends in the body (never a URL). The server first checks the token
 (`users/me`), places the call, then records the new conversation's pop for the number dialled and starts its lookup,
 exactly as the webhook does for an inbound call: Genesys opens the panel for the new interaction, which finds its
 pop there. No trigger is needed for outbound calls (an agent's own call never reaches a queue's `acd.start`), and
-the webhook keeps ignoring outbound events.
+the webhook keeps ignoring outbound events. Queue filters do not apply: the agent chose to make this call.
 """
 
 from __future__ import annotations

@@ -69,6 +69,7 @@ export class LinkPanel {
     this.state = null;
     this.link = null;
     this.suggested = null;
+    this.choicesKey = "";
     this.noteLoaded = false;
     this.noteTimer = null;
     this.noteSaved = "";
@@ -207,6 +208,9 @@ export class LinkPanel {
       }
     }
     this.choices.hidden = options.length === 0;
+    const key = JSON.stringify(options);
+    if (key === this.choicesKey) return; // an open list keeps its place while nothing it shows changed
+    this.choicesKey = key;
     const picked = this.select.value;
     this.select.replaceChildren(...options.map(([id, label]) => el("option", { value: String(id) }, label)));
     if (picked && seen.has(Number(picked))) this.select.value = picked;
