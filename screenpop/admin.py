@@ -92,6 +92,7 @@ class TenantAdmin(admin.ModelAdmin):
         "active",
         "phone_region",
         "ticket_limit",
+        "ivr_attribute",
         "panel_client_id",
         "freshdesk_webhook_url",
         "genesys_sync_client_id",

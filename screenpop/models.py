@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from oauth2_provider.models import Application
@@ -63,6 +63,17 @@ class Tenant(models.Model):
     )
     genesys_sync_client_secret = EncryptedTextField(
         blank=True, help_text=_("Secret of the sync client, stored encrypted (set by the install wizard).")
+    )
+    ivr_attribute = models.CharField(
+        "IVR participant attribute",
+        max_length=64,
+        blank=True,
+        validators=[RegexValidator(r"^[A-Za-z0-9_.\-]+\Z", _("Letters, digits, '_', '.' and '-' only."))],
+        help_text=_(
+            "The customer participant's attribute where your IVR flow stores what the caller typed: a ticket number "
+            "or an email (e.g. ticket_number). Its ticket or contact pops first, before the phone number is matched. "
+            "Read with the sync client, which needs conversation:communication:view. Empty: phone number only."
+        ),
     )
     webhook_signing_secret = EncryptedTextField(
         blank=True,

@@ -17,6 +17,7 @@ from channels.layers import get_channel_layer
 from screenpop.cpu import waiting
 from screenpop.models import Pop
 from screenpop.pops.result import POP_STATE, panel_state
+from screenpop.pops.selectors import pop_state_for
 from screenpop.storage.transactions import on_commit_unlocked
 
 logger = logging.getLogger("screenpop.publishing")
@@ -44,3 +45,13 @@ def pop_publish_on_commit(pop: Pop) -> None:
     state = panel_state(pop, conversation_id=pop.conversation_id)
     group = pop_group(pop.tenant_id, pop.conversation_id)
     on_commit_unlocked(lambda: group_send(group, {"type": POP_STATE, "state": state}))
+
+
+def link_publish_on_commit(*, tenant_id: int, conversation_id: str) -> None:
+    """Push the conversation's state with its new link to its panels once the surrounding transaction commits."""
+
+    def send() -> None:
+        state = pop_state_for(tenant_id=tenant_id, conversation_id=conversation_id)
+        group_send(pop_group(tenant_id, conversation_id), {"type": POP_STATE, "state": state})
+
+    on_commit_unlocked(send)

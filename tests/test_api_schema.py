@@ -32,6 +32,20 @@ pytestmark = pytest.mark.slow
 EXAMPLES_PER_OPERATION_AND_MODE = int(os.environ.get("SCREENPOP_FUZZ_EXAMPLES", "40"))
 
 
+# The operations a panel token authenticates (bound to the conversation in the path).
+PANEL_OPERATIONS = (
+    "pop_state",
+    "pop_retry",
+    "pop_ticket_create",
+    "pop_link",
+    "pop_linked_ticket_create",
+    "pop_search",
+    "pop_note",
+    "pop_note_save",
+    "pop_dial",
+)
+
+
 class Credentials:
     """Real credentials for each operation: the webhook's bearer token, the Freshdesk webhook's URL and secret, a
     panel token for whatever conversation id was generated, and (every other case) a real Genesys token and
@@ -55,7 +69,7 @@ class Credentials:
             self.updates += 1
             if isinstance(case.body, dict) and self.updates % 2:
                 case.body = {**case.body, "ticket_id": self.ticket_id}  # past "which ticket?" to the re-read
-        elif operation in ("pop_state", "pop_retry", "pop_ticket_create"):
+        elif operation in PANEL_OPERATIONS:
             conversation_id = unquote(str(case.path_parameters["conversation_id"]))  # as generated: percent-encoded
             token = self.server.panel_token(tenant_id=self.installed.tenant_id, conversation_id=conversation_id)
             headers["Authorization"] = f"Bearer {token}"
@@ -141,19 +155,14 @@ def test_no_input_to_any_operation_gets_a_server_error(screenpop_server, freshde
 
     summary = {name: dict(sorted(counter.items())) for name, counter in statuses.items()}
     print(f"\nschemathesis statuses per operation: {summary}; no negative case: {without_negative_cases}")
-    assert set(summary) == {
-        "genesys_event",
-        "freshdesk_ticket_event",
-        "panel_session",
-        "pop_state",
-        "pop_retry",
-        "pop_ticket_create",
-    }
+    assert set(summary) == {"genesys_event", "freshdesk_ticket_event", "panel_session", *PANEL_OPERATIONS}
     assert all(status < 500 for counter in statuses.values() for status in counter)
     # The credentials took the cases past authentication: each authenticated operation also succeeded sometimes.
     assert statuses["genesys_event"][202] + statuses["genesys_event"][200] > 0, summary
     assert statuses["freshdesk_ticket_event"][200] > 0, summary
     assert statuses["pop_state"][200] > 0, summary
     assert statuses["panel_session"][200] > 0, summary
+    assert statuses["pop_search"][200] > 0, summary
+    assert statuses["pop_note_save"][200] > 0, summary
     log = log_path.read_text(errors="replace")
     assert "Traceback" not in log, log[-5000:]

@@ -247,6 +247,7 @@ def test_full_install_through_the_wizard(wizard, genesys_sim, live_server) -> No
     assert sync["authorizedGrantType"] == "CLIENT-CREDENTIALS"
     assert [division["roleId"] for division in sync["roleDivisions"]] == [role["id"]]
     assert sorted(role["permissions"]) == [
+        "conversation:communication:view",
         "integrations:integration:edit",
         "integrations:integration:view",
         "processautomation:trigger:edit",

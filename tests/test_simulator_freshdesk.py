@@ -926,3 +926,16 @@ def test_the_seed_table_matches_what_the_api_serves(freshdesk_sim: FreshdeskSim)
         assert (served["phone"], served["mobile"], served["name"]) == (contact.phone, contact.mobile, contact.name)
         tickets = freshdesk_sim.get("/api/v2/tickets", params={"requester_id": contact.id, "per_page": 100})
         assert len(tickets.json()) == demo_ticket_count(contact.key), contact.key
+
+
+def test_autocomplete_matches_name_prefixes_and_refuses_a_missing_term(freshdesk_sim) -> None:
+    contacts = freshdesk_sim.get("/api/v2/contacts/autocomplete", params={"term": "wil"})
+    companies = freshdesk_sim.get("/api/v2/companies/autocomplete", params={"name": "glo"})
+    missing = freshdesk_sim.get("/api/v2/companies/autocomplete")
+    unknown = freshdesk_sim.get("/api/v2/contacts/autocomplete", params={"term": "wil", "email": "x"})
+
+    assert [contact["name"] for contact in contacts.json()] == ["Charlotte Wilson", "Jack Wilson"]
+    assert set(contacts.json()[0]) == {"id", "name"}
+    assert companies.json() == {"companies": [{"id": 43000002002, "name": "Globex GmbH"}]}
+    assert (missing.status_code, missing.json()["errors"][0]["field"]) == (400, "name")
+    assert unknown.status_code == 400

@@ -63,3 +63,9 @@ class PopStateSerializer(serializers.Serializer):
     tickets = TicketSerializer(many=True)
     updated_at = serializers.CharField(allow_null=True)
     detail = serializers.CharField()
+    link = serializers.DictField(
+        allow_null=True, required=False, help_text="The ticket an agent linked the call to: ticket_id, subject, ..."
+    )
+    suggested_link = serializers.DictField(
+        allow_null=True, required=False, help_text="The number's newest link on another call, offered first."
+    )

@@ -35,7 +35,7 @@ from screenpop.freshdesk.errors import (
 )
 from screenpop.text import storable_copy
 
-__all__ = ["TIMEOUT_CODE", "FreshdeskClient", "freshdesk_base_url"]
+__all__ = ["TIMEOUT_CODE", "FreshdeskClient", "freshdesk_base_url", "search_string"]
 
 # The `code` of the `FreshdeskTransientError` raised when Freshdesk did not answer within the client's deadlines.
 TIMEOUT_CODE = "freshdesk_timeout"
@@ -52,6 +52,22 @@ _MAX_QUERY_CHARS = 512
 # Freshdesk says which requester is unknown in a 400 rather than answering []; these are its words (FC
 # `ticket_filter_validation.rb`): "There is no contact matching the given requester_id".
 _NO_SUCH_REQUESTER = "no contact matching"
+
+
+# What a single-quoted string of Freshdesk's query language may hold: its scanner ends the string at the next `'`
+# and has no escape for it (FC `lib/freshquery`), and a `"` would end the whole query.
+_SEARCH_STRING_RE = re.compile(r"^[^'\"\\\x00-\x1f]{1,200}$")
+
+
+def search_string(value: str) -> str:
+    """`value` as a single-quoted string of Freshdesk's search query language (`'jo@example.com'`).
+
+    Raises ValueError for a value the language cannot carry (a quote, a backslash, a control character, nothing, or
+    over 200 characters) rather than letting it end the string and add conditions of its own.
+    """
+    if not _SEARCH_STRING_RE.match(value or ""):
+        raise ValueError("A Freshdesk search value cannot contain quotes, backslashes or control characters.")
+    return f"'{value}'"
 
 
 def freshdesk_base_url(domain_or_url: str) -> str:
@@ -211,6 +227,18 @@ class FreshdeskClient:
             raise ValueError(f"Freshdesk search pages run from 1 to {_MAX_SEARCH_PAGE}; got {page}.")
         return self._get_json("/api/v2/search/contacts", {"query": quoted, "page": page}, kind="other")
 
+    def autocomplete_contacts(self, term: str) -> list[dict[str, Any]]:
+        """`GET /api/v2/contacts/autocomplete?term=`: `[{"id", "name"}]` of contacts whose name starts with `term`."""
+        found = self._get_json("/api/v2/contacts/autocomplete", {"term": term}, kind="other")
+        return [item for item in found if isinstance(item, dict)] if isinstance(found, list) else []
+
+    def autocomplete_companies(self, name: str) -> list[dict[str, Any]]:
+        """`GET /api/v2/companies/autocomplete?name=`: `[{"id", "name"}]` of companies whose name starts with
+        `name` (Freshdesk wraps them in `{"companies": [...]}`)."""
+        found = self._get_json("/api/v2/companies/autocomplete", {"name": name}, kind="other")
+        companies = found.get("companies") if isinstance(found, dict) else None
+        return [item for item in companies if isinstance(item, dict)] if isinstance(companies, list) else []
+
     # -- tickets ------------------------------------------------------------------------------------------------
 
     def list_tickets(
@@ -218,6 +246,7 @@ class FreshdeskClient:
         *,
         requester_id: int | None = None,
         email: str | None = None,
+        company_id: int | None = None,
         updated_since: datetime | str | None = None,
         order_by: str | None = None,
         order_type: str | None = None,
@@ -233,6 +262,7 @@ class FreshdeskClient:
         params = {
             "requester_id": requester_id,
             "email": email,
+            "company_id": company_id,
             "updated_since": _timestamp(updated_since),
             "order_by": order_by,
             "order_type": order_type,

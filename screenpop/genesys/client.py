@@ -63,6 +63,20 @@ class GenesysClient:
         `GenesysPermissionError` (another organisation's, or `missing.permissions`)."""
         return self._get(f"/api/v2/conversations/{quote(conversation_id, safe='')}", access_token)
 
+    def call_create(self, access_token: str, phone_number: str) -> dict[str, Any]:
+        """`POST /api/v2/conversations/calls {"phoneNumber"}` as the token's user (their own phone dials):
+        `{"id", ...}`, the new conversation. Raises `GenesysAuthError`, `GenesysPermissionError`,
+        `GenesysRequestRefused` (Genesys refused the number or the user's phone)."""
+        return self._json(
+            self._send(
+                "POST",
+                f"{self.api_url}/api/v2/conversations/calls",
+                json={"phoneNumber": phone_number},
+                headers=self._bearer(access_token),
+                idempotent=False,
+            )
+        )
+
     def token_from_code(self, *, client_id: str, code: str, code_verifier: str, redirect_uri: str) -> dict[str, Any]:
         """`POST login.<env>/oauth/token` with a PKCE code (no client secret): `{access_token, expires_in, ...}`.
         Raises `GenesysAuthError` when Genesys refuses the code."""
@@ -73,9 +87,21 @@ class GenesysClient:
             "client_id": client_id,
             "redirect_uri": redirect_uri,
         }
-        response = self._send("POST", f"{self.login_url}/oauth/token", data=form)
+        return self._token(form, refused="Genesys Cloud refused the login code; sign in again.")
+
+    def token_from_client_credentials(self, *, client_id: str, client_secret: str) -> dict[str, Any]:
+        """`POST login.<env>/oauth/token` with `grant_type=client_credentials` (Basic auth): `{access_token,
+        expires_in, ...}`. Raises `GenesysAuthError` when Genesys refuses the client or its secret."""
+        return self._token(
+            {"grant_type": "client_credentials"},
+            auth=(client_id, client_secret),
+            refused="Genesys Cloud refused the client's credentials.",
+        )
+
+    def _token(self, form: dict[str, str], *, refused: str, auth: tuple[str, str] | None = None) -> dict[str, Any]:
+        response = self._send("POST", f"{self.login_url}/oauth/token", data=form, auth=auth)
         if response.status_code in (400, 401):
-            raise GenesysAuthError("Genesys Cloud refused the login code; sign in again.", status=response.status_code)
+            raise GenesysAuthError(refused, status=response.status_code)
         body = self._json(response)
         if not isinstance(body.get("access_token"), str):
             raise GenesysRequestRefused(
@@ -84,13 +110,18 @@ class GenesysClient:
         return body
 
     def _get(self, path: str, access_token: str, *, params: dict[str, str] | None = None) -> dict[str, Any]:
-        if not BEARER_TOKEN.fullmatch(access_token):
-            raise GenesysAuthError("This is not a Genesys Cloud access token; sign in again.")
-        headers = {"Authorization": f"Bearer {access_token}"}
-        response = self._send("GET", f"{self.api_url}{path}", params=params, headers=headers)
+        response = self._send("GET", f"{self.api_url}{path}", params=params, headers=self._bearer(access_token))
         return self._json(response)
 
-    def _send(self, method: str, url: str, **kwargs: Any) -> requests.Response:
+    def _bearer(self, access_token: str) -> dict[str, str]:
+        if not BEARER_TOKEN.fullmatch(access_token):
+            raise GenesysAuthError("This is not a Genesys Cloud access token; sign in again.")
+        return {"Authorization": f"Bearer {access_token}"}
+
+    def _send(self, method: str, url: str, *, idempotent: bool = True, **kwargs: Any) -> requests.Response:
+        """Send once, and once more after a failure that may pass; a request that is not `idempotent` (placing a
+        call) is sent again only after a 429, which refused it: a 5xx or a lost connection may have placed it."""
+        retry_statuses = RETRY_STATUSES if idempotent else {429}
         for attempt in (1, 2):
             try:
                 response = self.session.request(
@@ -101,12 +132,12 @@ class GenesysClient:
                     **kwargs,
                 )
             except requests.RequestException as error:
-                if attempt == 1 and isinstance(error, requests.ConnectionError):
+                if attempt == 1 and idempotent and isinstance(error, requests.ConnectionError):
                     continue
                 raise GenesysUnavailable(
                     f"Genesys Cloud ({self.environment}) did not answer: {type(error).__name__}."
                 ) from error
-            if response.status_code in RETRY_STATUSES and attempt == 1:
+            if response.status_code in retry_statuses and attempt == 1:
                 time.sleep(_retry_wait(response))
                 continue
             return response

@@ -32,11 +32,13 @@ ACD_START_TOPIC = "v2.detail.events.conversation.{id}.acd.start"
 # The workflow takes the event's top-level fields as its inputs (Flow.conversationId, Flow.ani, ...).
 TRIGGER_DATA_FORMAT = "TopLevelPrimitives"
 
-# The sync client's role: exactly what keeping queue filters in sync needs, nothing more.
+# The sync client's role: exactly what keeping queue filters in sync needs, and reading a call's participant data
+# for pops from what the IVR collected (`lookup/ivr.py`), nothing more.
 SYNC_ROLE_PERMISSIONS = [
     ("routing", "queue", ["view"]),
     ("integrations", "integration", ["view", "edit"]),
     ("processautomation", "trigger", ["view", "edit"]),
+    ("conversation", "communication", ["view"]),
 ]
 
 PANEL_GRANT_TYPE = "CODE"

@@ -34,7 +34,7 @@ from screenpop.freshdesk.times import freshdesk_epoch
 from screenpop.lookup import phone_index
 from screenpop.models import FreshdeskConnection, PhoneIndexEntry, Tenant
 from screenpop.phones import CallerNumber, contact_search_query, normalize_stored, search_variants
-from screenpop.pops.result import PopResult, contact_view, rank_tickets, ticket_view
+from screenpop.pops.result import PopResult, contact_view, contact_view_of, rank_tickets, ticket_view
 
 LookupState = Literal["matched", "no_match"]
 # "index": found in the phone index; "search": asked Freshdesk search (matched or not); "cache-miss": answered by
@@ -156,7 +156,7 @@ def _lookup(
             return _no_match(caller, e164, source="search", detail=_no_contact_detail(caller))
 
     with_tickets = contacts[:MAX_CONTACTS_WITH_TICKETS]
-    raw_tickets = {contact["id"]: _tickets_of(client, contact["id"]) for contact in with_tickets}
+    raw_tickets = {contact["id"]: requester_tickets(client, contact["id"]) for contact in with_tickets}
     labels = ticket_labels(client) if any(raw_tickets.values()) else standard_labels()
     for contact in contacts:
         ranked = rank_tickets(raw_tickets.get(contact["id"], []))[: tenant.ticket_limit]
@@ -230,17 +230,7 @@ def _contacts_from_search(
     ]
     phone_index.phone_index_apply(tenant=tenant, contacts=unsynced, fields=fields)
     confirmed.sort(key=lambda contact: (-freshdesk_epoch(contact.get("updated_at")), contact["id"]))
-    return [
-        contact_view(
-            contact["id"],
-            client.base_url,
-            name=contact.get("name") or "",
-            email=contact.get("email"),
-            phone=contact.get("phone"),
-            mobile=contact.get("mobile"),
-        )
-        for contact in confirmed
-    ]
+    return [contact_view_of(contact, client.base_url) for contact in confirmed]
 
 
 def _foreign_spelling(stored: str | None, variants: list[str], region: str) -> bool:
@@ -250,7 +240,7 @@ def _foreign_spelling(stored: str | None, variants: list[str], region: str) -> b
     return regional is None or not phonenumbers.is_valid_number(phonenumbers.parse(regional))
 
 
-def _tickets_of(client: FreshdeskClient, contact_id: int) -> list[dict[str, Any]]:
+def requester_tickets(client: FreshdeskClient, contact_id: int) -> list[dict[str, Any]]:
     """The requester's tickets, newest first; [] for a requester Freshdesk does not know (its 400)."""
     return client.list_tickets(
         requester_id=contact_id,

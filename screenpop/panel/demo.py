@@ -35,6 +35,7 @@ from screenpop.install import blueprint
 from screenpop.lookup.runner import runner
 from screenpop.models import FreshdeskConnection, Tenant
 from screenpop.panel.views import panel_redirect_uri
+from screenpop.pops.links import call_link_of
 from screenpop.process import process_identity
 from screenpop.storage.webhook import events_record
 from screenpop.tenants import tenant_create
@@ -58,6 +59,8 @@ DEMO_CALLERS: list[dict[str, str]] = [
     {"key": "html", "ani": "+33199001234", "label": "HTML in a subject", "hint": "<img src=x onerror=…> as text."},
 ]
 CALLERS_BY_KEY = {caller["key"]: caller for caller in DEMO_CALLERS}
+# The wrap-up codes the demo desktop offers when the agent ends a call (Genesys's own are per org and queue).
+DEMO_WRAPUP_CODES: tuple[str, ...] = ("Resolved", "Callback scheduled", "Escalated", "No action needed")
 
 
 class DemoUnavailable(ScreenpopError):
@@ -221,13 +224,52 @@ def demo_transfer(setup: DemoSetup, *, conversation_id: str, agent: str) -> dict
     return {"conversation_id": conversation_id, "agent": chosen}
 
 
-def demo_outage(setup: DemoSetup, *, on: bool) -> dict[str, Any]:
-    """Switch the Freshdesk simulator's outage knob (every API call answers 503)."""
+def demo_end(setup: DemoSetup, *, conversation_id: str, code: str, notes: str = "") -> dict[str, Any]:
+    """End the call as the agent's wrap-up would: the Genesys simulator disconnects everyone and emits
+    `customer.end`, `user.end` and `acw` with the wrap-up code (the write-back then writes the call's note)."""
+    if code not in DEMO_WRAPUP_CODES:
+        raise ValidationFailed(f"code must be one of {', '.join(DEMO_WRAPUP_CODES)}.", field="code")
+    _simulator("POST", f"calls/{conversation_id}/end", {"wrapup": {"code": code, "notes": notes}})
+    return {"conversation_id": conversation_id, "wrapup": {"code": code}}
+
+
+def demo_ticket_notes(setup: DemoSetup, *, conversation_id: str) -> dict[str, Any]:
+    """The linked ticket of the call and its conversations (replies and notes) as the Freshdesk simulator lists
+    them: where the demo shows the call's note once the write-back wrote it."""
+    link = call_link_of(tenant_id=setup.tenant.pk, conversation_id=conversation_id)
+    if link is None:
+        return {"ticket": None, "notes": []}
+    base_url = _freshdesk_simulator(setup)
+    connection = FreshdeskConnection.objects.get(tenant=setup.tenant)
+    try:
+        response = requests.get(
+            f"{base_url}/api/v2/tickets/{link.ticket_id}/conversations",
+            auth=(connection.api_key, "X"),
+            timeout=SIMULATOR_TIMEOUT_SECONDS,
+        )
+    except requests.RequestException as error:
+        raise DemoUnavailable(f"The Freshdesk simulator did not answer: {error}") from error
+    listed = response.json() if response.status_code == 200 else []
+    notes = [
+        {"id": item.get("id"), "private": bool(item.get("private")), "text": str(item.get("body_text") or "")}
+        for item in listed
+        if isinstance(item, dict)
+    ]
+    return {"ticket": {"id": link.ticket_id, "subject": link.subject}, "notes": notes}
+
+
+def _freshdesk_simulator(setup: DemoSetup) -> str:
     if not setup.freshdesk_url:
         raise DemoUnavailable("The demo tenant has no Freshdesk connection.")
     base_url = freshdesk_base_url(setup.freshdesk_url)
     if urlsplit(base_url).hostname not in ("127.0.0.1", "localhost"):
-        raise DemoUnavailable("The outage switch works only on a Freshdesk simulator.")
+        raise DemoUnavailable("The demo desktop reads tickets only from a Freshdesk simulator.")
+    return base_url
+
+
+def demo_outage(setup: DemoSetup, *, on: bool) -> dict[str, Any]:
+    """Switch the Freshdesk simulator's outage knob (every API call answers 503)."""
+    base_url = _freshdesk_simulator(setup)
     try:
         response = requests.post(f"{base_url}/_sim/config", json={"outage": on}, timeout=SIMULATOR_TIMEOUT_SECONDS)
         response.raise_for_status()
@@ -260,12 +302,15 @@ def demo_page(request: HttpRequest) -> HttpResponse:
                 "targetEnv": setup.environment,
                 "agents": setup.agents,
                 "callers": DEMO_CALLERS,
+                "wrapupCodes": DEMO_WRAPUP_CODES,
                 "storagePrefix": "screenpop.panel.",
                 "urls": {
                     "calls": reverse("panel-demo-calls"),
                     "agent": reverse("panel-demo-agent"),
                     "outage": reverse("panel-demo-outage"),
                     "transfer": reverse("panel-demo-transfer", args=["CONVERSATION"]),
+                    "end": reverse("panel-demo-end", args=["CONVERSATION"]),
+                    "ticket": reverse("panel-demo-ticket", args=["CONVERSATION"]),
                 },
                 "tenant": setup.tenant.name,
             }
@@ -311,6 +356,17 @@ class DemoTransferView(_DemoView):
     def post(self, request: Request, conversation_id: str) -> Response:
         setup = self.demo(request)
         return Response(demo_transfer(setup, conversation_id=conversation_id, agent=_text(request.data, "agent")))
+
+
+class DemoEndView(_DemoView):
+    def post(self, request: Request, conversation_id: str) -> Response:
+        setup = self.demo(request)
+        return Response(demo_end(setup, conversation_id=conversation_id, code=_text(request.data, "code")))
+
+
+class DemoTicketView(_DemoView):
+    def get(self, request: Request, conversation_id: str) -> Response:
+        return Response(demo_ticket_notes(self.demo(request), conversation_id=conversation_id))
 
 
 class DemoAgentView(_DemoView):

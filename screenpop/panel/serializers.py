@@ -49,3 +49,40 @@ class TicketCreateRequestSerializer(serializers.Serializer):
 
 class TicketCreatedSerializer(PopStateSerializer):
     ticket = TicketSerializer()
+
+
+class LinkRequestSerializer(serializers.Serializer):
+    ticket_id = serializers.IntegerField(min_value=1, help_text="The Freshdesk ticket this call is about.")
+
+
+class SearchRequestSerializer(serializers.Serializer):
+    query = serializers.CharField(
+        max_length=200, trim_whitespace=True, help_text="A ticket number, a requester's email, or a name's start."
+    )
+
+
+class SearchResultSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=["number", "email", "name"])
+    tickets = TicketSerializer(many=True)
+
+
+class LinkedTicketCreateRequestSerializer(serializers.Serializer):
+    subject = serializers.CharField(max_length=255, trim_whitespace=True)
+    contact_id = serializers.IntegerField(
+        required=False, min_value=1, help_text="The requester, among the contacts shown; default the first."
+    )
+
+
+class NoteSerializer(serializers.Serializer):
+    text = serializers.CharField(allow_blank=True, trim_whitespace=False, max_length=5000)
+
+
+class DialRequestSerializer(serializers.Serializer):
+    number = serializers.CharField(max_length=64, help_text="The number to call, as the contact has it.")
+    genesys_token = serializers.CharField(
+        max_length=4096, validators=[BEARER_TOKEN], help_text="The agent's Genesys access token (the panel's login)."
+    )
+
+
+class DialSerializer(serializers.Serializer):
+    conversation_id = serializers.CharField(help_text="The new outbound call's conversation; its pop is started.")

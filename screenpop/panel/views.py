@@ -33,6 +33,7 @@ from screenpop.panel.context import (
     panel_language,
     widget_context_parse,
 )
+from screenpop.panel.linking import panel_link_created
 from screenpop.panel.serializers import (
     PanelSessionRequestSerializer,
     PanelSessionSerializer,
@@ -41,7 +42,7 @@ from screenpop.panel.serializers import (
 )
 from screenpop.panel.services import panel_session_open, panel_ticket_create
 from screenpop.panel_tokens import panel_grant_of
-from screenpop.pops.result import panel_state
+from screenpop.pops.selectors import pop_state_for
 from screenpop.validation import genesys_base_url
 
 STORAGE_PREFIX = "screenpop.panel."
@@ -98,6 +99,11 @@ def _widget_config(context: WidgetContext, request: HttpRequest) -> dict[str, An
             "state": reverse("pop-state", args=[conversation]),
             "retry": reverse("pop-retry", args=[conversation]),
             "tickets": reverse("pop-tickets", args=[conversation]),
+            "link": reverse("pop-link", args=[conversation]),
+            "linkedTicket": reverse("pop-linked-ticket", args=[conversation]),
+            "search": reverse("pop-search", args=[conversation]),
+            "note": reverse("pop-note", args=[conversation]),
+            "dial": reverse("pop-dial", args=[conversation]),
             "socket": f"/ws/pops/{conversation}/",
         },
     }
@@ -156,7 +162,7 @@ def javascript_catalog(request: HttpRequest, language: str) -> HttpResponse:
 # -- the panel API ------------------------------------------------------------------------------------------------
 
 
-def _validated(serializer_class: type, data: Any) -> dict[str, Any]:
+def validated(serializer_class: type, data: Any) -> dict[str, Any]:
     serializer = serializer_class(data=data if isinstance(data, dict) else {})
     if not serializer.is_valid():
         field, messages = next(iter(serializer.errors.items()))
@@ -187,7 +193,7 @@ class PanelSessionView(APIView):
         },
     )
     def post(self, request: Request) -> Response:
-        data = _validated(PanelSessionRequestSerializer, request.data)
+        data = validated(PanelSessionRequestSerializer, request.data)
         session = panel_session_open(
             environment=data["environment"],
             conversation_id=data["conversation_id"],
@@ -207,8 +213,8 @@ class PopTicketsView(APIView):
         description=(
             "`Authorization: Bearer <panel token>`. Creates a phone ticket (source 3) for the caller's number, "
             'subject "Call from <number>" unless given, requester "Caller <number>" when Freshdesk does not know '
-            "the number; then looks the caller up again. The pop becomes `matched` and every panel of the "
-            "conversation receives it."
+            "the number; then looks the caller up again. The pop becomes `matched`, the call is linked to the "
+            "ticket, and every panel of the conversation receives it."
         ),
         request=TicketCreateRequestSerializer,
         responses={
@@ -223,6 +229,8 @@ class PopTicketsView(APIView):
     )
     def post(self, request: Request, conversation_id: str) -> Response:
         grant = panel_grant_of(request.headers.get("Authorization", ""), conversation_id=conversation_id)
-        data = _validated(TicketCreateRequestSerializer, request.data or {})
+        data = validated(TicketCreateRequestSerializer, request.data or {})
         pop, ticket = panel_ticket_create(grant=grant, subject=data.get("subject"))
-        return Response({**panel_state(pop, conversation_id=conversation_id), "ticket": ticket}, status=201)
+        panel_link_created(grant=grant, pop=pop, ticket=ticket)
+        state = pop_state_for(tenant_id=grant.tenant_id, conversation_id=conversation_id)
+        return Response({**state, "ticket": ticket}, status=201)

@@ -14,6 +14,7 @@ from typing import Any
 
 from screenpop.freshdesk.times import freshdesk_epoch, freshdesk_time
 from screenpop.models import Pop
+from screenpop.pops.links import links_of_pop
 
 POP_STATE = "pop.state"
 RESOLVED_STATUSES = frozenset({4, 5})
@@ -126,6 +127,19 @@ def contact_view(contact_id: int, base_url: str, **fields: Any) -> dict[str, Any
     }
 
 
+def contact_view_of(contact: dict[str, Any], base_url: str, **fields: Any) -> dict[str, Any]:
+    """The panel's contact of a Freshdesk contact object (its id, name, email, phone and mobile), with `fields`."""
+    return contact_view(
+        contact["id"],
+        base_url,
+        name=contact.get("name") or "",
+        email=contact.get("email"),
+        phone=contact.get("phone"),
+        mobile=contact.get("mobile"),
+        **fields,
+    )
+
+
 def rank_tickets(tickets: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Unresolved tickets (open 2, pending 3, custom >= 6) first, then resolved 4 and closed 5; newest first in
     each group; ties by id, newest first. Takes Freshdesk ticket objects or `ticket_view` dicts (both have `id`,
@@ -147,7 +161,12 @@ def _phone(pop: Pop | None, result: PopResult) -> dict[str, str]:
 
 
 def panel_state(pop: Pop | None, *, conversation_id: str) -> dict[str, Any]:
-    """The panel's message for a pop, or for a conversation whose call event has not arrived yet (pending)."""
+    """The panel's message for a pop, or for a conversation whose call event has not arrived yet (pending).
+
+    A pop read through `pops_with_links` adds `link` (the ticket an agent said the call is about, or None) and
+    `suggested_link` (the number's newest link on another call, offered first while this one has none). A state
+    without these members (a lookup's push) leaves the panel's link as it was.
+    """
     if pop is None:
         return {
             "type": POP_STATE,
@@ -161,7 +180,7 @@ def panel_state(pop: Pop | None, *, conversation_id: str) -> dict[str, Any]:
             "detail": "Waiting for the call event from Genesys.",
         }
     result = PopResult.from_json(pop.result)
-    return {
+    state = {
         "type": POP_STATE,
         "conversation_id": pop.conversation_id,
         "state": pop.state,
@@ -173,3 +192,9 @@ def panel_state(pop: Pop | None, *, conversation_id: str) -> dict[str, Any]:
         "detail": pop.detail,
         "attempts": pop.attempts,
     }
+    links = links_of_pop(pop)
+    if links is not None:
+        link, number_link = links
+        state["link"] = link
+        state["suggested_link"] = None if link else number_link
+    return state

@@ -18,12 +18,13 @@ from django.utils import timezone
 
 from screenpop import metrics
 from screenpop.errors import ValidationFailed
-from screenpop.freshdesk.accounts import freshdesk_client_for, lookup_timeouts
+from screenpop.freshdesk.accounts import counting_freshdesk_calls, freshdesk_client_for, lookup_timeouts
 from screenpop.freshdesk.client import TIMEOUT_CODE, freshdesk_base_url
 from screenpop.freshdesk.errors import FreshdeskError, FreshdeskRateLimited, FreshdeskTransientError
 from screenpop.logging import log_context
 from screenpop.lookup import flight
 from screenpop.lookup.breaker import CircuitBreaker
+from screenpop.lookup.ivr import ivr_lookup, ivr_value_read
 from screenpop.lookup.service import LookupResult, caller_lookup
 from screenpop.models import FreshdeskConnection, Pop, Tenant
 from screenpop.phones import normalize_caller
@@ -162,6 +163,10 @@ def _run(pop: Pop, owner: str) -> RunOutcome:
     caller = normalize_caller(pop.phone_raw, default_region=tenant.phone_region)
     pop.phone_e164 = caller.e164 or ""
     display = caller.display or pop.phone_raw
+    collected = _ivr_collected(pop, tenant, display)
+    if collected is not None:
+        result, calls = collected
+        return _finish(pop, owner, state=Pop.State.MATCHED, result=result, calls=calls)
     if not caller.can_look_up:
         return _finish(pop, owner, state=Pop.State.NO_MATCH, detail=caller.reason, result=PopResult(display))
     try:
@@ -242,6 +247,21 @@ def _run(pop: Pop, owner: str) -> RunOutcome:
     detail = "" if state == Pop.State.MATCHED else "No Freshdesk contact has this number."
     calls = found.freshdesk_calls if computed_here else 0
     return _finish(pop, owner, state=state, detail=detail, result=shown, calls=calls)
+
+
+def _ivr_collected(pop: Pop, tenant: Tenant, display: str) -> tuple[PopResult, int] | None:
+    """The pop of what the caller typed in the IVR, with the Freshdesk calls it cost; None to match the number."""
+    value = ivr_value_read(tenant=tenant, conversation_id=pop.conversation_id)
+    if value is None:
+        return None
+    try:
+        freshdesk = tenant.freshdesk
+    except FreshdeskConnection.DoesNotExist:
+        return None
+    client = freshdesk_client_for(freshdesk, timeouts=lookup_timeouts())
+    with counting_freshdesk_calls(client) as calls:
+        result = ivr_lookup(tenant=tenant, value=value, phone_display=display, client=client)
+    return (result, calls[0]) if result is not None else None
 
 
 def _connection_error(freshdesk: FreshdeskConnection, error: FreshdeskError) -> None:

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import parse_qs
 
-from simulators.freshdesk import contacts_api, ticket_writes, tickets_api
+from simulators.freshdesk import autocomplete, contacts_api, ticket_writes, tickets_api
 from simulators.freshdesk.limits import CONTACTS_LIST, TICKETS_CREATE, TICKETS_LIST, TICKETS_UPDATE
 from simulators.freshdesk.messages import Request, Response
 from simulators.freshdesk.simulator import Simulator
@@ -56,6 +56,8 @@ class Endpoint:
 ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("contacts.list", "GET", r"/api/v2/contacts", contacts_api.list_contacts, CONTACTS_LIST),
     Endpoint("contacts.view", "GET", r"/api/v2/contacts/(?P<id>\d+)", contacts_api.view_contact),
+    Endpoint("contacts.autocomplete", "GET", r"/api/v2/contacts/autocomplete", autocomplete.contacts_autocomplete),
+    Endpoint("companies.autocomplete", "GET", r"/api/v2/companies/autocomplete", autocomplete.companies_autocomplete),
     Endpoint("contacts.search", "GET", r"/api/v2/search/contacts", contacts_api.search_contacts),
     Endpoint(
         "tickets.list",

@@ -21,7 +21,9 @@ from simulators.genesys import (
     calls,
     identity,
     integrations,
+    ivr,
     oauth,
+    outbound,
     platform,
     quotas,
     seed,
@@ -53,7 +55,7 @@ CONFIG_KEYS = {
 
 def build_router() -> Router:
     router = Router()
-    for module in (oauth, identity, integrations, actions, platform, architect, triggers, calls, quotas):
+    for module in (oauth, identity, integrations, actions, platform, architect, triggers, calls, quotas, ivr, outbound):
         module.register(router)
     router.add("GET", "/_sim/health", lambda state, request: {"status": "ok"}, authenticated=False)
     router.add("POST", "/_sim/reset", reset_control, authenticated=False)

@@ -10,7 +10,13 @@ const languageSelect = document.getElementById("dm-language");
 const themeSelect = document.getElementById("dm-theme");
 const transferButton = document.getElementById("dm-transfer");
 const outage = document.getElementById("dm-outage");
+const endButton = document.getElementById("dm-end");
+const wrapupSelect = document.getElementById("dm-wrapup");
 let conversation = null;
+let notesTimer = null;
+// After "End call", the write-back writes the call's note within seconds: look this long before giving up.
+const NOTES_POLL_MS = 1500;
+const NOTES_POLLS = 40;
 
 function el(tag, attributes = {}, ...children) {
   const node = document.createElement(tag);
@@ -78,7 +84,7 @@ async function ring(caller) {
   try {
     const call = await post(config.urls.calls, { caller, agent: agentSelect.value });
     conversation = { id: call.conversation_id };
-    transferButton.disabled = false;
+    callStarted();
     showInteraction(call);
     log(`Genesys: inbound call from ${call.caller.ani} to ${call.agent.name} (conversation ${call.conversation_id}).`);
     log(`Webhook via ${call.webhook.via}: ${call.webhook.status} ${JSON.stringify(call.webhook.body || "")}`);
@@ -88,6 +94,51 @@ async function ring(caller) {
     log(`Could not place the call: ${error.message}`);
   }
 }
+
+function callStarted() {
+  transferButton.disabled = false;
+  endButton.disabled = false;
+  window.clearTimeout(notesTimer);
+  document.getElementById("dm-ticket").hidden = true;
+}
+
+function callUrl(template) {
+  return template.replace("CONVERSATION", encodeURIComponent(conversation.id));
+}
+
+// The linked ticket's conversations, as the Freshdesk simulator lists them; text only (notes are untrusted).
+async function showTicketNotes(polls) {
+  const response = await fetch(callUrl(config.urls.ticket), { headers: { Accept: "application/json" } });
+  const answer = await response.json().catch(() => ({}));
+  const section = document.getElementById("dm-ticket");
+  if (response.ok && answer.ticket) {
+    section.hidden = false;
+    document.getElementById("dm-ticket-title").textContent = `#${answer.ticket.id} ${answer.ticket.subject}`;
+    const notes = answer.notes.map((note) =>
+      el("li", { class: note.private ? "dm-note dm-note--private" : "dm-note" }, note.text),
+    );
+    if (!notes.length) notes.push(el("li", { class: "dm-hint" }, "No note on the ticket yet…"));
+    document.getElementById("dm-ticket-notes").replaceChildren(...notes);
+    if (answer.notes.some((note) => note.private)) return;
+  } else if (response.ok) {
+    log("No ticket was linked to the call: the wrap-up writes the note where the tenant's setting says.");
+    return;
+  }
+  if (polls > 1) notesTimer = window.setTimeout(() => showTicketNotes(polls - 1), NOTES_POLL_MS);
+}
+
+endButton?.addEventListener("click", async () => {
+  if (!conversation) return;
+  try {
+    const result = await post(callUrl(config.urls.end), { code: wrapupSelect.value });
+    endButton.disabled = true;
+    transferButton.disabled = true;
+    log(`Genesys: call ended, wrap-up "${result.wrapup.code}" (customer.end, user.end, acw).`);
+    showTicketNotes(NOTES_POLLS);
+  } catch (error) {
+    log(`Could not end the call: ${error.message}`);
+  }
+});
 
 for (const button of document.querySelectorAll(".dm-ring")) {
   button.addEventListener("click", () => ring(button.dataset.caller));
@@ -108,7 +159,7 @@ transferButton?.addEventListener("click", async () => {
   const other = [...agentSelect.options].find((option) => option.value !== agentSelect.value);
   if (!conversation || !other) return;
   try {
-    const url = config.urls.transfer.replace("CONVERSATION", encodeURIComponent(conversation.id));
+    const url = callUrl(config.urls.transfer);
     const result = await post(url, { agent: other.value });
     agentSelect.value = other.value;
     const agentLine = document.getElementById("dm-call-agent");
@@ -151,6 +202,13 @@ window.addEventListener("message", (event) => {
     );
     document.getElementById("dm-toasts").prepend(toast);
     log(`Panel toast (${message.type}): ${message.title}`);
+  } else if (message.action === "showInteractionDetails" && message.conversationId) {
+    // The panel placed an outbound call: the desktop shows it, and its panel.
+    conversation = { id: message.conversationId };
+    callStarted();
+    showInteraction({ conversation_id: conversation.id });
+    log(`Genesys: outbound call placed from the panel (conversation ${conversation.id}).`);
+    showWidget();
   } else if (message.action === "bootstrapped") {
     log("Panel: bootstrapped (Client App SDK lifecycle).");
   }
@@ -162,7 +220,7 @@ if (themeSelect) document.documentElement.dataset.theme = themeSelect.value;
 if (config.problem === null && params.get("agent") && agentSelect) agentSelect.value = params.get("agent");
 if (config.problem === null && params.get("conversation")) {
   conversation = { id: params.get("conversation") };
-  transferButton.disabled = false;
+  callStarted();
   showInteraction({ conversation_id: conversation.id });
   showWidget();
 }

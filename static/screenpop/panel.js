@@ -4,6 +4,8 @@
 import { PanelAuth, PanelError } from "./panel/auth.js";
 import { connectHost } from "./panel/host.js";
 import { format, gettext } from "./panel/i18n.js";
+import { DialPanel } from "./panel/dial.js";
+import { LinkPanel } from "./panel/link.js";
 import { LiveConnection } from "./panel/live.js";
 import { PanelView } from "./panel/render.js";
 
@@ -69,8 +71,27 @@ const view = new PanelView({
   },
 });
 
+const links = new LinkPanel({
+  container: document.getElementById("sp-link"),
+  notes: document.getElementById("sp-notes"),
+  config,
+  auth,
+  onState: (state) => show(state),
+  announce: (text) => view.announce(text),
+});
+
+const dialling = new DialPanel({
+  container: document.getElementById("sp-dial"),
+  config,
+  auth,
+  host,
+  announce: (text) => view.announce(text),
+});
+
 function show(state) {
   if (!view.showState(state)) return;
+  links.update(state);
+  dialling.update(state);
   // One toast per outage shown, not per push.
   if (state.state === "unavailable" && lastToasted !== state.updated_at) {
     lastToasted = state.updated_at;
@@ -86,6 +107,8 @@ function show(state) {
 function fatal(code, detail = "") {
   live?.stop();
   live = null;
+  links.hide();
+  dialling.hide();
   view.showSessionError(code, detail);
 }
 
@@ -99,6 +122,7 @@ async function start() {
     return;
   }
   view.setSession(session);
+  links.setSession(session);
   live?.stop();
   live = new LiveConnection({
     config,

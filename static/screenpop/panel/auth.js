@@ -155,6 +155,11 @@ export class PanelAuth {
     return this.session?.panel_token || null;
   }
 
+  // The agent's own Genesys access token (the panel's login), for the calls the agent places from the panel.
+  get genesysToken() {
+    return this.genesys?.token || null;
+  }
+
   // fetch() against the panel API with the panel token; one renewal and retry on 401.
   async fetch(url, options = {}) {
     const send = () =>

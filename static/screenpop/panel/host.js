@@ -6,6 +6,7 @@ const silentHost = {
   available: false,
   bootstrapped() {},
   toast() {},
+  showInteraction() {},
 };
 
 export function connectHost(sdkOptions) {
@@ -28,6 +29,14 @@ export function connectHost(sdkOptions) {
         app.lifecycle.bootstrapped();
       } catch (error) {
         console.warn("screenpop: lifecycle.bootstrapped failed", error);
+      }
+    },
+    // The desktop shows this interaction (a call the panel just placed, whose own panel then opens).
+    showInteraction(conversationId) {
+      try {
+        app.conversations.showInteractionDetails(conversationId);
+      } catch (error) {
+        console.warn("screenpop: showInteractionDetails failed", error);
       }
     },
     // type: "info" | "success" | "error". Error toasts stay until dismissed (Genesys's advice).

@@ -11,7 +11,7 @@ const STATUS_ACCENTS = { 2: "info", 3: "warning", 4: "success", 5: "inherit" };
 const HIGHLIGHT_MS = 4000;
 const CLOCK_MS = 30000;
 
-function el(tag, attributes = {}, ...children) {
+export function el(tag, attributes = {}, ...children) {
   const node = document.createElement(tag);
   for (const [name, value] of Object.entries(attributes)) {
     if (value === null || value === undefined || value === false) continue;
@@ -24,7 +24,7 @@ function el(tag, attributes = {}, ...children) {
   return node;
 }
 
-function setText(node, text) {
+export function setText(node, text) {
   const value = text === null || text === undefined ? "" : String(text);
   if (node.textContent !== value) node.textContent = value;
 }
