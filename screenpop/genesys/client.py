@@ -19,6 +19,7 @@ from urllib.parse import quote
 
 import requests
 
+from screenpop.cpu import waiting
 from screenpop.genesys.errors import (
     GenesysAuthError,
     GenesysError,
@@ -124,13 +125,14 @@ class GenesysClient:
         retry_statuses = RETRY_STATUSES if idempotent else {429}
         for attempt in (1, 2):
             try:
-                response = self.session.request(
-                    method,
-                    url,
-                    timeout=(CONNECT_TIMEOUT_SECONDS, READ_TIMEOUT_SECONDS),
-                    allow_redirects=False,
-                    **kwargs,
-                )
+                with waiting():  # a lookup reading the IVR's data gives its CPU slot back meanwhile
+                    response = self.session.request(
+                        method,
+                        url,
+                        timeout=(CONNECT_TIMEOUT_SECONDS, READ_TIMEOUT_SECONDS),
+                        allow_redirects=False,
+                        **kwargs,
+                    )
             except requests.RequestException as error:
                 if attempt == 1 and idempotent and isinstance(error, requests.ConnectionError):
                     continue
@@ -138,7 +140,8 @@ class GenesysClient:
                     f"Genesys Cloud ({self.environment}) did not answer: {type(error).__name__}."
                 ) from error
             if response.status_code in retry_statuses and attempt == 1:
-                time.sleep(_retry_wait(response))
+                with waiting():
+                    time.sleep(_retry_wait(response))
                 continue
             return response
         return response
