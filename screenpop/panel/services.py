@@ -246,7 +246,8 @@ def panel_ticket_create(*, grant: PanelGrant, subject: str | None = None) -> tup
             )
         except (FreshdeskTransientError, FreshdeskRateLimited) as error:
             raise ScreenpopError(
-                f"Freshdesk did not create the ticket ({error.detail}); try again.", code="freshdesk_unavailable"
+                f"Freshdesk did not create the ticket ({error.detail.rstrip('.')}); try again.",
+                code="freshdesk_unavailable",
             ).with_status(503) from error
         labels = ticket_labels(client)
         ticket = ticket_view(created, labels, client.base_url)
@@ -284,7 +285,7 @@ def _pop_matched(pop: Pop, result: PopResult) -> Pop:
     now = timezone.now()
     with write_transaction():
         updated = Pop.objects.filter(pk=pop.pk, state=Pop.State.NO_MATCH).update(
-            state=Pop.State.MATCHED, detail="", result=result.to_json(), updated_at=now, completed_at=now
+            state=Pop.State.MATCHED, detail="", reason="", result=result.to_json(), updated_at=now, completed_at=now
         )
         if not updated:
             raise ScreenpopError(

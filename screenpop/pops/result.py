@@ -12,8 +12,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.utils import timezone
+
 from screenpop.freshdesk.times import freshdesk_epoch, freshdesk_time
 from screenpop.models import Pop
+from screenpop.pops import reasons
 
 POP_STATE = "pop.state"
 RESOLVED_STATUSES = frozenset({4, 5})
@@ -146,8 +149,30 @@ def _phone(pop: Pop | None, result: PopResult) -> dict[str, str]:
     return {"e164": pop.phone_e164, "display": result.phone_display or pop.phone_e164 or pop.phone_raw}
 
 
-def panel_state(pop: Pop | None, *, conversation_id: str) -> dict[str, Any]:
-    """The panel's message for a pop, or for a conversation whose call event has not arrived yet (pending)."""
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat().replace("+00:00", "Z") if moment else None
+
+
+def _retry_until(pop: Pop) -> datetime | None:
+    """Until when the pop is looked up again without anyone asking; None when it is not (any more)."""
+    if pop.reason not in reasons.RETRIED:
+        return None
+    if pop.state == Pop.State.PENDING:
+        return pop.next_attempt_at or pop.updated_at  # a retry is scheduled, or under way
+    if pop.state == Pop.State.UNAVAILABLE:
+        until = reasons.unavailable_retry_until(pop.received_at, pop.attempts)
+        return until if until is not None and until > timezone.now() else None
+    return None
+
+
+def panel_state(
+    pop: Pop | None, *, conversation_id: str, reason: str = reasons.WAITING_FOR_CALL_EVENT
+) -> dict[str, Any]:
+    """The panel's message for a pop, or for a conversation whose call event has not arrived yet (pending, with
+    `reason` saying why: waiting by default, or what the event log knows of its call event).
+
+    `reason` is a code the panel translates (`pops.reasons`); `retrying` says the lookup is tried again without
+    anyone asking (after a failure), until `retry_until`."""
     if pop is None:
         return {
             "type": POP_STATE,
@@ -159,8 +184,12 @@ def panel_state(pop: Pop | None, *, conversation_id: str) -> dict[str, Any]:
             "tickets": [],
             "updated_at": None,
             "detail": "Waiting for the call event from Genesys.",
+            "reason": reason,
+            "retrying": False,
+            "retry_until": None,
         }
     result = PopResult.from_json(pop.result)
+    retry_until = _retry_until(pop)
     return {
         "type": POP_STATE,
         "conversation_id": pop.conversation_id,
@@ -169,7 +198,10 @@ def panel_state(pop: Pop | None, *, conversation_id: str) -> dict[str, Any]:
         "contact": result.contact,
         "contacts": list(result.contacts),
         "tickets": result.tickets,
-        "updated_at": pop.updated_at.isoformat().replace("+00:00", "Z") if pop.updated_at else None,
+        "updated_at": _iso(pop.updated_at),
         "detail": pop.detail,
+        "reason": pop.reason,
+        "retrying": retry_until is not None,
+        "retry_until": _iso(retry_until),
         "attempts": pop.attempts,
     }

@@ -2,12 +2,42 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
-from screenpop.models import Pop
+from django.utils import timezone
+
+from screenpop.models import EventLog, Pop
+from screenpop.pops import reasons
 from screenpop.pops.result import panel_state
+
+# How far back the event log is read for a conversation without a pop: a call rings within minutes of its queue
+# event, and the read walks the log's only index (received_at) over this window.
+CALL_EVENT_WINDOW = timedelta(hours=1)
 
 
 def pop_state_for(*, tenant_id: int, conversation_id: str) -> dict[str, Any]:
+    """The state the socket sends on connect: one query."""
     pop = Pop.objects.filter(tenant_id=tenant_id, conversation_id=conversation_id).first()
     return panel_state(pop, conversation_id=conversation_id)
+
+
+def pop_state_explained(*, tenant_id: int, conversation_id: str) -> dict[str, Any]:
+    """The state the REST endpoint answers: as `pop_state_for`, and for a conversation without a pop, why, from
+    the event log: its call event was ignored (a queue outside the filters, not an inbound voice call), or nothing
+    has arrived (yet). The panel asks this when it has waited a while for a pop."""
+    pop = Pop.objects.filter(tenant_id=tenant_id, conversation_id=conversation_id).first()
+    if pop is not None:
+        return panel_state(pop, conversation_id=conversation_id)
+    ignored = (
+        EventLog.objects.filter(
+            received_at__gte=timezone.now() - CALL_EVENT_WINDOW,
+            tenant_id=tenant_id,
+            conversation_id=conversation_id,
+            outcome=EventLog.Outcome.IGNORED,
+        )
+        .values_list("field", flat=True)
+        .first()
+    )
+    reason = reasons.WAITING_FOR_CALL_EVENT if ignored is None else reasons.call_event_reason(ignored)
+    return panel_state(None, conversation_id=conversation_id, reason=reason)

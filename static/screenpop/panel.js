@@ -30,6 +30,13 @@ const host = connectHost(config.sdk);
 const auth = new PanelAuth(config);
 let live = null;
 let lastToasted = null;
+// A conversation without a pop: after a while the panel asks the server why (the event log may know), then again
+// now and then, until the pop comes or its call event is known to have been ignored.
+const WAIT_ASK_MS = [6000, 15000];
+const WAIT_ASK_LIMIT = 20;
+let waitTimer = null;
+let waitAsked = 0;
+let retryTimer = null;
 
 async function errorOf(response) {
   const body = await response.json().catch(() => ({}));
@@ -69,10 +76,37 @@ const view = new PanelView({
   },
 });
 
-function show(state) {
+function watchWaiting(state) {
+  const waiting = state.state === "pending" && state.reason === "waiting_for_call_event";
+  if (!waiting || waitAsked >= WAIT_ASK_LIMIT) {
+    window.clearTimeout(waitTimer);
+    waitTimer = null;
+    return;
+  }
+  if (waitTimer) return;
+  waitTimer = window.setTimeout(async () => {
+    const explained = await live?.fetchExplained();
+    waitTimer = null;
+    waitAsked += 1;
+    show(explained || view.state);
+  }, WAIT_ASK_MS[Math.min(waitAsked, WAIT_ASK_MS.length - 1)]);
+}
+
+// An "unavailable" pop is looked up again by the server until `retry_until`; then the panel reads the final word.
+function watchRetries(state) {
+  window.clearTimeout(retryTimer);
+  if (state.state !== "unavailable" || !state.retrying || !state.retry_until) return;
+  const wait = Date.parse(state.retry_until) - Date.now() + 1000;
+  if (wait > 0 && wait < 60 * 60 * 1000) retryTimer = window.setTimeout(() => live?.refresh(), wait);
+}
+
+function show(received) {
+  const state = waitAsked && received?.reason === "waiting_for_call_event" ? { ...received, waited: true } : received;
   if (!view.showState(state)) return;
-  // One toast per outage shown, not per push.
-  if (state.state === "unavailable" && lastToasted !== state.updated_at) {
+  watchWaiting(state);
+  watchRetries(state);
+  // One toast per outage shown, not per push; none while the server is still retrying.
+  if (state.state === "unavailable" && !state.retrying && lastToasted !== state.updated_at) {
     lastToasted = state.updated_at;
     host.toast(
       `screenpop-unavailable-${config.conversationId}`,
@@ -83,10 +117,10 @@ function show(state) {
   }
 }
 
-function fatal(code, detail = "") {
+function fatal(code) {
   live?.stop();
   live = null;
-  view.showSessionError(code, detail);
+  view.showSessionError(code);
 }
 
 async function start() {
@@ -95,7 +129,7 @@ async function start() {
   try {
     session = await auth.start();
   } catch (error) {
-    fatal(error instanceof PanelError ? error.code : "failure", error?.detail || "");
+    fatal(error instanceof PanelError ? error.code : "failure");
     return;
   }
   view.setSession(session);

@@ -6,8 +6,11 @@
 // changed ticket gets a short highlight.
 
 import { absoluteTime, format, gettext, ngettext, relativeTime } from "./i18n.js";
+import { errorWords, numberLabel, priorityLabel, reasonWords, statusLabel } from "./words.js";
 
 const STATUS_ACCENTS = { 2: "info", 3: "warning", 4: "success", 5: "inherit" };
+// A conversation whose call event was ignored: it will never pop.
+const CALL_IGNORED = new Set(["call_queue_not_watched", "call_not_inbound_voice"]);
 const HIGHLIGHT_MS = 4000;
 const CLOCK_MS = 30000;
 
@@ -48,11 +51,6 @@ export function safeLink(url, origin) {
   }
   if (parsed.protocol !== "https:" && parsed.protocol !== "http:") return null;
   return parsed.origin === origin ? parsed.href : null;
-}
-
-// A number as the agent reads it: the pipeline shows the raw ANI ("tel:+1...") until a lookup formatted it.
-function displayNumber(value) {
-  return String(value || "").replace(/^(tel|sips?):/i, "");
 }
 
 function ticketFingerprint(ticket) {
@@ -134,29 +132,31 @@ export class PanelView {
       return false;
     }
     this.state = state;
-    const phone = displayNumber(state.phone?.display);
+    const phone = numberLabel(state.phone?.display, state.reason);
     setText(this.caller, phone);
     this.caller.hidden = !phone;
-    const kind = ["matched", "no_match", "unavailable", "error"].includes(state.state) ? state.state : "pending";
+    let kind = ["matched", "no_match", "unavailable", "error"].includes(state.state) ? state.state : "pending";
+    // Retries go on behind "not answering": the agent is told at once, and the tickets replace it when they come.
+    if (state.retrying && (kind === "pending" || kind === "unavailable")) kind = "retrying";
+    else if (kind === "pending" && CALL_IGNORED.has(state.reason)) kind = "ignored";
     const sameKind = kind === this.kind;
     if (kind === "matched") this.#showMatched(state, sameKind);
     else if (kind === "no_match") this.#showNoMatch(state, sameKind, previous);
     else if (kind === "unavailable" || kind === "error") this.#showProblem(state, kind);
+    else if (kind === "retrying" || kind === "ignored") this.#showNotice(state, kind, sameKind);
     else this.#showPending(state, sameKind);
-    this.main.setAttribute("aria-busy", String(kind === "pending"));
+    this.main.setAttribute("aria-busy", String(kind === "pending" || kind === "retrying"));
     this.body.dataset.updatedAt = state.updated_at || "";
     return true;
   }
 
-  showSessionError(code, detail) {
+  showSessionError(code) {
     const [title, text] = SESSION_MESSAGES[code] || [
       () => gettext("The panel could not start"),
       () => gettext("It could not check your Genesys Cloud sign-in. Try again in a moment."),
     ];
     const section = this.#replace("session-error", code);
     section.append(el("h2", { class: "sp-message-title" }, title()), el("p", {}, text()));
-    // The server's English detail helps only where the panel has no words of its own for the problem.
-    if (detail && !SESSION_MESSAGES[code]) section.append(el("p", { class: "sp-detail" }, detail));
     if (code === "login_required") {
       section.append(this.#button("sp-sign-in", gettext("Sign in with Genesys Cloud"), "primary", () => this.actions.signIn()));
     } else if (!SESSION_MESSAGES[code]) {
@@ -199,8 +199,21 @@ export class PanelView {
       section.append(skeleton, el("p", { class: "sp-loading-text" }, gettext("Looking up the caller in Freshdesk…")));
       section.append(el("p", { class: "sp-detail", id: "sp-pending-detail" }));
     }
-    // The server explains a wait ("retrying") in English; shown small, as received.
-    setText(this.body.querySelector("#sp-pending-detail"), state.attempts ? state.detail : "");
+    // No call event after a while (the panel asked the server why): say what that means.
+    const waited = state.waited && reasonWords(state.reason);
+    setText(this.body.querySelector("#sp-pending-detail"), waited ? `${waited[0]}. ${waited[1]}` : "");
+  }
+
+  // "Not answering, retrying" (the lookup goes on by itself) or "this call will never pop" (its event was ignored).
+  #showNotice(state, kind, sameKind) {
+    const [title, text] = reasonWords(state.reason) || reasonWords("freshdesk_not_answering");
+    if (sameKind && this.body.dataset.reason === state.reason) return;
+    const section = this.#replace(kind, state.reason);
+    section.dataset.reason = state.reason || "";
+    const alertBox = el("gux-inline-alert", { accent: kind === "retrying" ? "warning" : "info", class: "sp-inline-alert" });
+    alertBox.append(el("strong", { class: "sp-notice-title" }, title), " ", el("span", { class: "sp-notice-text" }, text));
+    section.append(alertBox);
+    this.announce(`${title}. ${text}`);
   }
 
   #showProblem(state, kind) {
@@ -213,8 +226,9 @@ export class PanelView {
     const alertBox = el("gux-inline-alert", { accent: unavailable ? "warning" : "error", class: "sp-inline-alert" });
     alertBox.append(el("strong", {}, title), " ", text);
     section.append(alertBox);
-    // An error needs an admin (its detail says what to fix); an outage only needs time.
-    if (!unavailable && state.detail) section.append(el("p", { class: "sp-detail" }, state.detail));
+    // An error needs an admin: the reason says what to ask for, in the agent's words.
+    const words = !unavailable && reasonWords(state.reason);
+    if (words) section.append(el("p", { class: "sp-detail", id: "sp-problem-detail" }, `${words[0]}. ${words[1]}`));
     const retry = this.#button("sp-retry", gettext("Try again"), "secondary", async () => {
       retry.setAttribute("disabled", "");
       try {
@@ -228,7 +242,7 @@ export class PanelView {
   }
 
   #showNoMatch(state, sameKind, previous) {
-    const number = displayNumber(state.phone?.display);
+    const number = numberLabel(state.phone?.display, state.reason);
     const canCreate = Boolean(state.phone?.e164);
     if (sameKind && previous?.phone?.e164 === state.phone?.e164) return;
     const section = this.#replace("no_match");
@@ -281,7 +295,7 @@ export class PanelView {
       try {
         await this.actions.create(subject);
       } catch (failure) {
-        setText(error, failure?.detail || gettext("The ticket could not be created. Try again."));
+        setText(error, errorWords(failure?.code, gettext("The ticket could not be created. Try again.")));
         button.removeAttribute("disabled");
         setText(button, gettext("Create ticket"));
       }
@@ -320,7 +334,7 @@ export class PanelView {
     } else if (changed.length) {
       this.announce(
         changed
-          .map((ticket) => format(gettext("Ticket #%(id)s updated: %(status)s."), { id: ticket.id, status: ticket.status_label }))
+          .map((ticket) => format(gettext("Ticket #%(id)s updated: %(status)s."), { id: ticket.id, status: statusLabel(ticket) }))
           .join(" "),
       );
     }
@@ -475,10 +489,10 @@ export class PanelView {
     setText(entry.subject, ticket.subject || gettext("(no subject)"));
     setText(entry.number, `#${ticket.id}`);
     setAttr(entry.badge, "accent", STATUS_ACCENTS[ticket.status] || "warning");
-    setText(entry.badge, ticket.status_label || "");
+    setText(entry.badge, statusLabel(ticket));
     setAttr(entry.priority, "data-priority", ticket.priority ?? "");
-    setText(entry.priority, ticket.priority_label || "");
-    entry.priority.hidden = !ticket.priority_label;
+    setText(entry.priority, priorityLabel(ticket));
+    entry.priority.hidden = !priorityLabel(ticket);
     setAttr(entry.time, "datetime", ticket.updated_at || "");
     setAttr(entry.time, "title", absoluteTime(ticket.updated_at, this.language));
     this.#fillTime(entry.time);
