@@ -55,7 +55,7 @@ class Credentials:
             self.updates += 1
             if isinstance(case.body, dict) and self.updates % 2:
                 case.body = {**case.body, "ticket_id": self.ticket_id}  # past "which ticket?" to the re-read
-        elif operation in ("pop_state", "pop_retry", "pop_ticket_create"):
+        elif operation in ("pop_state", "pop_retry", "pop_ticket_create", "pop_tickets_page"):
             conversation_id = unquote(str(case.path_parameters["conversation_id"]))  # as generated: percent-encoded
             token = self.server.panel_token(tenant_id=self.installed.tenant_id, conversation_id=conversation_id)
             headers["Authorization"] = f"Bearer {token}"
@@ -148,6 +148,7 @@ def test_no_input_to_any_operation_gets_a_server_error(screenpop_server, freshde
         "pop_state",
         "pop_retry",
         "pop_ticket_create",
+        "pop_tickets_page",
     }
     assert all(status < 500 for counter in statuses.values() for status in counter)
     # The credentials took the cases past authentication: each authenticated operation also succeeded sometimes.

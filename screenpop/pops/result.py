@@ -90,7 +90,11 @@ class PopResult:
         return PopResult(
             self.phone_display,
             tuple(
-                {**contact, "tickets": rank_tickets([ticket, *contact.get("tickets", [])])[:limit]}
+                {
+                    **contact,
+                    "tickets": rank_tickets([ticket, *contact.get("tickets", [])])[:limit],
+                    "ticket_count": (contact.get("ticket_count") or 0) + 1,
+                }
                 if contact.get("id") == requester_id
                 else contact
                 for contact in self.contacts
@@ -116,7 +120,9 @@ def ticket_view(ticket: dict[str, Any], labels: dict[str, dict[int, str]], base_
 
 
 def contact_view(contact_id: int, base_url: str, **fields: Any) -> dict[str, Any]:
-    """The panel's contact: `fields` (name, email, phone, mobile, tickets) over empty values."""
+    """The panel's contact: `fields` (name, email, phone, mobile, tickets, ticket_count, tickets_beyond) over empty
+    values. `url` is the contact's page in Freshdesk, which lists all their tickets; `ticket_count` how many the
+    lookup's page of them held (None: not asked), `tickets_beyond` whether Freshdesk has more than that page."""
     return {
         "id": contact_id,
         "name": "",
@@ -125,6 +131,8 @@ def contact_view(contact_id: int, base_url: str, **fields: Any) -> dict[str, Any
         "mobile": None,
         "url": f"{base_url}/a/contacts/{contact_id}",
         "tickets": [],
+        "ticket_count": None,
+        "tickets_beyond": False,
         **fields,
     }
 
