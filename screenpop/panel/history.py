@@ -19,7 +19,8 @@ from screenpop.freshdesk.accounts import freshdesk_client_for, lookup_timeouts
 from screenpop.freshdesk.errors import FreshdeskRateLimited, FreshdeskTransientError
 from screenpop.freshdesk.labels import ticket_labels
 from screenpop.lookup.service import TICKETS_PER_PAGE, requester_tickets
-from screenpop.models import FreshdeskConnection, Pop
+from screenpop.models import FreshdeskConnection
+from screenpop.panel.services import panel_pop
 from screenpop.panel_tokens import PanelGrant
 from screenpop.pops.result import PopResult, rank_tickets, ticket_view
 
@@ -54,13 +55,7 @@ def panel_tickets_page(*, grant: PanelGrant, contact_id: int, offset: int, limit
     `freshdesk_not_connected`, 503 `freshdesk_unavailable` / `freshdesk_rate_limited`, and the client's
     `UpstreamError`s when Freshdesk refuses.
     """
-    pop = (
-        Pop.objects.select_related("tenant")
-        .filter(tenant_id=grant.tenant_id, conversation_id=grant.conversation_id)
-        .first()
-    )
-    if pop is None:
-        raise NotFound("No call was received for this conversation yet.", code="pop_not_found")
+    pop = panel_pop(grant)
     shown = {contact.get("id") for contact in PopResult.from_json(pop.result).contacts}
     if contact_id not in shown:
         raise NotFound(f"Contact {contact_id} is not one this call's panel shows.", code="contact_not_shown")

@@ -203,6 +203,18 @@ def _unavailable(error: GenesysError) -> ScreenpopError:
 # -- Create ticket ------------------------------------------------------------------------------------------------
 
 
+def panel_pop(grant: PanelGrant) -> Pop:
+    """The pop of the grant's conversation, with its tenant; `NotFound` `pop_not_found` when there is none."""
+    pop = (
+        Pop.objects.select_related("tenant")
+        .filter(tenant_id=grant.tenant_id, conversation_id=grant.conversation_id)
+        .first()
+    )
+    if pop is None:
+        raise NotFound("No call was received for this conversation yet.", code="pop_not_found")
+    return pop
+
+
 def panel_ticket_create(*, grant: PanelGrant, subject: str | None = None) -> tuple[Pop, dict[str, Any]]:
     """Create a Freshdesk phone ticket for the caller of a pop with no match, then look the caller up again so the
     panel shows the new ticket as matched (published to the conversation's panels).
@@ -212,13 +224,7 @@ def panel_ticket_create(*, grant: PanelGrant, subject: str | None = None) -> tup
     Raises `NotFound` (no pop), `ScreenpopError` 409 `not_creatable` (not a no-match pop with a number, or a
     creation in progress), `ScreenpopError` 503 `freshdesk_unavailable`, `UpstreamError` 502 (Freshdesk refused).
     """
-    pop = (
-        Pop.objects.select_related("tenant")
-        .filter(tenant_id=grant.tenant_id, conversation_id=grant.conversation_id)
-        .first()
-    )
-    if pop is None:
-        raise NotFound("No call was received for this conversation yet.", code="pop_not_found")
+    pop = panel_pop(grant)
     display = pop.result.get("phone_display") or pop.phone_e164
     if pop.state != Pop.State.NO_MATCH or not pop.phone_e164:
         raise ScreenpopError(
