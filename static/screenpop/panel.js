@@ -37,6 +37,7 @@ const WAIT_ASK_LIMIT = 20;
 let waitTimer = null;
 let waitAsked = 0;
 let retryTimer = null;
+const LOAD_MORE = 10;
 
 async function errorOf(response) {
   const body = await response.json().catch(() => ({}));
@@ -66,6 +67,12 @@ const view = new PanelView({
         format(gettext("Ticket #%(id)s was created in Freshdesk."), { id: created.ticket?.id ?? "" }),
         "success",
       );
+    },
+    async loadMore(contactId, offset) {
+      const query = new URLSearchParams({ contact: contactId, offset, limit: LOAD_MORE });
+      const response = await auth.fetch(`${config.urls.tickets}?${query}`, { headers: { Accept: "application/json" } });
+      if (!response.ok) throw await errorOf(response);
+      return response.json();
     },
     signIn() {
       return auth.redirectToLogin({ interactive: true });

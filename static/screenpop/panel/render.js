@@ -101,6 +101,7 @@ export class PanelView {
     this.freshdeskOrigin = null;
     this.selectedContactId = null;
     this.tickets = new Map(); // ticket id -> {item, link, subject, number, badge, priority, time, fingerprint}
+    this.more = new Map(); // contact id -> the tickets "load more" brought, in their order
     this.shownContactId = null;
     window.setInterval(() => this.#tickClock(), CLOCK_MS);
   }
@@ -318,13 +319,15 @@ export class PanelView {
         el("h3", { class: "sp-tickets-title", id: "sp-tickets-title" }),
         el("ul", { class: "sp-tickets", id: "sp-tickets", "aria-labelledby": "sp-tickets-title" }),
         el("p", { class: "sp-empty", id: "sp-empty", hidden: true }, gettext("No tickets for this contact yet.")),
+        el("div", { class: "sp-more", id: "sp-more" }),
       );
     }
     this.#renderPicker(section.querySelector("#sp-picker"), contacts, selected);
     this.#renderContact(section.querySelector("#sp-contact"), selected);
     const changed = this.#renderTickets(section, selected);
+    this.#renderMore(section.querySelector("#sp-more"), selected);
     if (!sameKind) {
-      const count = selected?.tickets?.length || 0;
+      const count = selected?.ticket_count ?? selected?.tickets?.length ?? 0;
       this.announce(
         format(ngettext("%(name)s: %(count)s ticket.", "%(name)s: %(count)s tickets.", count), {
           name: selected?.name || gettext("Freshdesk contact"),
@@ -409,7 +412,7 @@ export class PanelView {
   // Returns the tickets whose content changed in place (for the announcement).
   #renderTickets(section, contact) {
     const list = section.querySelector("#sp-tickets");
-    const tickets = Array.isArray(contact?.tickets) ? contact.tickets : [];
+    const tickets = this.#ticketsShown(contact);
     const switched = this.shownContactId !== (contact?.id ?? null);
     if (switched) {
       this.tickets.clear();
@@ -417,11 +420,17 @@ export class PanelView {
     }
     const firstRender = switched;
     this.shownContactId = contact?.id ?? null;
+    const total = contact?.ticket_count ?? tickets.length;
     setText(
       section.querySelector("#sp-tickets-title"),
-      format(ngettext("%(count)s ticket, unresolved first", "%(count)s tickets, unresolved first", tickets.length), {
-        count: tickets.length,
-      }),
+      total > tickets.length || contact?.tickets_beyond
+        ? format(
+            ngettext("%(shown)s of %(count)s ticket, unresolved first", "%(shown)s of %(count)s tickets, unresolved first", total),
+            { shown: tickets.length, count: contact?.tickets_beyond ? `${total}+` : total },
+          )
+        : format(ngettext("%(count)s ticket, unresolved first", "%(count)s tickets, unresolved first", tickets.length), {
+            count: tickets.length,
+          }),
     );
     section.querySelector("#sp-empty").hidden = tickets.length > 0;
     const changed = [];
@@ -433,7 +442,7 @@ export class PanelView {
       if (!entry) {
         entry = this.#ticketEntry(ticket);
         this.tickets.set(ticket.id, entry);
-        if (!firstRender) this.#highlight(entry.item);
+        if (!firstRender && !this.loadingMore) this.#highlight(entry.item);
       } else if (entry.fingerprint !== fingerprint) {
         this.#fillTicket(entry, ticket);
         this.#highlight(entry.item);
@@ -453,6 +462,72 @@ export class PanelView {
       if (list.children[index] !== item) list.insertBefore(item, list.children[index] || null);
     });
     return changed;
+  }
+
+  // The pop's tickets of `contact`, then those "load more" brought that it does not hold.
+  #ticketsShown(contact) {
+    const tickets = Array.isArray(contact?.tickets) ? contact.tickets : [];
+    const held = new Set(tickets.map((ticket) => ticket.id));
+    return tickets.concat((this.more.get(contact?.id) || []).filter((ticket) => !held.has(ticket.id)));
+  }
+
+  // "More in Freshdesk" (the contact's page lists every ticket) and "Load more" (the rest of the lookup's page).
+  #renderMore(container, contact) {
+    const shown = this.#ticketsShown(contact).length;
+    const total = contact?.ticket_count ?? shown;
+    const href = safeLink(contact?.url, this.freshdeskOrigin);
+    const wanted = Boolean(contact) && (total > shown || contact.tickets_beyond);
+    container.hidden = !wanted;
+    if (!wanted) {
+      container.replaceChildren();
+      return;
+    }
+    if (!container.querySelector("#sp-more-error")) {
+      const button = this.#button("sp-load-more", gettext("Load more"), "secondary", () => this.#loadMore(button));
+      container.replaceChildren(button, el("p", { class: "sp-form-error", id: "sp-more-error", role: "alert" }));
+    }
+    const button = container.querySelector("#sp-load-more");
+    button.hidden = shown >= total;
+    let link = container.querySelector("#sp-more-link");
+    if (href && !link) {
+      link = el("a", { id: "sp-more-link", class: "sp-more-link", target: "_blank", rel: "noopener noreferrer" });
+      link.append(gettext("More in Freshdesk"), el("span", { class: "sr-only" }, ` ${gettext("(opens Freshdesk in a new tab)")}`));
+      container.prepend(link);
+    }
+    if (link) {
+      if (href) setAttr(link, "href", href);
+      link.hidden = !href;
+    }
+  }
+
+  async #loadMore(button) {
+    const contact = this.#selectedContact();
+    if (!contact || button.hasAttribute("disabled")) return;
+    const error = this.body.querySelector("#sp-more-error");
+    button.setAttribute("disabled", "");
+    setText(error, "");
+    try {
+      const page = await this.actions.loadMore(contact.id, this.#ticketsShown(contact).length);
+      const before = this.#ticketsShown(contact).length;
+      this.more.set(contact.id, [...(this.more.get(contact.id) || []), ...(page.tickets || [])]);
+      this.loadingMore = true;
+      try {
+        this.#showMatched(this.state, true);
+      } finally {
+        this.loadingMore = false;
+      }
+      const added = this.#ticketsShown(this.#selectedContact()).length - before;
+      this.announce(format(ngettext("%(count)s more ticket shown.", "%(count)s more tickets shown.", added), { count: added }));
+    } catch (failure) {
+      setText(error, errorWords(failure?.code, gettext("More tickets could not be loaded. Try again.")));
+    } finally {
+      button.removeAttribute("disabled");
+    }
+  }
+
+  #selectedContact() {
+    const contacts = Array.isArray(this.state?.contacts) ? this.state.contacts : [];
+    return contacts.find((contact) => contact.id === this.selectedContactId) || contacts[0] || null;
   }
 
   #ticketEntry(ticket) {
