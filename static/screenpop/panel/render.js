@@ -202,7 +202,10 @@ export class PanelView {
     }
     // No call event after a while (the panel asked the server why): say what that means.
     const waited = state.waited && reasonWords(state.reason);
-    setText(this.body.querySelector("#sp-pending-detail"), waited ? `${waited[0]}. ${waited[1]}` : "");
+    const detail = this.body.querySelector("#sp-pending-detail");
+    if (!waited) setText(detail, "");
+    else if (detail.dataset.reason !== state.reason) detail.replaceChildren(el("strong", {}, waited[0]), " ", waited[1]);
+    detail.dataset.reason = waited ? state.reason : "";
   }
 
   // "Not answering, retrying" (the lookup goes on by itself) or "this call will never pop" (its event was ignored).
@@ -229,7 +232,7 @@ export class PanelView {
     section.append(alertBox);
     // An error needs an admin: the reason says what to ask for, in the agent's words.
     const words = !unavailable && reasonWords(state.reason);
-    if (words) section.append(el("p", { class: "sp-detail", id: "sp-problem-detail" }, `${words[0]}. ${words[1]}`));
+    if (words) section.append(el("p", { class: "sp-detail", id: "sp-problem-detail" }, el("strong", {}, words[0]), " ", words[1]));
     const retry = this.#button("sp-retry", gettext("Try again"), "secondary", async () => {
       retry.setAttribute("disabled", "");
       try {
