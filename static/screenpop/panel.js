@@ -36,6 +36,7 @@ const WAIT_ASK_MS = [6000, 15000];
 const WAIT_ASK_LIMIT = 20;
 let waitTimer = null;
 let waitAsked = 0;
+let ignoredReason = null;
 let retryTimer = null;
 const LOAD_MORE = 10;
 
@@ -108,7 +109,14 @@ function watchRetries(state) {
 }
 
 function show(received) {
-  const state = waitAsked && received?.reason === "waiting_for_call_event" ? { ...received, waited: true } : received;
+  let state = received;
+  if (received?.reason === "waiting_for_call_event") {
+    // The socket's state of a conversation without a pop cannot say what the server was asked already.
+    if (ignoredReason) state = { ...received, reason: ignoredReason };
+    else if (waitAsked) state = { ...received, waited: true };
+  } else if (received?.state === "pending" && !received?.updated_at) {
+    ignoredReason = received.reason;
+  }
   if (!view.showState(state)) return;
   watchWaiting(state);
   watchRetries(state);

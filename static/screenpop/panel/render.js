@@ -370,7 +370,7 @@ export class PanelView {
     const options = contacts.map((contact) => {
       let option = select.querySelector(`option[value="${CSS.escape(String(contact.id))}"]`);
       if (!option) option = el("option", { value: String(contact.id) });
-      const tickets = contact.tickets?.length || 0;
+      const tickets = contact.ticket_count ?? contact.tickets?.length ?? 0;
       setText(
         option,
         format(ngettext("%(name)s (%(count)s ticket)", "%(name)s (%(count)s tickets)", tickets), {
