@@ -495,6 +495,10 @@ def test_the_panel_of_an_ignored_call_is_told_why_from_the_event_log(
     assert (billing["state"], billing["reason"], billing["retrying"]) == ("pending", "call_queue_not_watched", False)
     assert state_of("c-chat")["reason"] == "call_not_inbound_voice"
     assert state_of("c-never-heard-of")["reason"] == "waiting_for_call_event"
+    tenant.active = False  # uninstalled: the webhook refuses its calls
+    tenant.save()
+    assert sync(post(app, call_event(conversation_id="c-refused", queue_id="queue-support"), token=token))[0] == 403
+    assert state_of("c-refused")["reason"] == "call_refused"
     other = tenant_with_token()[0]
     grant = panel_token_issue(tenant_id=other.pk, conversation_id="c-billing", user_id="agent")
     response = client.get("/api/v1/pops/c-billing", HTTP_AUTHORIZATION=f"Bearer {grant}")

@@ -68,7 +68,7 @@ class PopStateSerializer(serializers.Serializer):
         help_text="Why the pop is in its state, a code the panel translates: freshdesk_not_answering, "
         "freshdesk_rate_limited, freshdesk_paused, freshdesk_not_connected, freshdesk_key_refused, "
         "freshdesk_not_found, freshdesk_refused, number_anonymous, number_withheld, number_unusable, no_contact, "
-        "waiting_for_call_event, call_queue_not_watched, call_not_inbound_voice; empty otherwise."
+        "waiting_for_call_event, call_queue_not_watched, call_not_inbound_voice, call_refused; empty otherwise."
     )
     retrying = serializers.BooleanField(help_text="The lookup is tried again without anyone asking.")
     retry_until = serializers.CharField(allow_null=True, help_text="Until when `retrying` holds.")

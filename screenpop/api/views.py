@@ -119,7 +119,8 @@ class PopStateView(APIView):
         description=(
             "`Authorization: Bearer <panel token>`; the token is bound to this conversation. For a conversation "
             "without a pop, `reason` says why from the event log: `call_queue_not_watched` or "
-            "`call_not_inbound_voice` (its call event was ignored), else `waiting_for_call_event`."
+            "`call_not_inbound_voice` (its call event was ignored), `call_refused` (the tenant is inactive or its "
+            "webhook client revoked), else `waiting_for_call_event`."
         ),
         responses={200: PopStateSerializer, 401: ErrorSerializer, 403: ErrorSerializer},
     )

@@ -39,6 +39,8 @@ NO_CONTACT = "no_contact"
 WAITING_FOR_CALL_EVENT = "waiting_for_call_event"
 CALL_QUEUE_NOT_WATCHED = "call_queue_not_watched"
 CALL_NOT_INBOUND_VOICE = "call_not_inbound_voice"
+# The webhook refused the event: the tenant is inactive (the app uninstalled) or its webhook client was revoked.
+CALL_REFUSED = "call_refused"
 
 # An "unavailable" pop is looked up again while Freshdesk answers and it has had fewer attempts than this: a Freshdesk
 # that fails one call in two cannot keep a pop going round for the whole call.
@@ -66,8 +68,11 @@ def reason_of_number(outcome: str) -> str:
     return {"anonymous": NUMBER_ANONYMOUS, "withheld": NUMBER_WITHHELD}.get(outcome, NUMBER_UNUSABLE)
 
 
-def call_event_reason(field: str) -> str:
-    """The reason code of a call whose event the webhook ignored because of `field` (the event log's `field`)."""
+def call_event_reason(outcome: str, field: str) -> str:
+    """The reason code of a call whose event the webhook turned away: the event log's `outcome` (ignored because
+    of `field`, or forbidden)."""
+    if outcome == "forbidden":
+        return CALL_REFUSED
     return CALL_QUEUE_NOT_WATCHED if field == "queue_id" else CALL_NOT_INBOUND_VOICE
 
 

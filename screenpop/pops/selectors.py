@@ -24,20 +24,20 @@ def pop_state_for(*, tenant_id: int, conversation_id: str) -> dict[str, Any]:
 
 def pop_state_explained(*, tenant_id: int, conversation_id: str) -> dict[str, Any]:
     """The state the REST endpoint answers: as `pop_state_for`, and for a conversation without a pop, why, from
-    the event log: its call event was ignored (a queue outside the filters, not an inbound voice call), or nothing
-    has arrived (yet). The panel asks this when it has waited a while for a pop."""
+    the event log: its call event was ignored (a queue outside the filters, not an inbound voice call) or refused
+    (the tenant is inactive, its webhook client revoked), or nothing has arrived (yet). The panel asks this when it has waited a while for a pop."""
     pop = Pop.objects.filter(tenant_id=tenant_id, conversation_id=conversation_id).first()
     if pop is not None:
         return panel_state(pop, conversation_id=conversation_id)
-    ignored = (
+    turned_away = (
         EventLog.objects.filter(
             received_at__gte=timezone.now() - CALL_EVENT_WINDOW,
             tenant_id=tenant_id,
             conversation_id=conversation_id,
-            outcome=EventLog.Outcome.IGNORED,
+            outcome__in=[EventLog.Outcome.IGNORED, EventLog.Outcome.FORBIDDEN],
         )
-        .values_list("field", flat=True)
+        .values_list("outcome", "field")
         .first()
     )
-    reason = reasons.WAITING_FOR_CALL_EVENT if ignored is None else reasons.call_event_reason(ignored)
+    reason = reasons.WAITING_FOR_CALL_EVENT if turned_away is None else reasons.call_event_reason(*turned_away)
     return panel_state(None, conversation_id=conversation_id, reason=reason)

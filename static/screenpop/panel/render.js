@@ -10,7 +10,7 @@ import { errorWords, numberLabel, priorityLabel, reasonWords, statusLabel } from
 
 const STATUS_ACCENTS = { 2: "info", 3: "warning", 4: "success", 5: "inherit" };
 // A conversation whose call event was ignored: it will never pop.
-const CALL_IGNORED = new Set(["call_queue_not_watched", "call_not_inbound_voice"]);
+const CALL_IGNORED = new Set(["call_queue_not_watched", "call_not_inbound_voice", "call_refused"]);
 const HIGHLIGHT_MS = 4000;
 const CLOCK_MS = 30000;
 

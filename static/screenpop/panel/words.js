@@ -45,6 +45,10 @@ const REASONS = {
     () => gettext("No tickets for this call"),
     () => gettext("Only inbound voice calls are looked up in Freshdesk; this interaction is not one."),
   ],
+  call_refused: [
+    () => gettext("No tickets for this call"),
+    () => gettext("screenpop turned this call's event from Genesys Cloud away: the app is uninstalled or switched off for your organisation. Ask your admin."),
+  ],
   waiting_for_call_event: [
     () => gettext("Genesys Cloud has not announced this call"),
     () => gettext("screenpop has not received this call's event from Genesys Cloud. If the call did not come through a queue, no tickets will show; if it did, they will appear here when the event arrives."),
