@@ -25,7 +25,8 @@ def pop_state_for(*, tenant_id: int, conversation_id: str) -> dict[str, Any]:
 def pop_state_explained(*, tenant_id: int, conversation_id: str) -> dict[str, Any]:
     """The state the REST endpoint answers: as `pop_state_for`, and for a conversation without a pop, why, from
     the event log: its call event was ignored (a queue outside the filters, not an inbound voice call) or refused
-    (the tenant is inactive, its webhook client revoked), or nothing has arrived (yet). The panel asks this when it has waited a while for a pop."""
+    (the tenant is inactive, its webhook client revoked), or nothing has arrived (yet). The panel asks this when it
+    has waited a while for a pop."""
     pop = Pop.objects.filter(tenant_id=tenant_id, conversation_id=conversation_id).first()
     if pop is not None:
         return panel_state(pop, conversation_id=conversation_id)
