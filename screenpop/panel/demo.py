@@ -70,11 +70,12 @@ DEMO_CALLERS: list[dict[str, str]] = [
      "hint": "<img src=x onerror=…> shown as text."},
     {"key": "down", "ani": "+12015550123", "label": "Freshdesk down", "freshdesk": "outage",
      "hint": "Every Freshdesk call answers 503: 'not answering, retrying' at once while screenpop keeps trying; "
-     "untick the Freshdesk switch and the tickets come by themselves. Left down, it gives up after ten attempts: "
-     "'unavailable', with a toast and Try again."},
+     "untick the Freshdesk switch and the tickets come by themselves. Left down, it gives up after ten attempts "
+     "(about 45 s): 'unavailable', with a toast and Try again."},
     {"key": "hanging", "ani": "+12015550123", "label": "Freshdesk hanging", "freshdesk": "hang",
      "hint": "Freshdesk never answers: 'not answering, retrying' once the lookup's 1.2-s deadline passes; untick "
-     "the Freshdesk switch and the tickets come by themselves."},
+     "the Freshdesk switch and the tickets come by themselves. Left hanging, it gives up after ten attempts "
+     "(about 45 s)."},
     {"key": "outside", "ani": "+12015550123", "label": "Queue outside the filters", "queue": "Sales",
      "hint": "Rings on Sales; the demo tenant watches Support only (the demo adds that filter if it has none): "
      "the panel says this call will not pop."},
