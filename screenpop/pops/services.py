@@ -313,8 +313,9 @@ def pop_requeue_unavailable(*, owner: str) -> list[tuple[int, int]]:
     closed, the newest alone when it is half-open (that lookup is the probe). None while it is open.
 
     Their attempts are not reset: one more attempt each time (its failure ends "unavailable" again, without the
-    1 s / 5 s / 15 s retries), and no more once a pop has had `UNAVAILABLE_MAX_ATTEMPTS`. Their panels are told only
-    of a result: an attempt that fails again publishes nothing (the agent saw "unavailable" once, with its alert)."""
+    1 s / 5 s / 15 s retries), and no more once a pop has had `UNAVAILABLE_MAX_ATTEMPTS`. Their panels are told of a
+    result, and of the last failure: meanwhile they say "not answering, retrying" (`retrying` in the panel state),
+    so a failure that changes nothing publishes nothing."""
     since = timezone.now() - timedelta(seconds=settings.SCREENPOP_UNAVAILABLE_RETRY_SECONDS)
     by_account: dict[str, list[int]] = {}
     for pop_id, _, domain in pops_unavailable_since(since, max_attempts=UNAVAILABLE_MAX_ATTEMPTS):
