@@ -181,8 +181,8 @@ def test_the_calls_of_a_lookup_that_lost_its_lease_are_counted_as_repeated(make_
 def test_a_pop_looked_up_again_that_fails_again_tells_its_panels_nothing_new(
     make_pop, freshdesk_sim, screen_pop_deadlines, monkeypatch
 ) -> None:
-    """The agent saw "unavailable" once (with its alert); a re-lookup while Freshdesk still fails publishes nothing,
-    and its result is published when there is one."""
+    """The agent reads "not answering, retrying"; a re-lookup while Freshdesk still fails publishes nothing (but the
+    last one, below), and its result is published when there is one."""
     from screenpop.pops import services
 
     published: list[str] = []
