@@ -224,9 +224,10 @@ export class PanelView {
     const section = this.#replace(kind);
     const unavailable = kind === "unavailable";
     const title = unavailable ? gettext("Freshdesk unavailable") : gettext("The caller could not be looked up");
-    const text = unavailable
+    let text = unavailable
       ? gettext("Freshdesk is not answering right now, so the caller's tickets cannot be shown.")
       : gettext("Something went wrong while looking the caller up in Freshdesk.");
+    if (unavailable && state.reason === "freshdesk_rate_limited") text = errorWords(state.reason, text);
     const alertBox = el("gux-inline-alert", { accent: unavailable ? "warning" : "error", class: "sp-inline-alert" });
     alertBox.append(el("strong", {}, title), " ", text);
     section.append(alertBox);
