@@ -192,6 +192,8 @@ class Pop(models.Model):
     queue_id = models.CharField(max_length=64, blank=True)
     state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING)
     detail = models.TextField(blank=True)
+    # Why the pop is in its state, as a code the panel translates (`pops.reasons`); `detail` says it to the admin.
+    reason = models.CharField(max_length=32, blank=True)
     result = models.JSONField(default=dict, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     freshdesk_calls = models.PositiveSmallIntegerField(default=0)

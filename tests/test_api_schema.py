@@ -43,6 +43,7 @@ PANEL_OPERATIONS = (
     "pop_note",
     "pop_note_save",
     "pop_dial",
+    "pop_tickets_page",
 )
 
 

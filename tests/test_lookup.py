@@ -19,10 +19,10 @@ from screenpop.lookup.service import LookupResult, caller_lookup
 from screenpop.models import PhoneIndexEntry, Tenant
 from screenpop.phones import normalize_caller
 from simulators.freshdesk.catalog import PRIORITIES, STATUSES
-from simulators.freshdesk.seed import DEMO_TICKETS, demo_contact
+from simulators.freshdesk.seed import DEMO_TICKETS, demo_contact, demo_ticket_count
 
 TICKET_KEYS = {"id", "subject", "status", "status_label", "priority", "priority_label", "updated_at", "url"}
-CONTACT_KEYS = {"id", "name", "email", "phone", "mobile", "url", "tickets"}
+CONTACT_KEYS = {"id", "name", "email", "phone", "mobile", "url", "tickets", "ticket_count", "tickets_beyond"}
 
 
 def lookup(tenant: Tenant, number: str) -> LookupResult:
@@ -72,6 +72,8 @@ def test_matches_a_us_contact_stored_in_a_local_format(sim_tenant, freshdesk_sim
         "mobile": None,
         "url": f"{freshdesk_sim.base_url}/a/contacts/{dana.id}",
         "tickets": result.tickets,
+        "ticket_count": demo_ticket_count("us_parenthesised"),
+        "tickets_beyond": False,
     }
     assert result.contacts == [result.contact]
     assert len(result.tickets) == tenant.ticket_limit == 5

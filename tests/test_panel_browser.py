@@ -23,7 +23,7 @@ from urllib.parse import urlencode, urlsplit
 import pytest
 import requests
 
-from simulators.freshdesk.seed import XSS_SUBJECT, demo_contact
+from simulators.freshdesk.seed import XSS_SUBJECT, demo_contact, demo_ticket_count
 from tests.fixtures.genesys_sim import CODE_CLIENT_ID, DEMO_ORG_ID, USERS
 from tests.fixtures.processes import ROOT, free_port
 
@@ -94,7 +94,8 @@ class PanelWorld:
         """The call exists in Genesys, but its event has not reached screenpop yet."""
         return self.genesys.place_call(phone, "Support", agent=USERS[agent])["conversationId"]
 
-    def pops_webhook(self, conversation_id: str, phone: str) -> None:
+    def pops_webhook(self, conversation_id: str, phone: str, *, expect: int = 202, **fields: str) -> dict[str, Any]:
+        """The data action's webhook for the call (`fields` over the usual ones); returns screenpop's answer."""
         token = requests.post(
             f"{self.server.base_url}/oauth/token/",
             data={"grant_type": "client_credentials"},
@@ -109,11 +110,13 @@ class PanelWorld:
                 "event_type": "INBOUND_CALL_START",
                 "media_type": "VOICE",
                 "direction": "INBOUND",
+                **fields,
             },
             headers={"Authorization": f"Bearer {token}"},
             timeout=10,
         )
-        assert response.status_code == 202, response.text
+        assert response.status_code == expect, response.text
+        return response.json()
 
     def genesys_requests(self) -> list[dict[str, Any]]:
         return [e for e in self.genesys.log(direction="in") if not e["path"].startswith("/_sim/")]
@@ -552,6 +555,168 @@ def test_the_demo_desktop_rings_a_caller_and_transfers_to_a_second_agent(world: 
     world.assert_clean()
 
 
+# -- around the happy path (issue 24): failures at once, calls that never pop, the whole story, the language -------
+
+NOTICE = "#sp-body[data-state=retrying]"
+
+
+def test_a_hung_freshdesk_shows_retrying_at_once_and_the_tickets_when_it_answers(world: PanelWorld) -> None:
+    """Freshdesk accepts and never answers: the first lookup's deadline passes, the panel says "not answering,
+    retrying" (no skeleton, no toast, no button: nothing for the agent to do), and the lookups the server goes on
+    with bring the tickets once Freshdesk answers. bench/first_visible_state prints how soon the notice shows."""
+    contact = demo_contact("us_e164")
+    conversation_id = world.conversation(contact.phone_e164)
+    panel = world.open(conversation_id)
+    panel.locator("#sp-body[data-state=pending]").wait_for()
+    world.freshdesk.configure(hang=True)
+
+    world.pops_webhook(conversation_id, contact.phone_e164)
+    panel.locator(NOTICE).wait_for()
+
+    notice = panel.locator("gux-inline-alert")
+    assert notice.locator(".sp-notice-title").inner_text() == "Freshdesk is not answering, retrying"
+    assert "as soon as Freshdesk answers" in notice.locator(".sp-notice-text").inner_text()
+    assert panel.locator(".sp-skeleton").count() == 0
+    assert panel.locator("#sp-retry").count() == 0
+    assert panel.locator("#sp-panel").get_attribute("aria-busy") == "true"
+    assert "Freshdesk is not answering, retrying" in panel.locator("#sp-live").inner_text()
+    world.shot("retrying-hang")
+
+    world.freshdesk.configure(hang=False)
+    panel.locator("#sp-body[data-state=matched]").wait_for(timeout=30_000)
+    assert panel.locator("#sp-contact-name").inner_text() == "Jordan Blake"
+    assert world.page.locator("#dm-toasts .dm-toast").count() == 0, "no alarm for an outage that healed itself"
+    world.assert_clean()
+
+
+def test_an_erroring_freshdesk_shows_retrying_between_the_retries(world: PanelWorld) -> None:
+    world.freshdesk.configure(outage=True)
+    panel = world.open(world.call(demo_contact("us_e164").phone_e164))
+
+    panel.locator(NOTICE).wait_for()
+    assert panel.locator(".sp-notice-title").inner_text() == "Freshdesk is not answering, retrying"
+
+    world.freshdesk.configure(outage=False)
+    panel.locator("#sp-body[data-state=matched]").wait_for(timeout=30_000)
+    world.assert_clean()
+
+
+def test_a_call_from_a_queue_outside_the_filters_says_it_will_not_pop(world: PanelWorld) -> None:
+    world.server.manage(
+        "shell",
+        "-c",
+        "from screenpop.models import QueueFilter, Tenant\n"
+        f"QueueFilter.objects.create(tenant=Tenant.objects.get(genesys_org_id={DEMO_ORG_ID!r}), "
+        "queue_id='queue-support', name='Support')",
+    )
+    contact = demo_contact("us_e164")
+    conversation_id = world.conversation(contact.phone_e164)
+    answer = world.pops_webhook(conversation_id, contact.phone_e164, expect=200, queue_id="queue-billing")
+    assert answer["status"] == "ignored"
+
+    panel = world.open(conversation_id)
+    panel.locator("#sp-body[data-state=ignored]").wait_for()
+
+    assert panel.locator(".sp-notice-title").inner_text() == "No tickets for this call"
+    assert "a queue that screenpop is not set up to watch" in panel.locator(".sp-notice-text").inner_text()
+    assert panel.locator("#sp-panel").get_attribute("aria-busy") == "false"
+    assert panel.locator(".sp-skeleton").count() == 0
+    world.shot("never-pop-queue")
+    world.assert_clean()
+
+
+def test_a_conversation_screenpop_never_heard_of_says_so_and_still_pops_when_its_event_comes(
+    world: PanelWorld,
+) -> None:
+    contact = demo_contact("us_e164")
+    conversation_id = world.conversation(contact.phone_e164)
+    panel = world.open(conversation_id)
+    panel.locator("#sp-body[data-state=pending]").wait_for()
+
+    detail = panel.locator("#sp-pending-detail")
+    detail.filter(has_text="Genesys Cloud has not announced this call").wait_for()
+    assert "no tickets will show" in detail.inner_text()
+    world.shot("never-pop-unknown")
+
+    world.pops_webhook(conversation_id, contact.phone_e164)  # late, but it comes
+    panel.locator("#sp-body[data-state=matched]").wait_for()
+    world.assert_clean()
+
+
+def test_a_caller_with_45_tickets_shows_the_count_a_link_to_freshdesk_and_loads_more(world: PanelWorld) -> None:
+    dana = demo_contact("us_parenthesised")
+    total = demo_ticket_count("us_parenthesised")
+    panel = world.open(world.call(dana.phone_e164))
+    panel.locator("#sp-body[data-state=matched]").wait_for()
+
+    assert panel.locator("#sp-tickets-title").inner_text() == f"5 of {total} tickets, unresolved first"
+    assert panel.locator(".sp-ticket").count() == 5
+    link = panel.locator("#sp-more-link")
+    assert link.get_attribute("href") == f"{world.freshdesk.base_url}/a/contacts/{dana.id}"
+    assert (link.get_attribute("target"), link.get_attribute("rel")) == ("_blank", "noopener noreferrer")
+    assert "More in Freshdesk" in link.inner_text()
+    first_five = [item.get_attribute("data-ticket-id") for item in panel.locator(".sp-ticket").all()]
+    world.shot("many-tickets-count")
+
+    world.freshdesk.clear_requests()
+    panel.locator("#sp-load-more").click()
+    panel.locator(".sp-ticket").nth(14).wait_for()
+    assert panel.locator("#sp-tickets-title").inner_text() == f"15 of {total} tickets, unresolved first"
+    shown = [item.get_attribute("data-ticket-id") for item in panel.locator(".sp-ticket").all()]
+    assert shown[:5] == first_five
+    assert len(set(shown)) == 15
+    assert "10 more tickets shown." in panel.locator("#sp-live").inner_text()
+    while panel.locator("#sp-load-more").is_visible():
+        count = panel.locator(".sp-ticket").count()
+        panel.locator("#sp-load-more").click()
+        panel.locator(".sp-ticket").nth(count).wait_for()
+    assert panel.locator(".sp-ticket").count() == total
+    assert panel.locator("#sp-tickets-title").inner_text() == f"{total} tickets, unresolved first"
+    assert [r["endpoint"] for r in world.freshdesk.requests()] == ["tickets.list"], "one page, kept while paging"
+    world.shot("many-tickets-loaded")
+    world.assert_clean()
+
+
+def test_german_statuses_priorities_and_the_retrying_notice(world: PanelWorld) -> None:
+    panel = world.open(world.call(demo_contact("us_e164").phone_e164), lang="de")
+    panel.locator("#sp-body[data-state=matched]").wait_for()
+
+    first = panel.locator(".sp-ticket").first
+    first.locator("gux-badge", has_text="Ausstehend").wait_for()  # Pending (a web component: rendered a moment later)
+    assert first.locator(".sp-ticket-priority").inner_text() == "Mittel"  # Medium
+    panel.locator(".sp-ticket").nth(1).locator("gux-badge", has_text="Geschlossen").wait_for()  # Closed
+
+    world.freshdesk.configure(outage=True)
+    other = world.open(world.call(demo_contact("us_dotted").phone_e164), lang="de")
+    other.locator(NOTICE).wait_for()
+    assert other.locator(".sp-notice-title").inner_text() == "Freshdesk antwortet nicht, neuer Versuch läuft"
+    world.shot("retrying-german")
+    world.assert_clean()
+
+
+@pytest.mark.parametrize("world", [{"SCREENPOP_UNAVAILABLE_RETRY_SECONDS": "0"}], indirect=True)
+def test_japanese_anonymous_caller_and_an_error_in_the_agents_words(world: PanelWorld) -> None:
+    panel = world.open(world.call("tel:anonymous"), lang="ja")
+    panel.locator("#sp-body[data-state=no_match]").wait_for()
+    assert panel.locator("#sp-caller").inner_text() == "非通知"  # Anonymous
+
+    world.server.manage(
+        "shell",
+        "-c",
+        "from screenpop.models import FreshdeskConnection\n"
+        f"c = FreshdeskConnection.objects.get(tenant__genesys_org_id={DEMO_ORG_ID!r}); c.api_key = 'wrong'; c.save()",
+    )
+    refused = world.open(world.call(demo_contact("us_e164").phone_e164), lang="ja")
+    refused.locator("#sp-body[data-state=error]").wait_for()
+    detail = refused.locator("#sp-problem-detail").inner_text()
+    assert refused.locator("#sp-problem-detail strong").inner_text() == "Freshdesk が接続を拒否しました"
+    assert "API キーを受け付けませんでした" in detail
+    for unwanted in ("http", "Error", "..", "。。"):
+        assert unwanted not in detail
+    world.shot("error-japanese")
+    world.assert_clean()
+
+
 def assert_readable(frame: Any) -> None:
     """WCAG AA (4.5:1) for the panel's text on its effective background."""
     ratios = frame.evaluate(
@@ -585,3 +750,33 @@ def assert_readable(frame: Any) -> None:
     assert ratios
     low = [(selector, text, round(ratio, 2)) for selector, text, ratio in ratios if ratio < 4.5]
     assert not low, low
+
+
+def test_the_demo_desktop_has_a_button_for_each_state_a_caller_can_be_in(world: PanelWorld) -> None:
+    """The newcomer's tour: each caller button rings the state its hint promises."""
+    world.page.goto(f"{world.server.base_url}/demo/")
+    panel = world.page.frame_locator("#dm-widget")
+
+    def ring(caller: str, state: str) -> None:
+        before = world.page.locator("#dm-log li").count()
+        world.page.locator(f"button[data-caller={caller}]").click()
+        world.page.locator("#dm-log li").nth(before + 1).wait_for()  # the call, then its webhook
+        world.page.frame_locator("#dm-widget").locator(f"#sp-body[data-state={state}]").wait_for(timeout=30_000)
+
+    ring("many", "matched")
+    assert panel.locator("#sp-tickets-title").inner_text() == "5 of 45 tickets, unresolved first"
+    ring("no_tickets", "matched")
+    assert panel.locator("#sp-contact-name").inner_text() == "Elena Park"
+    assert panel.locator("#sp-empty").is_visible()
+    ring("outside", "ignored")
+    assert panel.locator(".sp-notice-title").inner_text() == "No tickets for this call"
+    ring("hanging", "retrying")
+    assert world.page.locator("#dm-outage").is_checked()
+    world.shot("demo-hanging")
+    world.page.locator("#dm-outage").uncheck()
+    panel.locator("#sp-body[data-state=matched]").wait_for(timeout=30_000)
+    assert panel.locator("#sp-contact-name").inner_text() == "Jordan Blake"
+    hints = world.page.locator("#dm-callers").inner_text()
+    for label in ("Known contact", "Contact without tickets", "Unknown number", "Shared number", "Freshdesk down"):
+        assert label in hints
+    world.assert_clean()

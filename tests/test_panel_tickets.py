@@ -12,9 +12,12 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.utils import timezone
 
+from screenpop.lookup.service import caller_lookup
 from screenpop.models import PhoneIndexEntry, Pop, PopTicket
 from screenpop.panel_tokens import panel_token_issue
+from screenpop.phones import normalize_caller
 from screenpop.publishing import pop_group
+from simulators.freshdesk.seed import demo_contact, demo_ticket_count
 
 CONVERSATION = "6f0d8a3e-2b6c-4a53-9d7e-1c2b3a4d5e6f"
 NUMBER = "+12015550111"  # no contact has it in the seed
@@ -121,3 +124,82 @@ def test_freshdesk_down_leaves_the_pop_as_it_was(client: Any, tenant: Any, fresh
     assert pop.state == Pop.State.NO_MATCH
     freshdesk_sim.configure(outage=False)
     assert create(client, tenant).status_code == 201  # the agent's retry works: no lock left behind
+
+
+# -- the whole story: a caller's other tickets on demand (issue 24) -------------------------------------------------
+
+DANA = demo_contact("us_parenthesised")  # 45 tickets
+
+
+def looked_up_pop(tenant: Any, phone: str) -> Pop:
+    """The pop a real lookup of `phone` leaves (the panel's first tickets, their count)."""
+    found = caller_lookup(tenant=tenant, caller=normalize_caller(f"tel:{phone}", default_region="US"))
+    return Pop.objects.create(
+        tenant=tenant, conversation_id=CONVERSATION, phone_raw=f"tel:{phone}", phone_e164=phone,
+        state=Pop.State.MATCHED, result=found.result.to_json(), received_at=timezone.now(),
+        completed_at=timezone.now(),
+    )  # fmt: skip
+
+
+def page(client: Any, tenant: Any, query: str, *, conversation: str = CONVERSATION) -> Any:
+    token = panel_token_issue(tenant_id=tenant.pk, conversation_id=CONVERSATION, user_id="agent-1")
+    return client.get(f"/api/v1/pops/{conversation}/tickets?{query}", HTTP_AUTHORIZATION=f"Bearer {token}")
+
+
+def test_a_caller_with_45_tickets_shows_the_first_ones_with_the_count_and_pages_the_rest(
+    client: Any, tenant: Any, freshdesk_sim: Any
+) -> None:
+    pop = looked_up_pop(tenant, DANA.phone_e164)
+    contact = pop.result["contacts"][0]
+    assert (len(contact["tickets"]), contact["ticket_count"], contact["tickets_beyond"]) == (
+        tenant.ticket_limit,
+        demo_ticket_count("us_parenthesised"),
+        False,
+    )
+    freshdesk_sim.clear_requests()
+
+    first = page(client, tenant, f"contact={contact['id']}&offset=0&limit={tenant.ticket_limit}").json()
+    second = page(client, tenant, f"contact={contact['id']}&offset={tenant.ticket_limit}&limit=10").json()
+    last = page(client, tenant, f"contact={contact['id']}&offset=40&limit=10").json()
+
+    assert [t["id"] for t in first["tickets"]] == [t["id"] for t in contact["tickets"]], "the same ranking"
+    assert (len(second["tickets"]), second["next_offset"], second["count"]) == (10, tenant.ticket_limit + 10, 45)
+    assert not {t["id"] for t in second["tickets"]} & {t["id"] for t in first["tickets"]}
+    assert (len(last["tickets"]), last["next_offset"], last["beyond"]) == (5, None, False)
+    lists = [r for r in freshdesk_sim.requests() if r["endpoint"] == "tickets.list"]
+    assert len(lists) == 1, "one Freshdesk call for the whole page, kept while the agent pages"
+
+
+def test_load_more_needs_the_conversations_token_and_one_of_its_contacts(
+    client: Any, tenant: Any, freshdesk_sim: Any
+) -> None:
+    pop = looked_up_pop(tenant, DANA.phone_e164)
+    contact_id = pop.result["contacts"][0]["id"]
+    url = f"/api/v1/pops/{CONVERSATION}/tickets?contact={contact_id}"
+
+    assert client.get(url).status_code == 401
+    other = page(client, tenant, f"contact={contact_id}", conversation="another-conversation")
+    assert (other.status_code, other.json()["error"]) == (403, "wrong_conversation")
+    stranger = page(client, tenant, f"contact={contact_id + 1}")
+    assert (stranger.status_code, stranger.json()["error"]) == (404, "contact_not_shown")
+    refusals = [
+        ("", "contact"),
+        ("contact=abc", "contact"),
+        (f"contact={contact_id}&limit=0", "limit"),
+        (f"contact={contact_id}&offset=-1", "offset"),
+        (f"contact={contact_id}&limit=51", "limit"),
+    ]
+    for query, field in refusals:
+        refused = page(client, tenant, query)
+        assert (refused.status_code, refused.json().get("field")) == (422, field), query
+    assert not [r for r in freshdesk_sim.requests() if r["endpoint"] == "tickets.list"][1:], "none for refusals"
+
+
+def test_load_more_while_freshdesk_is_down_is_a_503_the_panel_can_name(
+    client: Any, tenant: Any, freshdesk_sim: Any
+) -> None:
+    pop = looked_up_pop(tenant, DANA.phone_e164)
+    freshdesk_sim.configure(outage=True)
+    response = page(client, tenant, f"contact={pop.result['contacts'][0]['id']}&offset=5")
+    assert (response.status_code, response.json()["error"]) == (503, "freshdesk_unavailable")
+    assert "http" not in response.json()["detail"]

@@ -4,6 +4,7 @@ breaker counts slow calls, the agent is told "unavailable" without waiting out l
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -14,6 +15,7 @@ from django.utils import timezone
 from screenpop.freshdesk.client import freshdesk_base_url
 from screenpop.lookup.breaker import CircuitBreaker
 from screenpop.models import Pop
+from screenpop.pops.result import panel_state
 from screenpop.pops.services import pop_lookup_run, pop_sweep
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
@@ -179,8 +181,8 @@ def test_the_calls_of_a_lookup_that_lost_its_lease_are_counted_as_repeated(make_
 def test_a_pop_looked_up_again_that_fails_again_tells_its_panels_nothing_new(
     make_pop, freshdesk_sim, screen_pop_deadlines, monkeypatch
 ) -> None:
-    """The agent saw "unavailable" once (with its alert); a re-lookup while Freshdesk still fails publishes nothing,
-    and its result is published when there is one."""
+    """The agent reads "not answering, retrying"; a re-lookup while Freshdesk still fails publishes nothing (but the
+    last one, below), and its result is published when there is one."""
     from screenpop.pops import services
 
     published: list[str] = []
@@ -195,3 +197,89 @@ def test_a_pop_looked_up_again_that_fails_again_tells_its_panels_nothing_new(
     freshdesk_sim.configure(outage=False)
     assert looked_up(told).state == "matched"
     assert published == ["matched"]
+
+
+# -- what the panel is told while Freshdesk fails (issue 24) --------------------------------------------------------
+
+
+def test_a_failed_attempt_is_published_at_once_as_retrying(
+    make_pop, freshdesk_sim, screen_pop_deadlines, monkeypatch
+) -> None:
+    """The first quick 5xx reaches the panels as "not answering, retrying" while the retries go on, in the agent's
+    words (a code), with an admin's detail that carries no doubled punctuation."""
+    from screenpop.pops import services
+
+    published: list[dict[str, Any]] = []
+    monkeypatch.setattr(
+        services, "pop_publish_on_commit", lambda pop: published.append(panel_state(pop, conversation_id="x"))
+    )
+    freshdesk_sim.configure(outage=True)
+    pop = looked_up(make_pop("outage"))
+
+    assert [(s["state"], s["reason"], s["retrying"]) for s in published] == [
+        ("pending", "freshdesk_not_answering", True)
+    ]
+    assert published[0]["retry_until"] == pop.next_attempt_at.isoformat().replace("+00:00", "Z")
+    assert not re.search(r"\.[.;)]", pop.detail), pop.detail
+
+
+def test_a_hang_is_unavailable_and_retrying_while_the_sweep_will_look_again(
+    make_pop, freshdesk_sim, screen_pop_deadlines
+) -> None:
+    screen_pop_deadlines.SCREENPOP_UNAVAILABLE_RETRY_SECONDS = 60
+    freshdesk_sim.configure(hang=True)
+    pop = looked_up(make_pop("hang"))
+    state = panel_state(pop, conversation_id="hang")
+    assert (state["state"], state["reason"], state["retrying"]) == ("unavailable", "freshdesk_not_answering", True)
+    assert state["retry_until"] == (pop.received_at + timedelta(seconds=60)).isoformat().replace("+00:00", "Z")
+    assert not re.search(r"\.[.;)]", pop.detail), pop.detail
+
+    screen_pop_deadlines.SCREENPOP_UNAVAILABLE_RETRY_SECONDS = 0
+    assert panel_state(pop, conversation_id="hang")["retrying"] is False, "no sweep: the agent's retry only"
+    screen_pop_deadlines.SCREENPOP_UNAVAILABLE_RETRY_SECONDS = 60
+    Pop.objects.filter(pk=pop.pk).update(received_at=timezone.now() - timedelta(seconds=61))
+    pop.refresh_from_db()
+    assert panel_state(pop, conversation_id="hang")["retrying"] is False, "the call is long over"
+
+
+def test_the_last_failed_look_again_is_published_so_the_panel_stops_saying_retrying(
+    make_pop, freshdesk_sim, screen_pop_deadlines, monkeypatch
+) -> None:
+    from screenpop.pops import services
+    from screenpop.pops.reasons import UNAVAILABLE_MAX_ATTEMPTS
+
+    screen_pop_deadlines.SCREENPOP_UNAVAILABLE_RETRY_SECONDS = 60
+    screen_pop_deadlines.SCREENPOP_RETRY_DELAYS = []
+    published: list[dict[str, Any]] = []
+    monkeypatch.setattr(
+        services, "pop_publish_on_commit", lambda pop: published.append(panel_state(pop, conversation_id="x"))
+    )
+    almost = make_pop(
+        "almost", state="unavailable", attempts=UNAVAILABLE_MAX_ATTEMPTS - 1, completed_at=timezone.now(),
+        reason="freshdesk_not_answering",
+    )  # fmt: skip
+    assert pop_sweep(owner="this-process") == [(almost.pk, almost.tenant_id)]
+    freshdesk_sim.configure(outage=True)
+    assert looked_up(almost).state == "unavailable"
+    assert [(s["state"], s["retrying"]) for s in published] == [("unavailable", False)]
+
+
+@pytest.mark.parametrize(
+    ("phone", "reason"),
+    [("tel:anonymous", "number_anonymous"), ("tel:private", "number_withheld"), ("tel:+12015550111", "no_contact")],
+)
+def test_a_caller_without_a_contact_gets_a_reason(make_pop, freshdesk_sim, phone, reason) -> None:
+    pop = looked_up(make_pop(f"no-match-{reason}", phone=phone))
+    assert (pop.state, pop.reason) == ("no_match", reason)
+
+
+def test_a_refused_api_key_is_an_error_the_agent_can_name(make_pop, freshdesk_sim) -> None:
+    from screenpop.models import FreshdeskConnection
+
+    pop = make_pop("wrong-key")
+    connection = FreshdeskConnection.objects.get(tenant_id=pop.tenant_id)
+    connection.api_key = "not-the-key"
+    connection.save()
+    pop = looked_up(pop)
+    state = panel_state(pop, conversation_id="wrong-key")
+    assert (state["state"], state["reason"], state["retrying"]) == ("error", "freshdesk_key_refused", False)

@@ -435,6 +435,42 @@ def test_queue_filters_are_enforced_server_side(app, tenant_with_token) -> None:
     assert sync(post(app, call_event(conversation_id="c-support", queue_id="queue-support"), token=token))[0] == 202
 
 
+def test_the_panel_of_an_ignored_call_is_told_why_from_the_event_log(
+    app, client, tenant_with_token, django_assert_num_queries
+) -> None:
+    """A call that will never pop: its panel's REST state says why, in a code the panel translates."""
+    from screenpop.panel_tokens import panel_token_issue
+
+    tenant, token = tenant_with_token()
+    QueueFilter.objects.create(tenant=tenant, queue_id="queue-support", name="Support")
+    sync(post(app, call_event(conversation_id="c-billing", queue_id="queue-billing"), token=token))
+    sync(post(app, call_event(conversation_id="c-chat", queue_id="queue-support", media_type="CHAT"), token=token))
+    assert sorted(EventLog.objects.values_list("conversation_id", "field")) == [
+        ("c-billing", "queue_id"),
+        ("c-chat", "media_type"),
+    ]
+
+    def state_of(conversation_id: str) -> dict[str, Any]:
+        grant = panel_token_issue(tenant_id=tenant.pk, conversation_id=conversation_id, user_id="agent")
+        response = client.get(f"/api/v1/pops/{conversation_id}", HTTP_AUTHORIZATION=f"Bearer {grant}")
+        assert response.status_code == 200
+        return response.json()
+
+    with django_assert_num_queries(2):  # the pop, then the event log
+        billing = state_of("c-billing")
+    assert (billing["state"], billing["reason"], billing["retrying"]) == ("pending", "call_queue_not_watched", False)
+    assert state_of("c-chat")["reason"] == "call_not_inbound_voice"
+    assert state_of("c-never-heard-of")["reason"] == "waiting_for_call_event"
+    tenant.active = False  # uninstalled: the webhook refuses its calls
+    tenant.save()
+    assert sync(post(app, call_event(conversation_id="c-refused", queue_id="queue-support"), token=token))[0] == 403
+    assert state_of("c-refused")["reason"] == "call_refused"
+    other = tenant_with_token()[0]
+    grant = panel_token_issue(tenant_id=other.pk, conversation_id="c-billing", user_id="agent")
+    response = client.get("/api/v1/pops/c-billing", HTTP_AUTHORIZATION=f"Bearer {grant}")
+    assert response.json()["reason"] == "waiting_for_call_event", f"tenant {other.pk} never sees another's log"
+
+
 def test_hmac_signed_requests(app, make_tenant) -> None:
     tenant = make_tenant()
     tenant.webhook_signing_secret = "signing-key"

@@ -33,6 +33,7 @@ class WebhookReplySerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=["accepted", "duplicate", "ignored"])
     pop_id = serializers.IntegerField(required=False)
     reason = serializers.CharField(required=False)
+    field = serializers.CharField(required=False, help_text="Ignored: the field that made the event start no pop.")
 
 
 class ErrorSerializer(serializers.Serializer):
@@ -62,7 +63,15 @@ class PopStateSerializer(serializers.Serializer):
     contacts = serializers.ListField(child=serializers.DictField())
     tickets = TicketSerializer(many=True)
     updated_at = serializers.CharField(allow_null=True)
-    detail = serializers.CharField()
+    detail = serializers.CharField(help_text="For the admin, in English.")
+    reason = serializers.CharField(
+        help_text="Why the pop is in its state, a code the panel translates: freshdesk_not_answering, "
+        "freshdesk_rate_limited, freshdesk_paused, freshdesk_not_connected, freshdesk_key_refused, "
+        "freshdesk_not_found, freshdesk_refused, number_anonymous, number_withheld, number_unusable, no_contact, "
+        "waiting_for_call_event, call_queue_not_watched, call_not_inbound_voice, call_refused; empty otherwise."
+    )
+    retrying = serializers.BooleanField(help_text="The lookup is tried again without anyone asking.")
+    retry_until = serializers.CharField(allow_null=True, help_text="Until when `retrying` holds.")
     link = serializers.DictField(
         allow_null=True, required=False, help_text="The ticket an agent linked the call to: ticket_id, subject, ..."
     )

@@ -23,7 +23,7 @@ from screenpop.api.serializers import (
 from screenpop.errors import ScreenpopError
 from screenpop.lookup.runner import runner
 from screenpop.panel_tokens import panel_grant_of
-from screenpop.pops.selectors import pop_state_for
+from screenpop.pops.selectors import pop_state_explained, pop_state_for
 from screenpop.pops.services import pop_retry_request
 from screenpop.process import process_identity
 from screenpop.storage.webhook import events_record
@@ -116,12 +116,17 @@ class PopStateView(APIView):
     @extend_schema(
         operation_id="pop_state",
         summary="The panel state of a conversation (the WebSocket's fallback)",
-        description="`Authorization: Bearer <panel token>`; the token is bound to this conversation.",
+        description=(
+            "`Authorization: Bearer <panel token>`; the token is bound to this conversation. For a conversation "
+            "without a pop, `reason` says why from the event log: `call_queue_not_watched` or "
+            "`call_not_inbound_voice` (its call event was ignored), `call_refused` (the tenant is inactive or its "
+            "webhook client revoked), else `waiting_for_call_event`."
+        ),
         responses={200: PopStateSerializer, 401: ErrorSerializer, 403: ErrorSerializer},
     )
     def get(self, request: Request, conversation_id: str) -> Response:
         grant = panel_grant_of(request.headers.get("Authorization", ""), conversation_id=conversation_id)
-        return Response(pop_state_for(tenant_id=grant.tenant_id, conversation_id=conversation_id))
+        return Response(pop_state_explained(tenant_id=grant.tenant_id, conversation_id=conversation_id))
 
 
 class PopRetryView(APIView):

@@ -159,8 +159,12 @@ def _lookup(
     raw_tickets = {contact["id"]: requester_tickets(client, contact["id"]) for contact in with_tickets}
     labels = ticket_labels(client) if any(raw_tickets.values()) else standard_labels()
     for contact in contacts:
-        ranked = rank_tickets(raw_tickets.get(contact["id"], []))[: tenant.ticket_limit]
+        found = raw_tickets.get(contact["id"])
+        ranked = rank_tickets(found or [])[: tenant.ticket_limit]
         contact["tickets"] = [ticket_view(ticket, labels, base_url) for ticket in ranked]
+        # The whole story: how many the page held (None: not asked), and whether Freshdesk has more beyond it.
+        contact["ticket_count"] = None if found is None else len(found)
+        contact["tickets_beyond"] = found is not None and len(found) >= TICKETS_PER_PAGE
     count = len(contacts)
     detail = f"{count} Freshdesk contacts share this number." if count > 1 else ""
     return LookupResult(
@@ -241,7 +245,8 @@ def _foreign_spelling(stored: str | None, variants: list[str], region: str) -> b
 
 
 def requester_tickets(client: FreshdeskClient, contact_id: int) -> list[dict[str, Any]]:
-    """The requester's tickets, newest first; [] for a requester Freshdesk does not know (its 400)."""
+    """The requester's tickets (one page, `TICKETS_PER_PAGE`), newest first; [] for a requester Freshdesk does not
+    know (its 400)."""
     return client.list_tickets(
         requester_id=contact_id,
         updated_since=HISTORY_START,

@@ -33,7 +33,7 @@ from screenpop.errors import ScreenpopError, ValidationFailed
 from screenpop.freshdesk.client import freshdesk_base_url
 from screenpop.install import blueprint
 from screenpop.lookup.runner import runner
-from screenpop.models import FreshdeskConnection, Tenant
+from screenpop.models import FreshdeskConnection, QueueFilter, Tenant
 from screenpop.panel.views import panel_redirect_uri
 from screenpop.pops.links import call_link_of
 from screenpop.process import process_identity
@@ -46,18 +46,41 @@ from screenpop.webhook.signing import SignedRequest, signature_compute
 logger = logging.getLogger("screenpop.panel.demo")
 
 SIMULATOR_TIMEOUT_SECONDS = 30
+WATCHED_QUEUE = "Support"
 FRESHDESK_SIMULATOR_API_KEY = "freshdesk-sim-key"  # the Freshdesk simulator's default key
 
-# The seeded callers (simulators/freshdesk seed and README), one per situation the panel must handle.
+# A button per state a caller can be in, with the seeded caller that shows it (simulators/freshdesk/seed.py).
+# `freshdesk`: the Freshdesk simulator's fault switched on before the call rings; `queue`: the Genesys queue the
+# call comes through (Support by default, the queue the demo tenant watches).
 DEMO_CALLERS: list[dict[str, str]] = [
-    {"key": "known", "ani": "+12015550123", "label": "Known contact", "hint": "Stored as +12015550123; 2 tickets."},
-    {"key": "messy", "ani": "+15550199998", "label": "Messy stored number", "hint": "Stored as 555.019.9998."},
-    {"key": "unknown", "ani": "+12015550111", "label": "Unknown number", "hint": "No contact: create a ticket."},
-    {"key": "anonymous", "ani": "anonymous", "label": "Anonymous caller", "hint": "Number withheld."},
-    {"key": "many", "ani": "+15550199999", "label": "Many tickets", "hint": "45 tickets, open ones first."},
-    {"key": "shared", "ani": "+61355504321", "label": "Shared number", "hint": "Two contacts: a picker."},
-    {"key": "html", "ani": "+33199001234", "label": "HTML in a subject", "hint": "<img src=x onerror=…> as text."},
-]
+    {"key": "known", "ani": "+12015550123", "label": "Known contact",
+     "hint": "Jordan Blake: 2 tickets, the unresolved one first."},
+    {"key": "many", "ani": "+15550199999", "label": "45 tickets",
+     "hint": "Dana Whitfield: the first 5 of 45, with More in Freshdesk and Load more."},
+    {"key": "no_tickets", "ani": "+12015550147", "label": "Contact without tickets",
+     "hint": "Elena Park, stored as 2015550147: a contact with no ticket yet."},
+    {"key": "messy", "ani": "+15550199998", "label": "Messy stored number",
+     "hint": "Marcus Lee, stored as 555.019.9998."},
+    {"key": "shared", "ani": "+61355504321", "label": "Shared number",
+     "hint": "Two contacts share the number: a picker."},
+    {"key": "unknown", "ani": "+12015550111", "label": "Unknown number",
+     "hint": "No contact has it: the agent can create a ticket."},
+    {"key": "anonymous", "ani": "anonymous", "label": "Anonymous caller",
+     "hint": "Number withheld: nothing to look up."},
+    {"key": "html", "ani": "+33199001234", "label": "HTML in a subject",
+     "hint": "<img src=x onerror=…> shown as text."},
+    {"key": "down", "ani": "+12015550123", "label": "Freshdesk down", "freshdesk": "outage",
+     "hint": "Every Freshdesk call answers 503: 'not answering, retrying' at once while screenpop keeps trying; "
+     "untick the Freshdesk switch and the tickets come by themselves. Left down, it gives up after ten attempts "
+     "(about 45 s): 'unavailable', with a toast and Try again."},
+    {"key": "hanging", "ani": "+12015550123", "label": "Freshdesk hanging", "freshdesk": "hang",
+     "hint": "Freshdesk never answers: 'not answering, retrying' once the lookup's 1.2-s deadline passes; untick "
+     "the Freshdesk switch and the tickets come by themselves. Left hanging, it gives up after ten attempts "
+     "(about 45 s)."},
+    {"key": "outside", "ani": "+12015550123", "label": "Queue outside the filters", "queue": "Sales",
+     "hint": "Rings on Sales; the demo tenant watches Support only (the demo adds that filter if it has none): "
+     "the panel says this call will not pop."},
+]  # fmt: skip
 CALLERS_BY_KEY = {caller["key"]: caller for caller in DEMO_CALLERS}
 # The wrap-up codes the demo desktop offers when the agent ends a call (Genesys's own are per org and queue).
 DEMO_WRAPUP_CODES: tuple[str, ...] = ("Resolved", "Callback scheduled", "Escalated", "No action needed")
@@ -163,10 +186,15 @@ def demo_call(setup: DemoSetup, *, caller: str, agent: str) -> dict[str, Any]:
     if spec is None:
         raise ValidationFailed(f"Unknown demo caller {caller!r}.", field="caller")
     chosen = demo_agent_set(setup, agent=agent)
+    if spec.get("freshdesk"):
+        _freshdesk_knobs(setup, outage=spec["freshdesk"] == "outage", hang=spec["freshdesk"] == "hang")
+    queue = spec.get("queue", WATCHED_QUEUE)
+    if queue != WATCHED_QUEUE:
+        _watch_only(setup, WATCHED_QUEUE)
     placed = _simulator(
         "POST",
         "calls",
-        {"ani": spec["ani"], "queue": "Support", "org": setup.tenant.genesys_org_id, "agent": chosen["id"]},
+        {"ani": spec["ani"], "queue": queue, "org": setup.tenant.genesys_org_id, "agent": chosen["id"]},
     )
     conversation_id = placed["conversationId"]
     delivered = [
@@ -267,15 +295,31 @@ def _freshdesk_simulator(setup: DemoSetup) -> str:
     return base_url
 
 
+def _watch_only(setup: DemoSetup, queue_name: str) -> None:
+    """Give the demo tenant a queue filter on `queue_name` when it has none (none means every queue), so a call on
+    another queue is one the webhook ignores."""
+    if QueueFilter.objects.filter(tenant=setup.tenant).exists():
+        return
+    queues = _simulator("GET", "seed")["queues"]
+    queue = next(q for q in queues if q["org_id"] == setup.tenant.genesys_org_id and q["name"] == queue_name)
+    QueueFilter.objects.create(tenant=setup.tenant, queue_id=queue["id"], name=queue_name)
+
+
 def demo_outage(setup: DemoSetup, *, on: bool) -> dict[str, Any]:
-    """Switch the Freshdesk simulator's outage knob (every API call answers 503)."""
+    """Switch the Freshdesk simulator's outage knob (every API call answers 503); off also ends a hang."""
+    answer = _freshdesk_knobs(setup, outage=on, hang=False)
+    return {"outage": answer.get("outage", on) or answer.get("hang", False)}
+
+
+def _freshdesk_knobs(setup: DemoSetup, **knobs: bool) -> dict[str, Any]:
+    """Set the Freshdesk simulator's fault knobs (`outage`: every call answers 503; `hang`: none is answered)."""
     base_url = _freshdesk_simulator(setup)
     try:
-        response = requests.post(f"{base_url}/_sim/config", json={"outage": on}, timeout=SIMULATOR_TIMEOUT_SECONDS)
+        response = requests.post(f"{base_url}/_sim/config", json=knobs, timeout=SIMULATOR_TIMEOUT_SECONDS)
         response.raise_for_status()
     except requests.RequestException as error:
         raise DemoUnavailable(f"The Freshdesk simulator did not answer: {error}") from error
-    return {"outage": response.json().get("outage", on)}
+    return response.json()
 
 
 # -- views ----------------------------------------------------------------------------------------------------------

@@ -34,7 +34,7 @@ from screenpop.freshdesk.errors import (
 )
 from screenpop.freshdesk.labels import ticket_labels
 from screenpop.models import FreshdeskConnection, Pop
-from screenpop.panel.services import panel_pop_of, panel_ticket_create
+from screenpop.panel.services import panel_pop, panel_ticket_create
 from screenpop.panel_tokens import PanelGrant
 from screenpop.pops.links import agent_note_of, agent_note_set, call_link_set, number_last_link
 from screenpop.pops.result import PopResult, rank_tickets, ticket_view
@@ -221,7 +221,7 @@ def panel_link_set(*, grant: PanelGrant, ticket_id: int) -> None:
     """Link the call to `ticket_id`: a ticket the panel shows, the number's last choice, one a search of this
     conversation found, or (otherwise) one Freshdesk confirms exists. Pushes the new link to the conversation's
     panels after commit. Raises `NotFound` (no pop yet) and the errors of `freshdesk_failure`."""
-    pop = panel_pop_of(grant)
+    pop = panel_pop(grant)
     known = _known_ticket(grant, pop, ticket_id)
     if known is None:
         client = _client_of(grant.tenant_id)
@@ -280,7 +280,7 @@ def panel_linked_ticket_create(*, grant: PanelGrant, subject: str, contact_id: i
     subject = (subject or "").strip()
     if not subject:
         raise ValidationFailed("subject: enter a subject.", field="subject")
-    pop = panel_pop_of(grant)
+    pop = panel_pop(grant)
     if pop.state == Pop.State.NO_MATCH:
         try:
             pop, ticket = panel_ticket_create(grant=grant, subject=subject)

@@ -86,3 +86,18 @@ class DialRequestSerializer(serializers.Serializer):
 
 class DialSerializer(serializers.Serializer):
     conversation_id = serializers.CharField(help_text="The new outbound call's conversation; its pop is started.")
+
+
+class TicketsPageRequestSerializer(serializers.Serializer):
+    contact = serializers.IntegerField(min_value=1, help_text="A Freshdesk contact the call's panel shows.")
+    offset = serializers.IntegerField(min_value=0, max_value=1000, default=0)
+    limit = serializers.IntegerField(min_value=1, max_value=50, default=10)
+
+
+class TicketsPageSerializer(serializers.Serializer):
+    contact_id = serializers.IntegerField()
+    tickets = TicketSerializer(many=True)
+    offset = serializers.IntegerField()
+    next_offset = serializers.IntegerField(allow_null=True, help_text="null: the page is exhausted.")
+    count = serializers.IntegerField(help_text="Tickets in the contact's ranked page.")
+    beyond = serializers.BooleanField(help_text="Freshdesk holds more than the page: the rest is in Freshdesk.")

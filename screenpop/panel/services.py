@@ -203,8 +203,8 @@ def _unavailable(error: GenesysError) -> ScreenpopError:
 # -- Create ticket ------------------------------------------------------------------------------------------------
 
 
-def panel_pop_of(grant: PanelGrant) -> Pop:
-    """The pop of the grant's conversation (with its tenant); `NotFound` while its call event has not arrived."""
+def panel_pop(grant: PanelGrant) -> Pop:
+    """The pop of the grant's conversation, with its tenant; `NotFound` `pop_not_found` when there is none."""
     pop = (
         Pop.objects.select_related("tenant")
         .filter(tenant_id=grant.tenant_id, conversation_id=grant.conversation_id)
@@ -224,7 +224,7 @@ def panel_ticket_create(*, grant: PanelGrant, subject: str | None = None) -> tup
     Raises `NotFound` (no pop), `ScreenpopError` 409 `not_creatable` (not a no-match pop with a number, or a
     creation in progress), `ScreenpopError` 503 `freshdesk_unavailable`, `UpstreamError` 502 (Freshdesk refused).
     """
-    pop = panel_pop_of(grant)
+    pop = panel_pop(grant)
     display = pop.result.get("phone_display") or pop.phone_e164
     if pop.state != Pop.State.NO_MATCH or not pop.phone_e164:
         raise ScreenpopError(
@@ -252,7 +252,8 @@ def panel_ticket_create(*, grant: PanelGrant, subject: str | None = None) -> tup
             )
         except (FreshdeskTransientError, FreshdeskRateLimited) as error:
             raise ScreenpopError(
-                f"Freshdesk did not create the ticket ({error.detail}); try again.", code="freshdesk_unavailable"
+                f"Freshdesk did not create the ticket ({error.detail.rstrip('.')}); try again.",
+                code="freshdesk_unavailable",
             ).with_status(503) from error
         labels = ticket_labels(client)
         ticket = ticket_view(created, labels, client.base_url)
@@ -290,7 +291,7 @@ def _pop_matched(pop: Pop, result: PopResult) -> Pop:
     now = timezone.now()
     with write_transaction():
         updated = Pop.objects.filter(pk=pop.pk, state=Pop.State.NO_MATCH).update(
-            state=Pop.State.MATCHED, detail="", result=result.to_json(), updated_at=now, completed_at=now
+            state=Pop.State.MATCHED, detail="", reason="", result=result.to_json(), updated_at=now, completed_at=now
         )
         if not updated:
             raise ScreenpopError(

@@ -33,12 +33,15 @@ from screenpop.panel.context import (
     panel_language,
     widget_context_parse,
 )
+from screenpop.panel.history import panel_tickets_page
 from screenpop.panel.linking import panel_link_created
 from screenpop.panel.serializers import (
     PanelSessionRequestSerializer,
     PanelSessionSerializer,
     TicketCreatedSerializer,
     TicketCreateRequestSerializer,
+    TicketsPageRequestSerializer,
+    TicketsPageSerializer,
 )
 from screenpop.panel.services import panel_session_open, panel_ticket_create
 from screenpop.panel_tokens import panel_grant_of
@@ -207,6 +210,36 @@ class PanelSessionView(APIView):
 
 
 class PopTicketsView(APIView):
+    @extend_schema(
+        operation_id="pop_tickets_page",
+        summary="More of a caller's tickets ('load more' in the panel)",
+        description=(
+            "`Authorization: Bearer <panel token>`. `contact` must be a contact the conversation's pop shows. "
+            "Tickets `offset` to `offset + limit` of the contact's ranked page (unresolved first, newest first; one "
+            "Freshdesk call per contact, kept for a minute, under the account's rate budget). Errors: 404 "
+            "`pop_not_found`, `contact_not_shown`; 422 naming the field; 503 `freshdesk_unavailable`, "
+            "`freshdesk_rate_limited`."
+        ),
+        parameters=[TicketsPageRequestSerializer],
+        responses={
+            200: TicketsPageSerializer,
+            401: ErrorSerializer,
+            403: ErrorSerializer,
+            404: ErrorSerializer,
+            409: ErrorSerializer,
+            422: ErrorSerializer,
+            502: ErrorSerializer,
+            503: ErrorSerializer,
+        },
+    )
+    def get(self, request: Request, conversation_id: str) -> Response:
+        grant = panel_grant_of(request.headers.get("Authorization", ""), conversation_id=conversation_id)
+        query = validated(TicketsPageRequestSerializer, request.query_params.dict())
+        page = panel_tickets_page(
+            grant=grant, contact_id=query["contact"], offset=query["offset"], limit=query["limit"]
+        )
+        return Response(page.as_body(), headers={"Cache-Control": "no-store"})
+
     @extend_schema(
         operation_id="pop_ticket_create",
         summary="Create a Freshdesk ticket for a caller with no match",

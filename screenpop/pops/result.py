@@ -12,8 +12,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.utils import timezone
+
 from screenpop.freshdesk.times import freshdesk_epoch, freshdesk_time
 from screenpop.models import Pop
+from screenpop.pops import reasons
 from screenpop.pops.links import links_of_pop
 
 POP_STATE = "pop.state"
@@ -88,7 +91,11 @@ class PopResult:
         return PopResult(
             self.phone_display,
             tuple(
-                {**contact, "tickets": rank_tickets([ticket, *contact.get("tickets", [])])[:limit]}
+                {
+                    **contact,
+                    "tickets": rank_tickets([ticket, *contact.get("tickets", [])])[:limit],
+                    "ticket_count": (contact.get("ticket_count") or 0) + 1,
+                }
                 if contact.get("id") == requester_id
                 else contact
                 for contact in self.contacts
@@ -114,7 +121,9 @@ def ticket_view(ticket: dict[str, Any], labels: dict[str, dict[int, str]], base_
 
 
 def contact_view(contact_id: int, base_url: str, **fields: Any) -> dict[str, Any]:
-    """The panel's contact: `fields` (name, email, phone, mobile, tickets) over empty values."""
+    """The panel's contact: `fields` (name, email, phone, mobile, tickets, ticket_count, tickets_beyond) over empty
+    values. `url` is the contact's page in Freshdesk, which lists all their tickets; `ticket_count` how many the
+    lookup's page of them held (None: not asked), `tickets_beyond` whether Freshdesk has more than that page."""
     return {
         "id": contact_id,
         "name": "",
@@ -123,6 +132,8 @@ def contact_view(contact_id: int, base_url: str, **fields: Any) -> dict[str, Any
         "mobile": None,
         "url": f"{base_url}/a/contacts/{contact_id}",
         "tickets": [],
+        "ticket_count": None,
+        "tickets_beyond": False,
         **fields,
     }
 
@@ -160,8 +171,30 @@ def _phone(pop: Pop | None, result: PopResult) -> dict[str, str]:
     return {"e164": pop.phone_e164, "display": result.phone_display or pop.phone_e164 or pop.phone_raw}
 
 
-def panel_state(pop: Pop | None, *, conversation_id: str) -> dict[str, Any]:
-    """The panel's message for a pop, or for a conversation whose call event has not arrived yet (pending).
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat().replace("+00:00", "Z") if moment else None
+
+
+def _retry_until(pop: Pop) -> datetime | None:
+    """Until when the pop is looked up again without anyone asking; None when it is not (any more)."""
+    if pop.reason not in reasons.RETRIED:
+        return None
+    if pop.state == Pop.State.PENDING:
+        return pop.next_attempt_at or pop.updated_at  # a retry is scheduled, or under way
+    if pop.state == Pop.State.UNAVAILABLE:
+        until = reasons.unavailable_retry_until(pop.received_at, pop.attempts)
+        return until if until is not None and until > timezone.now() else None
+    return None
+
+
+def panel_state(
+    pop: Pop | None, *, conversation_id: str, reason: str = reasons.WAITING_FOR_CALL_EVENT
+) -> dict[str, Any]:
+    """The panel's message for a pop, or for a conversation whose call event has not arrived yet (pending, with
+    `reason` saying why: waiting by default, or what the event log knows of its call event).
+
+    `reason` is a code the panel translates (`pops.reasons`); `retrying` says the lookup is tried again without
+    anyone asking (after a failure), until `retry_until`.
 
     A pop read through `pops_with_links` adds `link` (the ticket an agent said the call is about, or None) and
     `suggested_link` (the number's newest link on another call, offered first while this one has none). A state
@@ -178,8 +211,12 @@ def panel_state(pop: Pop | None, *, conversation_id: str) -> dict[str, Any]:
             "tickets": [],
             "updated_at": None,
             "detail": "Waiting for the call event from Genesys.",
+            "reason": reason,
+            "retrying": False,
+            "retry_until": None,
         }
     result = PopResult.from_json(pop.result)
+    retry_until = _retry_until(pop)
     state = {
         "type": POP_STATE,
         "conversation_id": pop.conversation_id,
@@ -188,8 +225,11 @@ def panel_state(pop: Pop | None, *, conversation_id: str) -> dict[str, Any]:
         "contact": result.contact,
         "contacts": list(result.contacts),
         "tickets": result.tickets,
-        "updated_at": pop.updated_at.isoformat().replace("+00:00", "Z") if pop.updated_at else None,
+        "updated_at": _iso(pop.updated_at),
         "detail": pop.detail,
+        "reason": pop.reason,
+        "retrying": retry_until is not None,
+        "retry_until": _iso(retry_until),
         "attempts": pop.attempts,
     }
     links = links_of_pop(pop)

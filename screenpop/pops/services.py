@@ -28,6 +28,8 @@ from screenpop.lookup.ivr import ivr_lookup, ivr_value_read
 from screenpop.lookup.service import LookupResult, caller_lookup
 from screenpop.models import FreshdeskConnection, Pop, Tenant
 from screenpop.phones import normalize_caller
+from screenpop.pops import reasons
+from screenpop.pops.reasons import UNAVAILABLE_MAX_ATTEMPTS
 from screenpop.pops.result import PopResult
 from screenpop.publishing import pop_publish_on_commit
 from screenpop.storage.pops import (
@@ -48,9 +50,6 @@ from screenpop.webhook import callers
 logger = logging.getLogger("screenpop.pops")
 
 CLAIM_BATCH = 50
-# An "unavailable" pop is looked up again while Freshdesk answers and it has had fewer attempts than this: a Freshdesk
-# that fails one call in two cannot keep a pop going round for the whole call.
-UNAVAILABLE_MAX_ATTEMPTS = 10
 
 
 @dataclass(frozen=True)
@@ -68,12 +67,20 @@ def _apply(pop: Pop, fields: dict[str, Any]) -> None:
 
 
 def _finish(
-    pop: Pop, owner: str, *, state: str, detail: str = "", result: PopResult | None = None, calls: int = 0
+    pop: Pop,
+    owner: str,
+    *,
+    state: str,
+    detail: str = "",
+    reason: str = "",
+    result: PopResult | None = None,
+    calls: int = 0,
 ) -> RunOutcome:
     now = timezone.now()
     fields: dict[str, Any] = {
         "state": state,
         "detail": detail,
+        "reason": reason,
         "completed_at": now,
         "updated_at": now,
         "next_attempt_at": None,
@@ -87,11 +94,16 @@ def _finish(
         fields["phone_e164"] = pop.phone_e164
         shown = result.shown(now)
 
-    quiet = state == Pop.State.UNAVAILABLE and _looked_up_again(pop)
+    # Its panels show "unavailable, retrying" already: no second alert, unless this was the last try.
+    quiet = (
+        state == Pop.State.UNAVAILABLE
+        and _looked_up_again(pop)
+        and reasons.unavailable_retry_until(pop.received_at, pop.attempts) is not None
+    )
 
     def published() -> None:
         _apply(pop, fields)
-        if not quiet:  # its panels show "unavailable" already: no second alert
+        if not quiet:
             pop_publish_on_commit(pop)
 
     if not pop_finish(pop, owner, fields, shown, then=published):
@@ -101,12 +113,15 @@ def _finish(
     return RunOutcome(state=state)
 
 
-def _retry_later(pop: Pop, owner: str, *, delay: float, detail: str, calls: int) -> RunOutcome:
+def _retry_later(pop: Pop, owner: str, *, delay: float, detail: str, reason: str, calls: int) -> RunOutcome:
+    """Publish the failure at once (the agent reads "not answering, retrying" while the retries go on), and
+    schedule the next attempt."""
     now = timezone.now()
     next_attempt = now + timedelta(seconds=delay)
     fields = {
         "attempts": pop.attempts,
         "detail": detail,
+        "reason": reason,
         "next_attempt_at": next_attempt,
         "lease_expires_at": next_attempt + timedelta(seconds=settings.SCREENPOP_LEASE_SECONDS),
         "freshdesk_calls": pop.freshdesk_calls + calls,
@@ -138,9 +153,10 @@ def _lost_lease(calls: int) -> RunOutcome:
 
 
 def _failure_detail(error: FreshdeskError) -> str:
+    """The admin's sentence for a failed attempt, without its final stop (the callers go on with the sentence)."""
     if isinstance(error, FreshdeskRateLimited):
         return "Freshdesk's rate limit is reached for this account"
-    return f"Freshdesk did not answer: {error.detail}"
+    return f"Freshdesk did not answer ({error.detail.rstrip('.')})"
 
 
 def pop_lookup_run(*, pop_id: int, owner: str) -> RunOutcome:
@@ -168,7 +184,14 @@ def _run(pop: Pop, owner: str) -> RunOutcome:
         result, calls = collected
         return _finish(pop, owner, state=Pop.State.MATCHED, result=result, calls=calls)
     if not caller.can_look_up:
-        return _finish(pop, owner, state=Pop.State.NO_MATCH, detail=caller.reason, result=PopResult(display))
+        return _finish(
+            pop,
+            owner,
+            state=Pop.State.NO_MATCH,
+            detail=caller.reason,
+            reason=reasons.reason_of_number(caller.outcome),
+            result=PopResult(display),
+        )
     try:
         freshdesk = tenant.freshdesk
     except FreshdeskConnection.DoesNotExist:
@@ -179,6 +202,7 @@ def _run(pop: Pop, owner: str) -> RunOutcome:
             owner,
             state=Pop.State.ERROR,
             detail="Freshdesk is not connected for this organisation: an admin adds the domain and API key.",
+            reason=reasons.FRESHDESK_NOT_CONNECTED,
         )
     client = freshdesk_client_for(freshdesk, timeouts=lookup_timeouts())
     breaker = CircuitBreaker(client.base_url)
@@ -190,6 +214,7 @@ def _run(pop: Pop, owner: str) -> RunOutcome:
             owner,
             state=Pop.State.UNAVAILABLE,
             detail="Freshdesk is unavailable (several failures in a row); lookups resume after a short pause.",
+            reason=reasons.FRESHDESK_PAUSED,
         )
 
     slow = False
@@ -211,28 +236,32 @@ def _run(pop: Pop, owner: str) -> RunOutcome:
             (cached, False) if cached is not None else flight.shared_lookup(tenant.pk, caller.e164, compute)
         )
     except (FreshdeskTransientError, FreshdeskRateLimited) as error:
+        reason = reasons.reason_of_error(error)
         if not isinstance(error, FreshdeskRateLimited):
             breaker.record_failure()
         delays = settings.SCREENPOP_RETRY_DELAYS
         if breaker.state() == "open" or error.code == TIMEOUT_CODE:
             # The agent is told now, not after retries against a Freshdesk that hangs (each would wait out the
             # deadline again); the sweep looks the caller up again once Freshdesk answers (`pop_sweep`).
-            return _finish(pop, owner, state=Pop.State.UNAVAILABLE, detail=f"{_failure_detail(error)}.")
+            return _finish(pop, owner, state=Pop.State.UNAVAILABLE, detail=f"{_failure_detail(error)}.", reason=reason)
         if pop.attempts > len(delays):
             return _finish(
                 pop,
                 owner,
                 state=Pop.State.UNAVAILABLE,
                 detail=f"{_failure_detail(error)} after {pop.attempts} attempts.",
+                reason=reason,
             )
         delay = delays[pop.attempts - 1]
         if isinstance(error, FreshdeskRateLimited) and error.retry_after is not None:
             delay = float(error.retry_after)
         calls = getattr(error, "freshdesk_calls", 0)
-        return _retry_later(pop, owner, delay=delay, detail=f"{_failure_detail(error)}; retrying.", calls=calls)
+        return _retry_later(
+            pop, owner, delay=delay, detail=f"{_failure_detail(error)}; retrying.", reason=reason, calls=calls
+        )
     except FreshdeskError as error:
         _connection_error(freshdesk, error)
-        return _finish(pop, owner, state=Pop.State.ERROR, detail=error.detail)
+        return _finish(pop, owner, state=Pop.State.ERROR, detail=error.detail, reason=reasons.reason_of_error(error))
     if computed_here:
         if slow:  # a Freshdesk that crawls is as useless to a screen pop as one that fails
             metrics.freshdesk_slow_lookups.inc()
@@ -246,7 +275,8 @@ def _run(pop: Pop, owner: str) -> RunOutcome:
     state = Pop.State.MATCHED if found.state == "matched" else Pop.State.NO_MATCH
     detail = "" if state == Pop.State.MATCHED else "No Freshdesk contact has this number."
     calls = found.freshdesk_calls if computed_here else 0
-    return _finish(pop, owner, state=state, detail=detail, result=shown, calls=calls)
+    reason = "" if state == Pop.State.MATCHED else reasons.NO_CONTACT
+    return _finish(pop, owner, state=state, detail=detail, reason=reason, result=shown, calls=calls)
 
 
 def _ivr_collected(pop: Pop, tenant: Tenant, display: str) -> tuple[PopResult, int] | None:
@@ -303,8 +333,9 @@ def pop_requeue_unavailable(*, owner: str) -> list[tuple[int, int]]:
     closed, the newest alone when it is half-open (that lookup is the probe). None while it is open.
 
     Their attempts are not reset: one more attempt each time (its failure ends "unavailable" again, without the
-    1 s / 5 s / 15 s retries), and no more once a pop has had `UNAVAILABLE_MAX_ATTEMPTS`. Their panels are told only
-    of a result: an attempt that fails again publishes nothing (the agent saw "unavailable" once, with its alert)."""
+    1 s / 5 s / 15 s retries), and no more once a pop has had `UNAVAILABLE_MAX_ATTEMPTS`. Their panels are told of a
+    result, and of the last failure: meanwhile they say "not answering, retrying" (`retrying` in the panel state),
+    so a failure that changes nothing publishes nothing."""
     since = timezone.now() - timedelta(seconds=settings.SCREENPOP_UNAVAILABLE_RETRY_SECONDS)
     by_account: dict[str, list[int]] = {}
     for pop_id, _, domain in pops_unavailable_since(since, max_attempts=UNAVAILABLE_MAX_ATTEMPTS):
@@ -351,6 +382,7 @@ def pop_retry_request(*, tenant_id: int, conversation_id: str, owner: str) -> tu
         pop.state = Pop.State.PENDING
         pop.attempts = 0
         pop.detail = "Trying again."
+        pop.reason = ""
         pop.completed_at = None
         pop.next_attempt_at = None
         pop.lease_owner = owner

@@ -51,14 +51,14 @@ class GenesysEvent:
     contact_name: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
-    def ignore_reason(self) -> str | None:
-        """Why this event starts no pop (not an inbound voice call start), or None when it does."""
+    def ignore_reason(self) -> tuple[str, str] | None:
+        """The field that makes this event start no pop (not an inbound voice call start) and why, or None."""
         if self.event_type and self.event_type.upper() not in POP_EVENT_TYPES:
-            return f"event_type {self.event_type!r} does not start a pop; only INBOUND_CALL_START does"
+            return "event_type", f"event_type {self.event_type!r} does not start a pop; only INBOUND_CALL_START does"
         if self.media_type and self.media_type.upper() not in VOICE_MEDIA_TYPES:
-            return f"media_type {self.media_type!r} is not a voice call; only VOICE pops"
+            return "media_type", f"media_type {self.media_type!r} is not a voice call; only VOICE pops"
         if self.direction and self.direction.upper() != "INBOUND":
-            return f"direction {self.direction!r} is not inbound; only INBOUND calls pop"
+            return "direction", f"direction {self.direction!r} is not inbound; only INBOUND calls pop"
         return None
 
     def as_record(self) -> dict[str, Any]:

@@ -158,12 +158,15 @@ def decide(submissions: list[Submission], principals: list[Principal], filters: 
             continue
         event = submission.event
         assert event is not None
-        reason = event.ignore_reason()
+        ignored = event.ignore_reason()
         queues = filters.get(principal.tenant_id)
-        if reason is None and queues and event.queue_id not in queues:
-            reason = f"queue {event.queue_id or '(none sent)'} is not among this tenant's queue filters"
-        if reason:
-            replies.append(Reply(200, {"status": "ignored", "reason": reason}, tenant_id=principal.tenant_id))
+        if ignored is None and queues and event.queue_id not in queues:
+            queue = event.queue_id or "(none sent)"
+            ignored = "queue_id", f"queue {queue} is not among this tenant's queue filters"
+        if ignored:
+            # The field goes to the event log with the reason: the panel of an ignored call explains it from there.
+            body = {"status": "ignored", "reason": ignored[1], "field": ignored[0]}
+            replies.append(Reply(200, body, tenant_id=principal.tenant_id))
             continue
         replies.append(None)
         candidates.setdefault((principal.tenant_id, event.conversation_id), index)

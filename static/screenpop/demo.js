@@ -88,6 +88,10 @@ async function ring(caller) {
     showInteraction(call);
     log(`Genesys: inbound call from ${call.caller.ani} to ${call.agent.name} (conversation ${call.conversation_id}).`);
     log(`Webhook via ${call.webhook.via}: ${call.webhook.status} ${JSON.stringify(call.webhook.body || "")}`);
+    if (call.caller.freshdesk && outage) {
+      outage.checked = true;
+      log(call.caller.freshdesk === "hang" ? "Freshdesk hangs (simulated)." : "Freshdesk is down (simulated outage).");
+    }
     forgetPanelLogins();
     showWidget();
   } catch (error) {

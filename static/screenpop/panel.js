@@ -32,6 +32,15 @@ const host = connectHost(config.sdk);
 const auth = new PanelAuth(config);
 let live = null;
 let lastToasted = null;
+// A conversation without a pop: after a while the panel asks the server why (the event log may know), then again
+// now and then, until the pop comes or its call event is known to have been ignored.
+const WAIT_ASK_MS = [6000, 15000];
+const WAIT_ASK_LIMIT = 20;
+let waitTimer = null;
+let waitAsked = 0;
+let ignoredReason = null;
+let retryTimer = null;
+const LOAD_MORE = 10;
 
 async function errorOf(response) {
   const body = await response.json().catch(() => ({}));
@@ -62,6 +71,12 @@ const view = new PanelView({
         "success",
       );
     },
+    async loadMore(contactId, offset) {
+      const query = new URLSearchParams({ contact: contactId, offset, limit: LOAD_MORE });
+      const response = await auth.fetch(`${config.urls.tickets}?${query}`, { headers: { Accept: "application/json" } });
+      if (!response.ok) throw await errorOf(response);
+      return response.json();
+    },
     signIn() {
       return auth.redirectToLogin({ interactive: true });
     },
@@ -88,12 +103,46 @@ const dialling = new DialPanel({
   announce: (text) => view.announce(text),
 });
 
-function show(state) {
+function watchWaiting(state) {
+  const waiting = state.state === "pending" && state.reason === "waiting_for_call_event";
+  if (!waiting || waitAsked >= WAIT_ASK_LIMIT) {
+    window.clearTimeout(waitTimer);
+    waitTimer = null;
+    return;
+  }
+  if (waitTimer) return;
+  waitTimer = window.setTimeout(async () => {
+    const explained = await live?.fetchExplained();
+    waitTimer = null;
+    waitAsked += 1;
+    show(explained || view.state);
+  }, WAIT_ASK_MS[Math.min(waitAsked, WAIT_ASK_MS.length - 1)]);
+}
+
+// An "unavailable" pop is looked up again by the server until `retry_until`; then the panel reads the final word.
+function watchRetries(state) {
+  window.clearTimeout(retryTimer);
+  if (state.state !== "unavailable" || !state.retrying || !state.retry_until) return;
+  const wait = Date.parse(state.retry_until) - Date.now() + 1000;
+  if (wait > 0 && wait < 60 * 60 * 1000) retryTimer = window.setTimeout(() => live?.refresh(), wait);
+}
+
+function show(received) {
+  let state = received;
+  if (received?.reason === "waiting_for_call_event") {
+    // The socket's state of a conversation without a pop cannot say what the server was asked already.
+    if (ignoredReason) state = { ...received, reason: ignoredReason };
+    else if (waitAsked) state = { ...received, waited: true };
+  } else if (received?.state === "pending" && !received?.updated_at) {
+    ignoredReason = received.reason;
+  }
   if (!view.showState(state)) return;
   links.update(state);
   dialling.update(state);
-  // One toast per outage shown, not per push.
-  if (state.state === "unavailable" && lastToasted !== state.updated_at) {
+  watchWaiting(state);
+  watchRetries(state);
+  // One toast per outage shown, not per push; none while the server is still retrying.
+  if (state.state === "unavailable" && !state.retrying && lastToasted !== state.updated_at) {
     lastToasted = state.updated_at;
     host.toast(
       `screenpop-unavailable-${config.conversationId}`,
@@ -104,12 +153,12 @@ function show(state) {
   }
 }
 
-function fatal(code, detail = "") {
+function fatal(code) {
   live?.stop();
   live = null;
   links.hide();
   dialling.hide();
-  view.showSessionError(code, detail);
+  view.showSessionError(code);
 }
 
 async function start() {
@@ -118,7 +167,7 @@ async function start() {
   try {
     session = await auth.start();
   } catch (error) {
-    fatal(error instanceof PanelError ? error.code : "failure", error?.detail || "");
+    fatal(error instanceof PanelError ? error.code : "failure");
     return;
   }
   view.setSession(session);

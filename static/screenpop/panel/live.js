@@ -60,6 +60,17 @@ export class LiveConnection {
     }
   }
 
+  // The REST state, which also explains a conversation without a pop (the socket's state does not); null when the
+  // server cannot be asked now.
+  async fetchExplained() {
+    try {
+      const response = await this.auth.fetch(this.config.urls.state, { headers: { Accept: "application/json" } });
+      return response.ok ? await response.json() : null;
+    } catch {
+      return null;
+    }
+  }
+
   #socketUrl() {
     const url = new URL(this.config.urls.socket, window.location.href);
     url.protocol = window.location.protocol === "https:" ? "wss:" : "ws:";

@@ -6,8 +6,11 @@
 // changed ticket gets a short highlight.
 
 import { absoluteTime, format, gettext, ngettext, relativeTime } from "./i18n.js";
+import { errorWords, numberLabel, priorityLabel, reasonWords, statusLabel } from "./words.js";
 
 const STATUS_ACCENTS = { 2: "info", 3: "warning", 4: "success", 5: "inherit" };
+// A conversation whose call event was ignored: it will never pop.
+const CALL_IGNORED = new Set(["call_queue_not_watched", "call_not_inbound_voice", "call_refused"]);
 const HIGHLIGHT_MS = 4000;
 const CLOCK_MS = 30000;
 
@@ -48,11 +51,6 @@ export function safeLink(url, origin) {
   }
   if (parsed.protocol !== "https:" && parsed.protocol !== "http:") return null;
   return parsed.origin === origin ? parsed.href : null;
-}
-
-// A number as the agent reads it: the pipeline shows the raw ANI ("tel:+1...") until a lookup formatted it.
-function displayNumber(value) {
-  return String(value || "").replace(/^(tel|sips?):/i, "");
 }
 
 function ticketFingerprint(ticket) {
@@ -103,6 +101,7 @@ export class PanelView {
     this.freshdeskOrigin = null;
     this.selectedContactId = null;
     this.tickets = new Map(); // ticket id -> {item, link, subject, number, badge, priority, time, fingerprint}
+    this.more = new Map(); // contact id -> the tickets "load more" brought, in their order
     this.shownContactId = null;
     window.setInterval(() => this.#tickClock(), CLOCK_MS);
   }
@@ -134,29 +133,31 @@ export class PanelView {
       return false;
     }
     this.state = state;
-    const phone = displayNumber(state.phone?.display);
+    const phone = numberLabel(state.phone?.display, state.reason);
     setText(this.caller, phone);
     this.caller.hidden = !phone;
-    const kind = ["matched", "no_match", "unavailable", "error"].includes(state.state) ? state.state : "pending";
+    let kind = ["matched", "no_match", "unavailable", "error"].includes(state.state) ? state.state : "pending";
+    // Retries go on behind "not answering": the agent is told at once, and the tickets replace it when they come.
+    if (state.retrying && (kind === "pending" || kind === "unavailable")) kind = "retrying";
+    else if (kind === "pending" && CALL_IGNORED.has(state.reason)) kind = "ignored";
     const sameKind = kind === this.kind;
     if (kind === "matched") this.#showMatched(state, sameKind);
     else if (kind === "no_match") this.#showNoMatch(state, sameKind, previous);
     else if (kind === "unavailable" || kind === "error") this.#showProblem(state, kind);
+    else if (kind === "retrying" || kind === "ignored") this.#showNotice(state, kind, sameKind);
     else this.#showPending(state, sameKind);
-    this.main.setAttribute("aria-busy", String(kind === "pending"));
+    this.main.setAttribute("aria-busy", String(kind === "pending" || kind === "retrying"));
     this.body.dataset.updatedAt = state.updated_at || "";
     return true;
   }
 
-  showSessionError(code, detail) {
+  showSessionError(code) {
     const [title, text] = SESSION_MESSAGES[code] || [
       () => gettext("The panel could not start"),
       () => gettext("It could not check your Genesys Cloud sign-in. Try again in a moment."),
     ];
     const section = this.#replace("session-error", code);
     section.append(el("h2", { class: "sp-message-title" }, title()), el("p", {}, text()));
-    // The server's English detail helps only where the panel has no words of its own for the problem.
-    if (detail && !SESSION_MESSAGES[code]) section.append(el("p", { class: "sp-detail" }, detail));
     if (code === "login_required") {
       section.append(this.#button("sp-sign-in", gettext("Sign in with Genesys Cloud"), "primary", () => this.actions.signIn()));
     } else if (!SESSION_MESSAGES[code]) {
@@ -199,22 +200,40 @@ export class PanelView {
       section.append(skeleton, el("p", { class: "sp-loading-text" }, gettext("Looking up the caller in Freshdesk…")));
       section.append(el("p", { class: "sp-detail", id: "sp-pending-detail" }));
     }
-    // The server explains a wait ("retrying") in English; shown small, as received.
-    setText(this.body.querySelector("#sp-pending-detail"), state.attempts ? state.detail : "");
+    // No call event after a while (the panel asked the server why): say what that means.
+    const waited = state.waited && reasonWords(state.reason);
+    const detail = this.body.querySelector("#sp-pending-detail");
+    if (!waited) setText(detail, "");
+    else if (detail.dataset.reason !== state.reason) detail.replaceChildren(el("strong", {}, waited[0]), " ", waited[1]);
+    detail.dataset.reason = waited ? state.reason : "";
+  }
+
+  // "Not answering, retrying" (the lookup goes on by itself) or "this call will never pop" (its event was ignored).
+  #showNotice(state, kind, sameKind) {
+    const [title, text] = reasonWords(state.reason) || reasonWords("freshdesk_not_answering");
+    if (sameKind && this.body.dataset.reason === state.reason) return;
+    const section = this.#replace(kind, state.reason);
+    section.dataset.reason = state.reason || "";
+    const alertBox = el("gux-inline-alert", { accent: kind === "retrying" ? "warning" : "info", class: "sp-inline-alert" });
+    alertBox.append(el("strong", { class: "sp-notice-title" }, title), " ", el("span", { class: "sp-notice-text" }, text));
+    section.append(alertBox);
+    this.announce(`${title}. ${text}`);
   }
 
   #showProblem(state, kind) {
     const section = this.#replace(kind);
     const unavailable = kind === "unavailable";
     const title = unavailable ? gettext("Freshdesk unavailable") : gettext("The caller could not be looked up");
-    const text = unavailable
+    let text = unavailable
       ? gettext("Freshdesk is not answering right now, so the caller's tickets cannot be shown.")
       : gettext("Something went wrong while looking the caller up in Freshdesk.");
+    if (unavailable && state.reason === "freshdesk_rate_limited") text = errorWords(state.reason, text);
     const alertBox = el("gux-inline-alert", { accent: unavailable ? "warning" : "error", class: "sp-inline-alert" });
     alertBox.append(el("strong", {}, title), " ", text);
     section.append(alertBox);
-    // An error needs an admin (its detail says what to fix); an outage only needs time.
-    if (!unavailable && state.detail) section.append(el("p", { class: "sp-detail" }, state.detail));
+    // An error needs an admin: the reason says what to ask for, in the agent's words.
+    const words = !unavailable && reasonWords(state.reason);
+    if (words) section.append(el("p", { class: "sp-detail", id: "sp-problem-detail" }, el("strong", {}, words[0]), " ", words[1]));
     const retry = this.#button("sp-retry", gettext("Try again"), "secondary", async () => {
       retry.setAttribute("disabled", "");
       try {
@@ -228,7 +247,7 @@ export class PanelView {
   }
 
   #showNoMatch(state, sameKind, previous) {
-    const number = displayNumber(state.phone?.display);
+    const number = numberLabel(state.phone?.display, state.reason);
     const canCreate = Boolean(state.phone?.e164);
     if (sameKind && previous?.phone?.e164 === state.phone?.e164) return;
     const section = this.#replace("no_match");
@@ -281,7 +300,7 @@ export class PanelView {
       try {
         await this.actions.create(subject);
       } catch (failure) {
-        setText(error, failure?.detail || gettext("The ticket could not be created. Try again."));
+        setText(error, errorWords(failure?.code, gettext("The ticket could not be created. Try again.")));
         button.removeAttribute("disabled");
         setText(button, gettext("Create ticket"));
       }
@@ -304,13 +323,15 @@ export class PanelView {
         el("h3", { class: "sp-tickets-title", id: "sp-tickets-title" }),
         el("ul", { class: "sp-tickets", id: "sp-tickets", "aria-labelledby": "sp-tickets-title" }),
         el("p", { class: "sp-empty", id: "sp-empty", hidden: true }, gettext("No tickets for this contact yet.")),
+        el("div", { class: "sp-more", id: "sp-more" }),
       );
     }
     this.#renderPicker(section.querySelector("#sp-picker"), contacts, selected);
     this.#renderContact(section.querySelector("#sp-contact"), selected);
     const changed = this.#renderTickets(section, selected);
+    this.#renderMore(section.querySelector("#sp-more"), selected);
     if (!sameKind) {
-      const count = selected?.tickets?.length || 0;
+      const count = selected?.ticket_count ?? selected?.tickets?.length ?? 0;
       this.announce(
         format(ngettext("%(name)s: %(count)s ticket.", "%(name)s: %(count)s tickets.", count), {
           name: selected?.name || gettext("Freshdesk contact"),
@@ -320,7 +341,7 @@ export class PanelView {
     } else if (changed.length) {
       this.announce(
         changed
-          .map((ticket) => format(gettext("Ticket #%(id)s updated: %(status)s."), { id: ticket.id, status: ticket.status_label }))
+          .map((ticket) => format(gettext("Ticket #%(id)s updated: %(status)s."), { id: ticket.id, status: statusLabel(ticket) }))
           .join(" "),
       );
     }
@@ -350,7 +371,7 @@ export class PanelView {
     const options = contacts.map((contact) => {
       let option = select.querySelector(`option[value="${CSS.escape(String(contact.id))}"]`);
       if (!option) option = el("option", { value: String(contact.id) });
-      const tickets = contact.tickets?.length || 0;
+      const tickets = contact.ticket_count ?? contact.tickets?.length ?? 0;
       setText(
         option,
         format(ngettext("%(name)s (%(count)s ticket)", "%(name)s (%(count)s tickets)", tickets), {
@@ -395,7 +416,7 @@ export class PanelView {
   // Returns the tickets whose content changed in place (for the announcement).
   #renderTickets(section, contact) {
     const list = section.querySelector("#sp-tickets");
-    const tickets = Array.isArray(contact?.tickets) ? contact.tickets : [];
+    const tickets = this.#ticketsShown(contact);
     const switched = this.shownContactId !== (contact?.id ?? null);
     if (switched) {
       this.tickets.clear();
@@ -403,11 +424,17 @@ export class PanelView {
     }
     const firstRender = switched;
     this.shownContactId = contact?.id ?? null;
+    const total = contact?.ticket_count ?? tickets.length;
     setText(
       section.querySelector("#sp-tickets-title"),
-      format(ngettext("%(count)s ticket, unresolved first", "%(count)s tickets, unresolved first", tickets.length), {
-        count: tickets.length,
-      }),
+      total > tickets.length || contact?.tickets_beyond
+        ? format(
+            ngettext("%(shown)s of %(count)s ticket, unresolved first", "%(shown)s of %(count)s tickets, unresolved first", total),
+            { shown: tickets.length, count: contact?.tickets_beyond ? `${total}+` : total },
+          )
+        : format(ngettext("%(count)s ticket, unresolved first", "%(count)s tickets, unresolved first", tickets.length), {
+            count: tickets.length,
+          }),
     );
     section.querySelector("#sp-empty").hidden = tickets.length > 0;
     const changed = [];
@@ -419,7 +446,7 @@ export class PanelView {
       if (!entry) {
         entry = this.#ticketEntry(ticket);
         this.tickets.set(ticket.id, entry);
-        if (!firstRender) this.#highlight(entry.item);
+        if (!firstRender && !this.loadingMore) this.#highlight(entry.item);
       } else if (entry.fingerprint !== fingerprint) {
         this.#fillTicket(entry, ticket);
         this.#highlight(entry.item);
@@ -439,6 +466,72 @@ export class PanelView {
       if (list.children[index] !== item) list.insertBefore(item, list.children[index] || null);
     });
     return changed;
+  }
+
+  // The pop's tickets of `contact`, then those "load more" brought that it does not hold.
+  #ticketsShown(contact) {
+    const tickets = Array.isArray(contact?.tickets) ? contact.tickets : [];
+    const held = new Set(tickets.map((ticket) => ticket.id));
+    return tickets.concat((this.more.get(contact?.id) || []).filter((ticket) => !held.has(ticket.id)));
+  }
+
+  // "More in Freshdesk" (the contact's page lists every ticket) and "Load more" (the rest of the lookup's page).
+  #renderMore(container, contact) {
+    const shown = this.#ticketsShown(contact).length;
+    const total = contact?.ticket_count ?? shown;
+    const href = safeLink(contact?.url, this.freshdeskOrigin);
+    const wanted = Boolean(contact) && (total > shown || contact.tickets_beyond);
+    container.hidden = !wanted;
+    if (!wanted) {
+      container.replaceChildren();
+      return;
+    }
+    if (!container.querySelector("#sp-more-error")) {
+      const button = this.#button("sp-load-more", gettext("Load more"), "secondary", () => this.#loadMore(button));
+      container.replaceChildren(button, el("p", { class: "sp-form-error", id: "sp-more-error", role: "alert" }));
+    }
+    const button = container.querySelector("#sp-load-more");
+    button.hidden = shown >= total;
+    let link = container.querySelector("#sp-more-link");
+    if (href && !link) {
+      link = el("a", { id: "sp-more-link", class: "sp-more-link", target: "_blank", rel: "noopener noreferrer" });
+      link.append(gettext("More in Freshdesk"), el("span", { class: "sr-only" }, ` ${gettext("(opens Freshdesk in a new tab)")}`));
+      container.prepend(link);
+    }
+    if (link) {
+      if (href) setAttr(link, "href", href);
+      link.hidden = !href;
+    }
+  }
+
+  async #loadMore(button) {
+    const contact = this.#selectedContact();
+    if (!contact || button.hasAttribute("disabled")) return;
+    const error = this.body.querySelector("#sp-more-error");
+    button.setAttribute("disabled", "");
+    setText(error, "");
+    try {
+      const page = await this.actions.loadMore(contact.id, this.#ticketsShown(contact).length);
+      const before = this.#ticketsShown(contact).length;
+      this.more.set(contact.id, [...(this.more.get(contact.id) || []), ...(page.tickets || [])]);
+      this.loadingMore = true;
+      try {
+        this.#showMatched(this.state, true);
+      } finally {
+        this.loadingMore = false;
+      }
+      const added = this.#ticketsShown(this.#selectedContact()).length - before;
+      this.announce(format(ngettext("%(count)s more ticket shown.", "%(count)s more tickets shown.", added), { count: added }));
+    } catch (failure) {
+      setText(error, errorWords(failure?.code, gettext("More tickets could not be loaded. Try again.")));
+    } finally {
+      button.removeAttribute("disabled");
+    }
+  }
+
+  #selectedContact() {
+    const contacts = Array.isArray(this.state?.contacts) ? this.state.contacts : [];
+    return contacts.find((contact) => contact.id === this.selectedContactId) || contacts[0] || null;
   }
 
   #ticketEntry(ticket) {
@@ -475,10 +568,10 @@ export class PanelView {
     setText(entry.subject, ticket.subject || gettext("(no subject)"));
     setText(entry.number, `#${ticket.id}`);
     setAttr(entry.badge, "accent", STATUS_ACCENTS[ticket.status] || "warning");
-    setText(entry.badge, ticket.status_label || "");
+    setText(entry.badge, statusLabel(ticket));
     setAttr(entry.priority, "data-priority", ticket.priority ?? "");
-    setText(entry.priority, ticket.priority_label || "");
-    entry.priority.hidden = !ticket.priority_label;
+    setText(entry.priority, priorityLabel(ticket));
+    entry.priority.hidden = !priorityLabel(ticket);
     setAttr(entry.time, "datetime", ticket.updated_at || "");
     setAttr(entry.time, "title", absoluteTime(ticket.updated_at, this.language));
     this.#fillTime(entry.time);
