@@ -706,6 +706,47 @@ def test_the_start_page_takes_the_region_from_the_url(wizard_settings, client) -
     assert "<script" not in page.content.decode()
 
 
+@pytest.mark.parametrize(
+    ("who", "lands_on"), [("Avery Admin", "/install/freshdesk/"), ("Alex Agent", "/install/check/")]
+)
+def test_the_demo_lets_the_newcomer_sign_in_as_the_admin_or_an_agent(wizard, genesys_sim, who, lands_on) -> None:
+    environment = sim_environment(genesys_sim)
+    page = wizard.client.get("/install/", {"environment": environment})
+    choices = dict((label.split(",")[0], login) for login, label in page.context["form"].fields["sign_in_as"].choices)
+
+    started = wizard.client.post("/install/login/", {"environment": environment, "sign_in_as": choices[who]})
+    answer = requests.get(
+        started["Location"], allow_redirects=False, timeout=10
+    )  # the simulator signs in, no hint added
+    back = urlsplit(answer.headers["Location"])
+    landed = wizard.client.get(f"{back.path}?{back.query}")
+    check = wizard.client.get("/install/check/").content.decode()
+
+    assert list(choices) == ["Avery Admin", "Alex Agent"]
+    assert "Sign in to the simulated organisation as" in page.content.decode()
+    assert landed["Location"] == lands_on
+    if who == "Alex Agent":
+        assert "permissions missing" in check
+        assert "sign in as the admin" in check
+
+
+def test_a_real_region_offers_no_simulated_users_and_sends_no_login_hint(wizard, genesys_sim) -> None:
+    refused = wizard.client.post("/install/login/", {"environment": "mypurecloud.ie", "sign_in_as": "x@y.example"})
+
+    assert refused.status_code == 302
+    assert refused["Location"].startswith("https://login.mypurecloud.ie/oauth/authorize?")
+    assert "login_hint" not in refused["Location"]
+
+
+def test_a_sign_in_choice_the_simulator_does_not_know_is_refused(wizard, genesys_sim) -> None:
+    refused = wizard.client.post(
+        "/install/login/", {"environment": sim_environment(genesys_sim), "sign_in_as": "mallory@evil.example"}
+    )
+
+    assert refused.status_code == 400
+    assert "Select a valid choice" in refused.content.decode()
+
+
 def test_the_workflow_file_is_served(client) -> None:
     response = client.get("/install/workflow.yaml")
 

@@ -39,6 +39,7 @@ from screenpop.install.session import (
     wizard_page,
     wizard_save,
 )
+from screenpop.install.simulated_login import simulated_users
 from screenpop.install.sync import needs_sync, queue_filters_sync
 from screenpop.models import FreshdeskConnection, QueueFilter, Tenant
 from screenpop.validation import genesys_base_url, genesys_environment, is_simulator_environment, simulators_allowed
@@ -78,6 +79,7 @@ def _login_form_page(request: HttpRequest, form: RegionForm, *, status: int = 20
     context = page_context(
         wizard_from_session(request), None, "login", form=form, client_configured=bool(install_client_id())
     )
+    context["sign_in_as"] = form["sign_in_as"] if "sign_in_as" in form.fields else None
     response = render(request, "install/start.html", context, status=status)
     origins = [genesys_base_url(environment, service="login") for environment, _ in form.fields["environment"].choices]
     response._csp_update = {"form-action": origins}  # type: ignore[attr-defined]  # read by django-csp's middleware
@@ -87,13 +89,20 @@ def _login_form_page(request: HttpRequest, form: RegionForm, *, status: int = 20
 @require_GET
 def start(request: HttpRequest) -> HttpResponse:
     hint = _environment_hint(request)
-    form = RegionForm(initial={"environment": hint}, extra_environment=_simulator_environment(hint))
+    simulator = _simulator_environment(hint)
+    form = RegionForm(
+        initial={"environment": hint or simulator},
+        extra_environment=simulator,
+        simulated_users=simulated_users(simulator),
+    )
     return _login_form_page(request, form)
 
 
 @require_POST
 def login(request: HttpRequest) -> HttpResponseBase:
-    form = RegionForm(request.POST, extra_environment=_simulator_environment(request.POST.get("environment")))
+    simulator = _simulator_environment(request.POST.get("environment"))
+    chosen_simulator = simulator if request.POST.get("environment") == simulator else None
+    form = RegionForm(request.POST, extra_environment=simulator, simulated_users=simulated_users(chosen_simulator))
     if not install_client_id():
         messages.error(
             request, "This deployment has no Genesys OAuth client for the wizard (SCREENPOP_INSTALL_CLIENT_ID)."
@@ -117,6 +126,7 @@ def login(request: HttpRequest) -> HttpResponseBase:
             redirect_uri=callback_url(),
             state=state,
             code_challenge=pkce_challenge(verifier),
+            login_hint=form.cleaned_data.get("sign_in_as") or "",
         )
     )
 
@@ -194,7 +204,14 @@ def check(request: HttpRequest) -> HttpResponseBase:
     if wizard.check_ok and wizard.tenant():
         return redirect("install:freshdesk")
     missing = [checks.MissingPermission(*item) for item in wizard.check.get("missing_permissions") or []]
-    context = page_context(wizard, None, "login", missing=missing, check=wizard.check)
+    context = page_context(
+        wizard,
+        None,
+        "login",
+        missing=missing,
+        check=wizard.check,
+        simulator=is_simulator_environment(wizard.environment),
+    )
     return render(request, "install/check.html", context)
 
 
