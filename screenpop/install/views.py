@@ -10,7 +10,6 @@ from __future__ import annotations
 import hmac
 import secrets
 import time
-from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -26,7 +25,7 @@ from screenpop.genesys.errors import GenesysAuthError
 from screenpop.genesys.transport import authorize_url, pkce_challenge, pkce_verifier
 from screenpop.install import blueprint, checks, links, provisioning, services, workflow
 from screenpop.install import uninstall as uninstalling
-from screenpop.install.call_check import CallCheckResult, call_check_run
+from screenpop.install.call_check import CallCheckResult, answer_sentences, call_check_run
 from screenpop.install.config import install_client_id
 from screenpop.install.forms import FreshdeskForm, RegionForm, TestCallForm
 from screenpop.install.session import (
@@ -232,11 +231,9 @@ def freshdesk(request: HttpRequest, wizard: Wizard, tenant: Tenant) -> HttpRespo
             except ValidationFailed as error:
                 form.add_error("api_key" if error.field == "freshdesk_api_key" else "domain", error.detail)
             else:
-                messages.success(
-                    request,
-                    f"Connected to Freshdesk at {connection.domain}: {connection.rate_limit_per_minute or '?'} API "
-                    f"calls a minute ({connection.get_plan_display()}).",
-                )
+                limit = connection.rate_limit_per_minute
+                allowance = f": {limit} API calls a minute ({connection.get_plan_display()})" if limit else ""
+                messages.success(request, f"Connected to Freshdesk at {connection.domain}{allowance}.")
                 return redirect("install:queues")
         status = 400
     else:
@@ -338,40 +335,6 @@ def provision(request: HttpRequest, wizard: Wizard, tenant: Tenant) -> HttpRespo
     return render(request, "install/provision.html", context)
 
 
-OBJECT_LABELS = {
-    "role": "Role",
-    "sync_client": "Sync OAuth client",
-    "panel_client": "Agents' panel OAuth client",
-    "credential": "Webhook credential",
-    "data_integration": "Web Services Data Actions integration",
-    "auth_action": "Custom auth action",
-    "data_action": "Data action",
-    "widget": "Interaction Widget",
-    "workflow": "Workflow",
-    "trigger": "Trigger",
-}
-
-
-def _installed_objects(tenant: Tenant) -> list[dict[str, Any]]:
-    objects = tenant.genesys_objects or {}
-    rows = []
-    for key, label in OBJECT_LABELS.items():
-        item = objects.get(key)
-        if item:
-            version = item.get("version") or item.get("config_version") or ""
-            object_id = str(item.get("id") or "")
-            rows.append(
-                {
-                    "kind": label,
-                    "name": item.get("name", ""),
-                    "id": object_id,
-                    "version": version,
-                    "url": links.admin_url(tenant.region, key, object_id),
-                }
-            )
-    return rows
-
-
 @require_GET
 @wizard_page()
 def summary(request: HttpRequest, wizard: Wizard, tenant: Tenant) -> HttpResponse:
@@ -381,7 +344,7 @@ def summary(request: HttpRequest, wizard: Wizard, tenant: Tenant) -> HttpRespons
         wizard,
         tenant,
         "summary",
-        installed=_installed_objects(tenant),
+        installed=links.installed_objects(tenant),
         last_run=last_run,
         workflow_file=workflow.WORKFLOW_DOWNLOAD_NAME,
         test_form=TestCallForm(),
@@ -407,7 +370,7 @@ def _keep_test_call(request: HttpRequest, result: CallCheckResult) -> None:
     request.session[TEST_CALL_KEY] = {
         "ok": result.ok,
         "inputs": result.inputs,
-        "answer": result.answer,
+        "answer": answer_sentences(result.answer) if result.ok else [],
         "detail": result.detail,
         "steps": [{"name": name, "ok": ok} for name, ok in result.steps],
     }
@@ -423,7 +386,9 @@ def uninstall(request: HttpRequest, wizard: Wizard, tenant: Tenant) -> HttpRespo
         report = uninstalling.uninstall(tenant=tenant, api=wizard.api())
         context = page_context(wizard, tenant, "summary", report=report.as_json(), ok=report.ok)
         return render(request, "install/uninstalled.html", context, status=200 if report.ok else 502)
-    context = page_context(wizard, tenant, "summary", installed=_installed_objects(tenant), prefix=blueprint.PREFIX)
+    context = page_context(
+        wizard, tenant, "summary", installed=links.installed_objects(tenant), prefix=blueprint.PREFIX
+    )
     return render(request, "install/uninstall.html", context)
 
 
