@@ -127,7 +127,7 @@ class NewcomerWalk:
         self._see("permissions missing", "h2")
         self._see("sign in as the admin")
         self.shot("03-wizard-agent-lacks-permissions")
-        self.page.get_by_role("button", name="Log out and sign in as someone else").click()
+        self.page.get_by_role("button", name="Log out and sign in as the admin").click()
         self._at("/install/")
 
     def wizard_install_as_the_admin(self) -> None:
