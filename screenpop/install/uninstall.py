@@ -113,7 +113,9 @@ class Uninstaller:
     def workflows(self) -> int:
         """Our workflows: the recorded one and every workflow named with the prefix, found on the full list (a
         `name` wildcard on flows is unconfirmed in Genesys, and a search that matched nothing would report the workflow
-        "absent" and leave it in the org). One still listed after its delete fails the step instead of passing."""
+        "absent" and leave it in the org). A delete answered 404 counts as gone only if the flow is no longer listed
+        (a 404 from a route that does not exist, as the simulator once gave, left the workflow in place reported
+        "absent"): one still listed fails the step."""
         removed = self._remove_each(_ids(self.objects.get("workflow"), self.api.workflows()), self.api.workflow_delete)
         left = [str(item.get("name")) for item in self.api.workflows() if _ours(item)]
         if left:
