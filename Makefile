@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | sha1sum | cut -c1-12)
 NODE_STAMP := node_modules/.installed-$(shell cat package.json package-lock.json 2>/dev/null | sha1sum | cut -c1-12)
 
-.PHONY: install run test lint format pytest bench bench-quick bench-tools clean manifests
+.PHONY: install run test lint format pytest bench bench-quick bench-tools clean manifests screenshots
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -44,6 +44,12 @@ bench: install bench-tools
 
 bench-quick: install bench-tools
 	$(PY) -m bench.run_all --quick
+
+# docs/screens/: each screen of the newcomer's path, photographed in chromium on a world of its own (fresh database,
+# both simulators, free ports); it needs Debian's chromium.
+screenshots: install
+	@command -v chromium >/dev/null || { echo "make screenshots needs chromium: apt-get install chromium"; exit 1; }
+	$(PY) manage.py screenshots
 
 # The Kubernetes manifests as `kubectl apply -k` would apply them (kubectl comes from requirements-dev.txt).
 OVERLAY ?= production

@@ -3,20 +3,31 @@ and read-only pops and event log. Saved secrets are never rendered; a new client
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin.widgets import FilteredSelectMultiple
 from django.db.models import QuerySet
-from django.http import HttpRequest
-from django.utils.html import format_html
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 
 from screenpop import tenants
+from screenpop.errors import ScreenpopError
 from screenpop.genesys import quotas
+from screenpop.install import links
+from screenpop.install import services as install_services
 from screenpop.install import sync as install_sync
 from screenpop.models import EventLog, FreshdeskConnection, Pop, QueueFilter, Tenant, WebhookClient
+from screenpop.tenant_health import tenant_health, tenant_pop_retry
 
 
 class FreshdeskConnectionForm(forms.ModelForm):
@@ -64,22 +75,49 @@ class FreshdeskConnectionInline(admin.StackedInline):
     readonly_fields = ["rate_limit_per_minute", "verified_at", "last_error", "last_error_at", "index_synced_at"]
 
 
-class QueueFilterInline(admin.TabularInline):
-    model = QueueFilter
-    extra = 0
+class TenantForm(forms.ModelForm):
+    queues = forms.MultipleChoiceField(
+        label=_("Queue filters"),
+        required=False,
+        widget=FilteredSelectMultiple(_("queues"), is_stacked=False),
+        help_text=_("Calls entering the chosen queues pop; choose none to pop for every queue."),
+    )
+
+    class Meta:
+        model = Tenant
+        fields = ["name", "genesys_org_id", "region", "active", "phone_region", "ticket_limit", "panel_client_id"]
+
+
+@dataclass(frozen=True)
+class QueueChoices:
+    """The queue picker's options (id → name) and, when Genesys could not list them, why."""
+
+    names: dict[str, str]
+    problem: str = ""
 
 
 @admin.register(Tenant)
 class TenantAdmin(admin.ModelAdmin):
-    list_display = ["name", "genesys_org_id", "region", "active", "sync_state", "trigger_quota_use", "created_at"]
+    form = TenantForm
+    list_display = [
+        "name",
+        "genesys_org_id",
+        "region",
+        "active",
+        "sync_state",
+        "trigger_quota_use",
+        "health_link",
+        "created_at",
+    ]
     list_filter = ["active", "region", "sync_state"]
     search_fields = ["name", "genesys_org_id"]
-    inlines = [FreshdeskConnectionInline, QueueFilterInline]
+    inlines = [FreshdeskConnectionInline]
     readonly_fields = [
+        "health_link",
         "freshdesk_webhook_url",
         "genesys_trigger_quota",
         "genesys_sync_client_id",
-        "genesys_objects",
+        "genesys_objects_table",
         "sync_state",
         "sync_error",
         "created_at",
@@ -90,6 +128,8 @@ class TenantAdmin(admin.ModelAdmin):
         "genesys_org_id",
         "region",
         "active",
+        "health_link",
+        "queues",
         "phone_region",
         "ticket_limit",
         "ivr_attribute",
@@ -99,9 +139,53 @@ class TenantAdmin(admin.ModelAdmin):
         "sync_state",
         "sync_error",
         "genesys_trigger_quota",
-        "genesys_objects",
+        "genesys_objects_table",
         "created_at",
     ]
+
+    # -- the queue picker -------------------------------------------------------------------------------------------
+
+    def get_fields(self, request: HttpRequest, obj: Tenant | None = None) -> list[str]:
+        """No picker on the add page: the org's queues are read with the sync client the install makes."""
+        return self.fields if obj is not None else [name for name in self.fields if name != "queues"]
+
+    def _queue_choices(self, request: HttpRequest, tenant: Tenant) -> QueueChoices:
+        """The org's queues, read once per request (the admin builds the form more than once per page); the saved
+        filters' names follow renames in Genesys. When Genesys cannot list them, the saved filters are the options."""
+        cached = getattr(request, "_screenpop_queue_choices", None)
+        if cached is not None:
+            return cached
+        saved = {queue.queue_id: queue.name or queue.queue_id for queue in QueueFilter.objects.filter(tenant=tenant)}
+        try:
+            choices = QueueChoices({queue["id"]: queue["name"] for queue in install_sync.org_queues(tenant=tenant)})
+        except ScreenpopError as error:
+            problem = (
+                f"The organisation's queues could not be listed ({error.detail}) Only the saved filters are shown."
+            )
+            choices = QueueChoices(saved, problem)
+        else:
+            # A filter on a queue Genesys no longer lists stays visible, so it can be removed.
+            choices = QueueChoices({**choices.names, **{k: v for k, v in saved.items() if k not in choices.names}})
+        request._screenpop_queue_choices = choices  # type: ignore[attr-defined]
+        return choices
+
+    def get_form(self, request: HttpRequest, obj: Tenant | None = None, **kwargs: Any) -> type[forms.ModelForm]:
+        form_class = super().get_form(request, obj, **kwargs)
+        if obj is None or "queues" not in form_class.base_fields:
+            return form_class
+        choices = self._queue_choices(request, obj)
+        selected = list(QueueFilter.objects.filter(tenant=obj).values_list("queue_id", flat=True))
+
+        class TenantFormWithQueues(form_class):  # type: ignore[misc, valid-type]
+            def __init__(self, *args: Any, **form_kwargs: Any) -> None:
+                super().__init__(*args, **form_kwargs)
+                field = self.fields["queues"]
+                field.choices = sorted(choices.names.items(), key=lambda item: item[1].lower())
+                field.initial = selected
+                if choices.problem:
+                    field.help_text = choices.problem
+
+        return TenantFormWithQueues
 
     def get_changelist_instance(self, request: HttpRequest) -> Any:
         """The page's tenants carry their trigger usage, read in one grouped query for the whole page."""
@@ -145,11 +229,15 @@ class TenantAdmin(admin.ModelAdmin):
         return f"{settings.PUBLIC_BASE_URL}/api/v1/freshdesk/events/{tenant.freshdesk_webhook_token}"
 
     def save_related(self, request: HttpRequest, form: forms.ModelForm, formsets: Any, change: bool) -> None:
-        """After the queue filters are saved, send them to the tenant's Genesys trigger and widget (issue 6 §2),
-        once the transaction has committed; the outcome lands on the tenant (`sync_state`, `sync_error`)."""
+        """Save the picked queues as the tenant's filters, then send them to its Genesys trigger and widget (issue 6
+        §2) once the transaction has committed; the outcome lands on the tenant (`sync_state`, `sync_error`)."""
         tenant = form.instance
         before = set(QueueFilter.objects.filter(tenant=tenant).values_list("queue_id", flat=True)) if change else set()
         super().save_related(request, form, formsets, change)
+        if "queues" in form.fields:
+            install_services.queue_filters_update(
+                tenant=tenant, shown=dict(form.fields["queues"].choices), selected=form.cleaned_data["queues"]
+            )
         after = set(QueueFilter.objects.filter(tenant=tenant).values_list("queue_id", flat=True))
         if before != after and install_sync.needs_sync(tenant):
             install_sync.queue_filters_sync_on_commit(
@@ -161,6 +249,77 @@ class TenantAdmin(admin.ModelAdmin):
             messages.success(request, _("Genesys Cloud updated: %(detail)s") % {"detail": result.detail})
         else:
             messages.error(request, result.detail)
+
+    # -- the Genesys objects and the health page --------------------------------------------------------------------
+
+    @admin.display(description=_("Genesys Cloud objects"))
+    def genesys_objects_table(self, tenant: Tenant) -> str:
+        rows = links.installed_objects(tenant)
+        if not rows:
+            return _("Nothing installed in Genesys Cloud (run the install wizard at /install/).")
+        body = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td></tr>",
+            (
+                (
+                    row["kind"],
+                    format_html(
+                        '<a href="{}" target="_blank" rel="noopener noreferrer">{}</a>', row["url"], row["name"]
+                    )
+                    if row["url"]
+                    else row["name"],
+                    row["id"],
+                    row["version"],
+                )
+                for row in rows
+            ),
+        )
+        return format_html(
+            '<table class="screenpop-objects"><thead><tr><th>What</th><th>Name (opens Genesys Cloud)</th><th>Id</th>'
+            "<th>Version</th></tr></thead><tbody>{}</tbody></table>",
+            body,
+        )
+
+    @admin.display(description=_("Health"))
+    def health_link(self, tenant: Tenant) -> str:
+        if not tenant.pk:
+            return "-"
+        url = reverse("admin:screenpop_tenant_health", args=[tenant.pk])
+        return format_html('<a href="{}">{}</a>', url, _("Last pop, Freshdesk budget and breaker, failures"))
+
+    def get_urls(self) -> list[URLPattern]:
+        health = path(
+            "<int:tenant_id>/health/",
+            self.admin_site.admin_view(self.health_view),
+            name="screenpop_tenant_health",
+        )
+        return [health, *super().get_urls()]
+
+    def health_view(self, request: HttpRequest, tenant_id: int) -> HttpResponseBase:
+        """The tenant's health (GET), and the retry of one failed pop (POST `retry=<pop id>`, change permission)."""
+        tenant = get_object_or_404(Tenant, pk=tenant_id)
+        if not self.has_view_or_change_permission(request, tenant):
+            return HttpResponse(status=403)
+        if request.method == "POST":
+            if not self.has_change_permission(request, tenant):
+                return HttpResponse(status=403)
+            try:
+                pop_id = int(request.POST.get("retry", ""))
+            except ValueError:
+                return HttpResponse("retry: give the id of a pop to look up again.", status=400)
+            if tenant_pop_retry(tenant=tenant, pop_id=pop_id):
+                messages.success(request, _("Pop %(id)d is being looked up again.") % {"id": pop_id})
+            else:
+                messages.warning(request, _("Pop %(id)d is not unavailable or in error any more.") % {"id": pop_id})
+            return redirect("admin:screenpop_tenant_health", tenant_id=tenant.pk)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": _("Health of %(tenant)s") % {"tenant": tenant.name},
+            "health": tenant_health(tenant=tenant),
+            "can_retry": self.has_change_permission(request, tenant),
+        }
+        return TemplateResponse(request, "admin/screenpop/tenant/health.html", context)
 
     @admin.action(description=_("Retry the Genesys queue-filter sync"))
     def retry_genesys_sync(self, request: HttpRequest, queryset: QuerySet[Tenant]) -> None:
@@ -250,10 +409,56 @@ class PopAdmin(ReadOnlyAdmin):
     list_select_related = ["tenant"]
 
 
+REASON_CHARACTERS = 160
+
+
 @admin.register(EventLog)
 class EventLogAdmin(ReadOnlyAdmin):
-    list_display = ["received_at", "tenant", "source", "outcome", "status_code", "conversation_id", "phone", "reason"]
+    """The changelist fits a 1366-px screen with the reason, the phone and the conversation in view: a short time,
+    a long reason cut (whole on hover and on the event's page), a conversation id allowed to wrap."""
+
+    list_display = ["received", "tenant_name", "source", "outcome", "http", "conversation", "caller", "reason_short"]
+    list_display_links = ["received"]
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        # The admin's navigation sidebar takes 300 px the reason needs; the breadcrumbs lead back.
+        return super().changelist_view(request, {"is_nav_sidebar_enabled": False, **(extra_context or {})})
+
+    @admin.display(description=_("Tenant"), ordering="tenant__name")
+    def tenant_name(self, event: EventLog) -> str:
+        return event.tenant.name if event.tenant else "-"
+
+    @admin.display(description=_("HTTP"), ordering="status_code")
+    def http(self, event: EventLog) -> int:
+        return event.status_code
+
+    @admin.display(description=_("Phone"), ordering="phone")
+    def caller(self, event: EventLog) -> str:
+        return event.phone.removeprefix("tel:") or "-"
+
     list_filter = ["outcome", "source", "tenant", ("received_at", admin.DateFieldListFilter)]
     search_fields = ["conversation_id", "phone", "reason"]
     date_hierarchy = "received_at"
     list_select_related = ["tenant"]
+
+    class Media:
+        css = {"all": ["admin/screenpop/eventlog.css"]}
+
+    @admin.display(description=_("Received"), ordering="received_at")
+    def received(self, event: EventLog) -> str:
+        return format_html('<time datetime="{}">{}</time>', event.received_at.isoformat(), _local(event.received_at))
+
+    @admin.display(description=_("Conversation"), ordering="conversation_id")
+    def conversation(self, event: EventLog) -> str:
+        return format_html("<code>{}</code>", event.conversation_id) if event.conversation_id else "-"
+
+    @admin.display(description=_("Reason"))
+    def reason_short(self, event: EventLog) -> str:
+        if not event.reason:
+            return "-"
+        short = Truncator(event.reason).chars(REASON_CHARACTERS)
+        return format_html('<span title="{}">{}</span>', event.reason, short) if short != event.reason else short
+
+
+def _local(moment: Any) -> str:
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M:%S")

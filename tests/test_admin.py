@@ -9,7 +9,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from screenpop.models import EventLog, Pop
+from screenpop.models import EventLog, Pop, QueueFilter
 
 pytestmark = pytest.mark.django_db
 
@@ -44,6 +44,7 @@ def admin_urls(objects) -> list[str]:
         "/admin/screenpop/eventlog/",
         f"/admin/screenpop/eventlog/{event.pk}/change/",
         "/admin/screenpop/eventlog/?outcome__exact=rejected&q=conv",
+        f"/admin/screenpop/tenant/{tenant.pk}/health/",
     ]
 
 
@@ -118,11 +119,11 @@ def test_admin_keeps_the_saved_api_key_when_the_field_is_left_empty(client, obje
         "freshdesk-0-plan": "pro",
         "freshdesk-0-match_phone": "on",
         "freshdesk-0-webhook_secret": "",
-        "queue_filters-TOTAL_FORMS": 1,
-        "queue_filters-INITIAL_FORMS": 0,
-        "queue_filters-0-queue_id": "q-support",
-        "queue_filters-0-name": "Support",
+        # Without a sync client the picker offers the saved filters only: the admin can keep or drop them.
+        "queues": ["q-support"],
     }
+    QueueFilter.objects.create(tenant=tenant, queue_id="q-support", name="Support")
+    QueueFilter.objects.create(tenant=tenant, queue_id="q-sales", name="Sales")
     response = client.post(f"/admin/screenpop/tenant/{tenant.pk}/change/", data)
     assert response.status_code == 302, response.content.decode()[:3000]
     connection.refresh_from_db()
@@ -191,3 +192,126 @@ def test_the_tenant_admin_shows_how_close_the_org_runs_to_the_trigger_quotas(cli
     assert "Last minute: 2,400 of 4,800 (50.0%)" in detail
     assert "Last hour: 3,000 of 36,000 (8.3%)" in detail
     assert "Last minute: 0 of 4,800 (0.0%)" in quiet_detail
+
+
+@pytest.fixture
+def superuser_client(client):
+    client.force_login(get_user_model().objects.create_superuser("root", "r@example.com", "pw-for-tests-only"))
+    return client
+
+
+def test_the_health_page_shows_the_last_pop_budget_breaker_and_the_last_hours_failures(
+    superuser_client, objects, settings
+) -> None:
+    from screenpop.freshdesk.budget import RateBudget
+    from screenpop.freshdesk.client import freshdesk_base_url
+    from screenpop.lookup.breaker import CircuitBreaker
+
+    tenant = objects["tenant"]
+    now = timezone.now()
+    account = freshdesk_base_url("acme.freshdesk.com")
+    RateBudget(account, "growth").acquire("other", 3)
+    for _ in range(settings.SCREENPOP_BREAKER_FAILURES):
+        CircuitBreaker(account).record_failure()
+    Pop.objects.create(
+        tenant=tenant,
+        conversation_id="conv-failed",
+        phone_raw="tel:+15550111",
+        phone_e164="+15550111",
+        state=Pop.State.UNAVAILABLE,
+        detail="Freshdesk did not answer within 1.2 s.",
+        received_at=now - timedelta(minutes=5),
+    )
+    Pop.objects.create(
+        tenant=tenant,
+        conversation_id="conv-old-failure",
+        phone_raw="tel:+15550112",
+        state=Pop.State.ERROR,
+        received_at=now - timedelta(hours=2),
+    )
+
+    page = superuser_client.get(f"/admin/screenpop/tenant/{tenant.pk}/health/").content.decode()
+    change = superuser_client.get(f"/admin/screenpop/tenant/{tenant.pk}/change/").content.decode()
+
+    assert f'href="/admin/screenpop/tenant/{tenant.pk}/health/"' in change
+    assert "conv-1" in page  # the last pop
+    assert "3 of 180 API calls" in page  # Growth's 200 a minute less the 10% margin
+    assert "Open: Freshdesk failed repeatedly" in page
+    assert "conv-failed" in page
+    assert "Freshdesk did not answer within 1.2 s." in page
+    assert "conv-old-failure" not in page  # more than an hour ago
+    assert "phone_number empty" in page  # the refused event and its cause
+    assert 'name="retry"' in page
+
+
+def test_the_retry_on_the_health_page_looks_a_failed_pop_up_again(superuser_client, objects) -> None:
+    tenant = objects["tenant"]
+    failed = Pop.objects.create(
+        tenant=tenant,
+        conversation_id="conv-failed",
+        phone_raw="tel:+15550111",
+        state=Pop.State.ERROR,
+        detail="Freshdesk refused the API key.",
+        received_at=timezone.now(),
+    )
+    url = f"/admin/screenpop/tenant/{tenant.pk}/health/"
+
+    retried = superuser_client.post(url, {"retry": failed.pk}, follow=True)
+    again = superuser_client.post(url, {"retry": failed.pk}, follow=True)
+    nonsense = superuser_client.post(url, {"retry": "x"})
+    failed.refresh_from_db()
+
+    assert f"Pop {failed.pk} is being looked up again." in retried.content.decode()
+    assert failed.state == Pop.State.PENDING
+    assert f"Pop {failed.pk} is not unavailable or in error any more." in again.content.decode()
+    assert nonsense.status_code == 400
+    assert b"retry" in nonsense.content
+
+
+def test_the_health_page_is_refused_to_staff_without_tenant_permissions(client, objects) -> None:
+    staff = get_user_model().objects.create_user("staff", "s@example.com", "pw-for-tests-only", is_staff=True)
+    client.force_login(staff)
+
+    response = client.post(f"/admin/screenpop/tenant/{objects['tenant'].pk}/health/", {"retry": objects["pop"].pk})
+
+    assert response.status_code == 403
+    assert Pop.objects.get(pk=objects["pop"].pk).state == Pop.State.PENDING
+
+
+def test_the_tenant_page_shows_the_genesys_objects_as_linked_rows(superuser_client, objects) -> None:
+    tenant = objects["tenant"]
+    tenant.region = "mypurecloud.ie"
+    tenant.genesys_objects = {
+        "trigger": {"id": "trig-1", "name": "Freshdesk screen pop - inbound calls", "version": 3},
+        "workflow": {"id": "flow-1", "name": "Freshdesk screen pop - inbound call", "version": "2.0", "digest": "ab"},
+        "installed_at": "2026-12-03T10:00:00Z",
+    }
+    tenant.save()
+
+    page = superuser_client.get(f"/admin/screenpop/tenant/{tenant.pk}/change/").content.decode()
+
+    assert '<table class="screenpop-objects">' in page
+    assert 'href="https://apps.mypurecloud.ie/architect/#/workflow/flow-1/latest"' in page
+    assert 'href="https://apps.mypurecloud.ie/directory/#/admin/processautomation/triggers/trig-1"' in page
+    assert "installed_at" not in page  # no raw JSON
+
+
+def test_the_event_log_cuts_a_long_reason_and_keeps_it_whole_on_hover(superuser_client, objects) -> None:
+    reason = "queue q-1 is not among this tenant's queue filters; " * 8
+    EventLog.objects.create(
+        tenant=objects["tenant"],
+        received_at=timezone.now(),
+        outcome="ignored",
+        status_code=200,
+        reason=reason,
+        conversation_id="conv-long",
+        phone="+15550199",
+    )
+
+    page = superuser_client.get("/admin/screenpop/eventlog/").content.decode()
+
+    assert re.search(r"admin/screenpop/eventlog(\.[0-9a-f]+)?\.css", page)  # hashed in production
+    assert "<code>conv-long</code>" in page
+    assert "+15550199" in page
+    assert 'title="queue q-1 is not among this tenant&#x27;s queue filters;' in page
+    assert "…" in page

@@ -20,6 +20,7 @@ from oauth2_provider.models import AccessToken
 
 from screenpop.genesys.transport import pkce_challenge
 from screenpop.install import blueprint
+from screenpop.install.call_check import answer_sentences
 from screenpop.install.provisioning import tenant_install_lock
 from screenpop.models import FreshdeskConnection, QueueFilter, Tenant, WebhookClient
 from tests.fixtures.genesys_sim import CODE_CLIENT_ID, DEMO_ORG_ID, USERS, GenesysSim
@@ -213,8 +214,8 @@ def test_full_install_through_the_wizard(wizard, genesys_sim, live_server) -> No
     assert done.status_code == 200
     assert "Installed." in done.content.decode()
     # The install ends with a test call through Genesys's data action test endpoint, which reached our webhook.
-    assert "The webhook answered:" in done.content.decode()
-    assert "&#x27;status&#x27;: &#x27;accepted&#x27;" in done.content.decode()
+    assert re.search(r"The webhook accepted the call and recorded screen pop \d+\.", done.content.decode())
+    assert "&#x27;status&#x27;" not in done.content.decode()  # sentences, not a Python dict
     tested = [e for e in genesys_sim.log(direction="in") if e["path"].endswith("/test")]
     assert [(e["method"], e["status"]) for e in tested] == [("POST", 200)]
     assert tested[0]["path"] == f"/api/v2/integrations/actions/{tenant.genesys_objects['data_action']['id']}/test"
@@ -328,8 +329,8 @@ def test_full_install_through_the_wizard(wizard, genesys_sim, live_server) -> No
         assert objects[key]["id"] in summary
     tested = wizard.client.post("/install/test-call/", {"phone": "+15550199999"}, follow=True)
     page = tested.content.decode()
-    assert "The webhook answered:" in page, page
-    assert "&#x27;status&#x27;: &#x27;accepted&#x27;" in page
+    assert "The webhook accepted the call and recorded screen pop" in page, page
+    assert "What Genesys Cloud did:" in page
     outgoing = [e for e in genesys_sim.log(direction="out")]
     assert [(e["purpose"], e["status"]) for e in outgoing[-2:]] == [("auth", 200), ("action", 202)]
     assert outgoing[-2]["url"] == f"{live_server.url}/oauth/token/"
@@ -515,6 +516,42 @@ def test_uninstall_leaves_nothing_with_the_prefix(wizard, genesys_sim) -> None:
     assert not AccessToken.objects.filter(application=webhook_client.application).exists()
     assert "trigger" not in tenant.genesys_objects
     assert "uninstalled_at" in tenant.genesys_objects
+    assert genesys_sim.control("GET", "flows")["entities"] == []
+
+
+def test_uninstall_finds_and_removes_the_workflow_even_when_its_record_is_lost(wizard, genesys_sim) -> None:
+    wizard.install("Support")
+    tenant = Tenant.objects.get(genesys_org_id=DEMO_ORG_ID)
+    tenant.genesys_objects = {k: v for k, v in tenant.genesys_objects.items() if k != "workflow"}
+    tenant.save()
+    (flow,) = genesys_sim.control("GET", "flows")["entities"]
+    seq = last_seq(genesys_sim)
+
+    done = wizard.client.post("/install/uninstall/")
+
+    tenant.refresh_from_db()
+    assert done.status_code == 200
+    assert step_statuses(tenant)["workflow"] == "removed"
+    assert ("DELETE", f"/api/v2/flows/{flow['id']}") in writes_since(genesys_sim, seq)
+    assert genesys_sim.control("GET", "flows")["entities"] == []
+
+
+def test_a_workflow_still_listed_after_its_delete_fails_the_step_and_a_retry_removes_it(wizard, genesys_sim) -> None:
+    wizard.install("Support")
+    # Genesys answers the delete as if the flow were gone, but keeps it.
+    genesys_sim.configure(faults=[{"path": "/api/v2/flows/*", "method": "DELETE", "count": 1, "status": 404}])
+
+    partial = wizard.client.post("/install/uninstall/")
+    tenant = Tenant.objects.get(genesys_org_id=DEMO_ORG_ID)
+    first = step_statuses(tenant)
+    left = genesys_sim.control("GET", "flows")["entities"]
+    retried = wizard.client.post("/install/uninstall/")
+
+    assert partial.status_code == 502
+    assert first["workflow"] == "failed"
+    assert "still lists the workflow" in partial.content.decode()
+    assert [flow["name"] for flow in left] == [blueprint.WORKFLOW_NAME]
+    assert retried.status_code == 200
     assert genesys_sim.control("GET", "flows")["entities"] == []
 
 
@@ -705,6 +742,84 @@ def test_the_start_page_takes_the_region_from_the_url(wizard_settings, client) -
 
     assert page.context["form"].initial["environment"] == "mypurecloud.ie"
     assert "<script" not in page.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("who", "lands_on"), [("Avery Admin", "/install/freshdesk/"), ("Alex Agent", "/install/check/")]
+)
+def test_the_demo_lets_the_newcomer_sign_in_as_the_admin_or_an_agent(wizard, genesys_sim, who, lands_on) -> None:
+    environment = sim_environment(genesys_sim)
+    page = wizard.client.get("/install/", {"environment": environment})
+    choices = dict((label.split(",")[0], login) for login, label in page.context["form"].fields["sign_in_as"].choices)
+
+    started = wizard.client.post("/install/login/", {"environment": environment, "sign_in_as": choices[who]})
+    answer = requests.get(
+        started["Location"], allow_redirects=False, timeout=10
+    )  # the simulator signs in, no hint added
+    back = urlsplit(answer.headers["Location"])
+    landed = wizard.client.get(f"{back.path}?{back.query}")
+    check = wizard.client.get("/install/check/").content.decode()
+
+    assert list(choices) == ["Avery Admin", "Alex Agent"]
+    assert "Sign in to the simulated organisation as" in page.content.decode()
+    assert landed["Location"] == lands_on
+    if who == "Alex Agent":
+        assert "permissions missing" in check
+        assert "sign in as the admin" in check
+
+
+def test_a_real_region_offers_no_simulated_users_and_sends_no_login_hint(wizard, genesys_sim) -> None:
+    refused = wizard.client.post("/install/login/", {"environment": "mypurecloud.ie", "sign_in_as": "x@y.example"})
+
+    assert refused.status_code == 302
+    assert refused["Location"].startswith("https://login.mypurecloud.ie/oauth/authorize?")
+    assert "login_hint" not in refused["Location"]
+
+
+def test_a_sign_in_choice_the_simulator_does_not_know_is_refused(wizard, genesys_sim) -> None:
+    refused = wizard.client.post(
+        "/install/login/", {"environment": sim_environment(genesys_sim), "sign_in_as": "mallory@evil.example"}
+    )
+
+    assert refused.status_code == 400
+    assert "Select a valid choice" in refused.content.decode()
+
+
+def test_freshdesks_rate_limit_is_shown_only_once_known(wizard, genesys_sim) -> None:
+    wizard.login()
+    connected = wizard.connect_freshdesk()
+    known = wizard.client.get("/install/freshdesk/").content.decode()
+    FreshdeskConnection.objects.update(rate_limit_per_minute=None)
+    unknown = wizard.client.get("/install/freshdesk/").content.decode()
+
+    assert connected.status_code == 302
+    assert "API calls a minute" in known
+    assert "Connected to" in unknown
+    assert "calls a minute" not in unknown
+    assert "?" not in unknown.split("Connected to", 1)[1].split("</p>", 1)[0]
+
+
+@pytest.mark.parametrize(
+    ("answer", "expected"),
+    [
+        ({"status": "accepted", "pop_id": 7}, "The webhook accepted the call and recorded screen pop 7."),
+        ({"status": "duplicate", "pop_id": 7}, "The webhook already had screen pop 7 for this conversation"),
+        (
+            {"status": "ignored", "reason": "queue q1 is not among this tenant's queue filters"},
+            "will not pop it: queue q1 is not among this tenant's queue filters.",
+        ),
+        (
+            {"error": "invalid", "field": "phone_number", "detail": "No digits."},
+            "refused the call (field phone_number)",
+        ),
+        ("<html>", "not with the JSON this app sends"),
+    ],
+)
+def test_the_test_calls_answer_is_told_in_sentences(answer, expected) -> None:
+    sentences = answer_sentences(answer)
+
+    assert any(expected in sentence for sentence in sentences), sentences
+    assert all(sentence.endswith(".") and ".." not in sentence for sentence in sentences)
 
 
 def test_the_workflow_file_is_served(client) -> None:

@@ -7,7 +7,9 @@ is posted as a browser would post it (every field the change page renders, plus 
 
 from __future__ import annotations
 
+import html
 import io
+import re
 from html.parser import HTMLParser
 from typing import Any
 
@@ -66,31 +68,32 @@ def change_form(client: Any, tenant: Tenant) -> dict[str, Any]:
     assert page.status_code == 200
     parser = FormFields()
     parser.feed(page.content.decode())
-    data: dict[str, Any] = {}
+    data: dict[str, Any] = {"queues": []}
     for name, value in parser.fields:
-        data.setdefault(name, value)
+        if name == "queues":  # the queue picker: a multiple select, one value per chosen queue
+            data["queues"].append(value)
+        else:
+            data.setdefault(name, value)
     return data
 
 
-def queue_rows(data: dict[str, Any]) -> list[int]:
-    return [int(key.split("-")[1]) for key in data if key.startswith("queue_filters-") and key.endswith("-queue_id")]
+def picker_options(client: Any, tenant: Tenant) -> dict[str, str]:
+    """The queue picker's options, id → name, as the change page renders them."""
+    page = client.get(f"/admin/screenpop/tenant/{tenant.pk}/change/").content.decode()
+    select = re.search(r'<select name="queues"[^>]*>(.*?)</select>', page, re.S)
+    assert select, "no queue picker on the page"
+    return {
+        value: html.unescape(name)
+        for value, name in re.findall(r'<option value="([^"]+)"[^>]*>([^<]*)</option>', select.group(1))
+    }
 
 
 def add_queue(data: dict[str, Any], queue_id: str, name: str) -> None:
-    index = int(data["queue_filters-TOTAL_FORMS"])
-    data.update(
-        {
-            "queue_filters-TOTAL_FORMS": str(index + 1),
-            f"queue_filters-{index}-queue_id": queue_id,
-            f"queue_filters-{index}-name": name,
-            f"queue_filters-{index}-tenant": data.get("queue_filters-0-tenant", ""),
-        }
-    )
+    data["queues"].append(queue_id)
 
 
 def delete_queue(data: dict[str, Any], queue_id: str) -> None:
-    index = next(i for i in queue_rows(data) if data[f"queue_filters-{i}-queue_id"] == queue_id)
-    data[f"queue_filters-{index}-DELETE"] = "on"
+    data["queues"].remove(queue_id)
 
 
 @pytest.fixture
@@ -170,7 +173,10 @@ def test_saving_without_a_queue_change_does_not_call_genesys(admin_client, insta
 
     installed.refresh_from_db()
     assert installed.ticket_limit == 7
-    assert genesys_sim.log(since=seq) == []
+    # The form lists the org's queues again (a GET); nothing is written to the trigger or the widget.
+    assert [
+        e["path"] for e in genesys_sim.log(since=seq) if e["method"] != "GET" and e["path"].startswith("/api/")
+    ] == []
 
 
 def test_a_version_conflict_on_the_trigger_is_re_read_once(admin_client, installed, genesys_sim):
@@ -270,3 +276,42 @@ def test_a_tenant_without_its_sync_client_is_told_to_rerun_the_wizard(installed)
     installed.refresh_from_db()
     assert installed.sync_state == Tenant.SyncState.FAILED
     assert "Run the install wizard again" in result.detail
+
+
+def test_the_queue_picker_offers_the_orgs_queues_by_name_and_follows_a_rename(admin_client, installed, genesys_sim):
+    support = genesys_sim.queue_id("Support")
+    options = picker_options(admin_client, installed)
+    renaming = genesys_sim.api(
+        "PUT", f"/api/v2/routing/queues/{support}", token=genesys_sim.admin_token(), json={"name": "Customer Support"}
+    )
+    assert renaming.status_code == 200, renaming.text
+    renamed = picker_options(admin_client, installed)
+    data = change_form(admin_client, installed)
+
+    assert len(options) == 30  # every queue of the demo org, not typed ids
+    assert options[support] == "Support"
+    assert renamed[support] == "Customer Support"
+    assert QueueFilter.objects.get(tenant=installed, queue_id=support).name == "Customer Support"
+    assert data["queues"] == [support]
+
+
+def test_the_picker_refuses_a_typed_queue_id(admin_client, installed, genesys_sim):
+    data = change_form(admin_client, installed)
+    data["queues"].append("made-up-queue-id")
+
+    refused = admin_client.post(f"/admin/screenpop/tenant/{installed.pk}/change/", data)
+
+    assert refused.status_code == 200  # the form again, with the error
+    assert "Select a valid choice. made-up-queue-id is not one of the available choices." in refused.content.decode()
+    assert list(QueueFilter.objects.filter(tenant=installed).values_list("name", flat=True)) == ["Support"]
+
+
+def test_without_genesys_the_picker_keeps_the_saved_filters_and_says_why(admin_client, installed, genesys_sim):
+    installed.genesys_sync_client_secret = ""
+    installed.save()
+
+    options = picker_options(admin_client, installed)
+    page = admin_client.get(f"/admin/screenpop/tenant/{installed.pk}/change/").content.decode()
+
+    assert options == {genesys_sim.queue_id("Support"): "Support"}
+    assert "could not be listed" in page

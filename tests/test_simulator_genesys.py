@@ -494,6 +494,30 @@ def test_queues_belong_to_their_org(genesys_sim):
     assert response.status_code == 404
 
 
+def queue_request(sdk: Any, name: str) -> Any:
+    body = sdk.QueueRequest()  # the SDK's models take no constructor arguments
+    body.name = name
+    return body
+
+
+def test_a_queue_renamed_through_the_sdk_is_listed_under_its_new_name(genesys_sim, genesys_sdk):
+    routing = genesys_sdk.RoutingApi(sdk_client(genesys_sdk, genesys_sim))
+    support = genesys_sim.queue_id("Support")
+
+    renamed = routing.put_routing_queue(support, queue_request(genesys_sdk, "Customer Support"))
+    listed = routing.get_routing_queues(name="Customer S*")
+    with pytest.raises(genesys_sdk.rest.ApiException) as clash:
+        routing.put_routing_queue(support, queue_request(genesys_sdk, "billing"))
+    as_agent = genesys_sim.api(
+        "PUT", f"/api/v2/routing/queues/{support}", token=genesys_sim.token_for("alex"), json={"name": "Mine"}
+    )
+
+    assert renamed.name == "Customer Support"
+    assert [(queue.id, queue.name) for queue in listed.entities] == [(support, "Customer Support")]
+    assert clash.value.status == 400
+    assert as_agent.status_code == 403
+
+
 # Conversations
 
 

@@ -368,7 +368,9 @@ class GenesysApi:
 
     # -- workflows and triggers -------------------------------------------------------------------------------------
 
-    def workflows(self, *, name: str) -> list[dict[str, Any]]:
+    def workflows(self, *, name: str | None = None) -> list[dict[str, Any]]:
+        """The org's workflows, all of them or those Genesys matches to `name` (documented only as "Name": whether
+        it takes a `*` wildcard is unconfirmed, so search by prefix on the full list instead)."""
         first = self._call(
             "look for the workflow", "ArchitectApi", "get_flows", type=["workflow"], name=name, page_size=PAGE_SIZE
         )

@@ -76,8 +76,11 @@ def pkce_challenge(verifier: str) -> str:
     return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode("ascii")).digest()).decode().rstrip("=")
 
 
-def authorize_url(*, environment: str, client_id: str, redirect_uri: str, state: str, code_challenge: str) -> str:
-    """Genesys's login page for the authorization-code grant with PKCE, in `environment` (allow-listed)."""
+def authorize_url(
+    *, environment: str, client_id: str, redirect_uri: str, state: str, code_challenge: str, login_hint: str = ""
+) -> str:
+    """Genesys's login page for the authorization-code grant with PKCE, in `environment` (allow-listed);
+    `login_hint` pre-fills who logs in (the simulator signs that user in)."""
     query = {
         "client_id": client_id,
         "response_type": "code",
@@ -86,6 +89,8 @@ def authorize_url(*, environment: str, client_id: str, redirect_uri: str, state:
         "code_challenge": code_challenge,
         "code_challenge_method": "S256",
     }
+    if login_hint:
+        query["login_hint"] = login_hint
     return f"{genesys_base_url(environment, service='login')}/oauth/authorize?{urlencode(query)}"
 
 

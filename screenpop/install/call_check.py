@@ -29,6 +29,33 @@ class CallCheckResult:
     steps: list[tuple[str, bool]] = field(default_factory=list)
 
 
+def answer_sentences(answer: Any) -> list[str]:
+    """The webhook's answer to a test call in plain sentences for the admin (the answer is our own JSON:
+    `{"status": "accepted"|"duplicate"|"ignored", "pop_id"?, "reason"?}`, or an error body)."""
+    if not isinstance(answer, dict):
+        return ["The webhook answered, but not with the JSON this app sends: check the data action's response."]
+    status, pop_id = answer.get("status"), answer.get("pop_id")
+    if status == "accepted":
+        return [
+            f"The webhook accepted the call and recorded screen pop {pop_id}.",
+            "It is looking the caller up in Freshdesk in the background; an agent on this call would see the "
+            "tickets now.",
+        ]
+    if status == "duplicate":
+        return [
+            f"The webhook already had screen pop {pop_id} for this conversation, so it answered without a new "
+            "Freshdesk lookup (as for a transfer or a second event of one call)."
+        ]
+    if status == "ignored":
+        reason = str(answer.get("reason") or "no reason given").rstrip(".")
+        return [f"The webhook received the call but will not pop it: {reason}."]
+    if answer.get("error") or answer.get("detail"):
+        field_name = f" (field {answer['field']})" if answer.get("field") else ""
+        detail = str(answer.get("detail") or answer.get("error")).rstrip(".")
+        return [f"The webhook refused the call{field_name}: {detail}."]
+    return ["The webhook answered with something this app does not recognise: check the data action's response."]
+
+
 def call_check_run(*, tenant: Tenant, api: GenesysApi, phone: str = "") -> CallCheckResult:
     """Run the data action through Genesys's test endpoint with the inputs the workflow gives it for a call from
     `phone`: Genesys gets a token from our /oauth/token/, then calls the webhook. Returns the webhook's answer, or

@@ -6,6 +6,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from screenpop.install import blueprint
+from screenpop.install.simulated_login import SimulatedUser
 from screenpop.regions import REGION_CHOICES
 from screenpop.validation import genesys_environment
 
@@ -17,13 +18,31 @@ class RegionForm(forms.Form):
         help_text=_("The address you log in to Genesys Cloud at, e.g. apps.mypurecloud.ie → mypurecloud.ie."),
     )
 
-    def __init__(self, *args: object, extra_environment: str | None = None, **kwargs: object) -> None:
+    sign_in_as = forms.ChoiceField(
+        label=_("Sign in to the simulated organisation as"),
+        required=False,
+        widget=forms.RadioSelect,
+        help_text=_("The Genesys simulator has no login page: choose who it signs in."),
+    )
+
+    def __init__(
+        self,
+        *args: object,
+        extra_environment: str | None = None,
+        simulated_users: list[SimulatedUser] | None = None,
+        **kwargs: object,
+    ) -> None:
         super().__init__(*args, **kwargs)
         if extra_environment and extra_environment not in dict(REGION_CHOICES):
             self.fields["environment"].choices = [
                 (extra_environment, f"{extra_environment} (simulator)"),
                 *REGION_CHOICES,
             ]
+        if simulated_users:
+            self.fields["sign_in_as"].choices = [(user.login, user.label) for user in simulated_users]
+            self.fields["sign_in_as"].initial = simulated_users[0].login
+        else:
+            del self.fields["sign_in_as"]
 
     def clean_environment(self) -> str:
         value = genesys_environment(self.cleaned_data["environment"])

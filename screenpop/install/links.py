@@ -8,8 +8,24 @@ admin UI: its links keep the same paths on the simulator's host.
 
 from __future__ import annotations
 
+from typing import Any
+
 from screenpop.install import blueprint
+from screenpop.models import Tenant
 from screenpop.validation import genesys_base_url, is_simulator_environment
+
+OBJECT_LABELS = {
+    "role": "Role",
+    "sync_client": "Sync OAuth client",
+    "panel_client": "Agents' panel OAuth client",
+    "credential": "Webhook credential",
+    "data_integration": "Web Services Data Actions integration",
+    "auth_action": "Custom auth action",
+    "data_action": "Data action",
+    "widget": "Interaction Widget",
+    "workflow": "Workflow",
+    "trigger": "Trigger",
+}
 
 ADMIN_PATHS = {
     "role": "/directory/#/admin/directory/rolesV2/{id}",
@@ -37,3 +53,23 @@ def admin_url(environment: str, key: str, object_id: str) -> str:
     if not path or not object_id:
         return ""
     return admin_ui_origin(environment) + path.format(id=object_id)
+
+
+def installed_objects(tenant: Tenant) -> list[dict[str, Any]]:
+    """The objects the install recorded on `tenant`, in install order: kind, name, id, version and admin UI link."""
+    objects = tenant.genesys_objects or {}
+    rows = []
+    for key, label in OBJECT_LABELS.items():
+        item = objects.get(key)
+        if item:
+            object_id = str(item.get("id") or "")
+            rows.append(
+                {
+                    "kind": label,
+                    "name": item.get("name", ""),
+                    "id": object_id,
+                    "version": item.get("version") or item.get("config_version") or "",
+                    "url": admin_url(tenant.region, key, object_id),
+                }
+            )
+    return rows

@@ -110,4 +110,19 @@ def wizard_page(
 
 
 def page_context(wizard: Wizard | None, tenant: Tenant | None, current: str, **extra: Any) -> dict[str, Any]:
-    return {"wizard": wizard, "tenant": tenant, "steps": STEPS, "current": current, **extra}
+    """What every wizard page shows: who is logged in, and the stepper (each step done, current or to do)."""
+    keys = [key for key, _ in STEPS]
+    position = keys.index(current) if current in keys else 0
+    stepper = [
+        {"key": key, "label": label, "state": "done" if index < position else "current" if index == position else ""}
+        for index, (key, label) in enumerate(STEPS)
+    ]
+    return {
+        "wizard": wizard,
+        "tenant": tenant,
+        "steps": STEPS,
+        "stepper": stepper,
+        "step_number": position + 1,
+        "current": current,
+        **extra,
+    }

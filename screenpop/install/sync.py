@@ -22,7 +22,7 @@ from screenpop.install import blueprint
 from screenpop.install.errors import InstallNotPossible
 from screenpop.install.provisioning import tenant_install_lock
 from screenpop.install.services import queue_ids
-from screenpop.models import Tenant
+from screenpop.models import QueueFilter, Tenant
 
 logger = logging.getLogger("screenpop.install.sync")
 
@@ -118,6 +118,29 @@ def _record(
     tenant.sync_state, tenant.sync_error = state, error
     tenant.save(update_fields=["sync_state", "sync_error", "updated_at"])
     return SyncResult(tenant.pk, state, error or detail, trigger_changed, widget_changed)
+
+
+def org_queues(*, tenant: Tenant) -> list[dict[str, str]]:
+    """The org's queues `[{"id", "name"}]`, by name, read with the tenant's own sync client (its role holds
+    `routing:queue:view`); the tenant's queue filters take the names Genesys has now (a queue renamed in Genesys is
+    renamed here). Raises `InstallNotPossible` without a sync client, a `GenesysError` when Genesys refuses."""
+    if not (tenant.genesys_sync_client_id and tenant.genesys_sync_client_secret):
+        raise InstallNotPossible(
+            "The tenant has no Genesys sync client yet: install the app with the wizard (/install/) first."
+        )
+    api = login_with_client_credentials(
+        environment=tenant.region,
+        client_id=tenant.genesys_sync_client_id,
+        client_secret=tenant.genesys_sync_client_secret,
+    ).api
+    queues = [{"id": str(queue["id"]), "name": str(queue.get("name") or queue["id"])} for queue in api.queues()]
+    queues.sort(key=lambda queue: queue["name"].lower())
+    names = {queue["id"]: queue["name"][:200] for queue in queues}
+    for queue_filter in QueueFilter.objects.filter(tenant=tenant):
+        if queue_filter.queue_id in names and queue_filter.name != names[queue_filter.queue_id]:
+            queue_filter.name = names[queue_filter.queue_id]
+            queue_filter.save(update_fields=["name"])
+    return queues
 
 
 def queue_filters_sync_on_commit(*, tenant_id: int, done: Callable[[SyncResult], None] | None = None) -> None:

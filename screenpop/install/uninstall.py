@@ -22,6 +22,7 @@ from screenpop.errors import ScreenpopError
 from screenpop.genesys.api import GenesysApi
 from screenpop.genesys.errors import GenesysNotFound
 from screenpop.install import blueprint
+from screenpop.install.errors import InstallNotPossible
 from screenpop.install.provisioning import RunReport, StepResult, tenant_install_lock
 from screenpop.models import Tenant, WebhookClient
 
@@ -110,8 +111,19 @@ class Uninstaller:
         return self._remove_each(ids, self.api.trigger_delete)
 
     def workflows(self) -> int:
-        ids = _ids(self.objects.get("workflow"), self.api.workflows(name=f"{blueprint.PREFIX}*"))
-        return self._remove_each(ids, self.api.workflow_delete)
+        """Our workflows: the recorded one and every workflow named with the prefix, found on the full list (a
+        `name` wildcard on flows is unconfirmed in Genesys, and a search that matched nothing would report the workflow
+        "absent" and leave it in the org). A delete answered 404 counts as gone only if the flow is no longer listed
+        (a 404 from a route that does not exist, as the simulator once gave, left the workflow in place reported
+        "absent"): one still listed fails the step."""
+        removed = self._remove_each(_ids(self.objects.get("workflow"), self.api.workflows()), self.api.workflow_delete)
+        left = [str(item.get("name")) for item in self.api.workflows() if _ours(item)]
+        if left:
+            raise InstallNotPossible(
+                f"Genesys Cloud still lists the workflow “{'”, “'.join(left)}” after deleting it. Retry the "
+                "uninstall; if it stays, delete it in Admin → Architect (someone may have it open for editing)."
+            )
+        return removed
 
     def integrations(self, key: str, type_id: str) -> int:
         ids = _ids(self.objects.get(key), self.api.integrations(type_id=type_id))

@@ -10,7 +10,6 @@ from __future__ import annotations
 import hmac
 import secrets
 import time
-from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -26,7 +25,7 @@ from screenpop.genesys.errors import GenesysAuthError
 from screenpop.genesys.transport import authorize_url, pkce_challenge, pkce_verifier
 from screenpop.install import blueprint, checks, links, provisioning, services, workflow
 from screenpop.install import uninstall as uninstalling
-from screenpop.install.call_check import CallCheckResult, call_check_run
+from screenpop.install.call_check import CallCheckResult, answer_sentences, call_check_run
 from screenpop.install.config import install_client_id
 from screenpop.install.forms import FreshdeskForm, RegionForm, TestCallForm
 from screenpop.install.session import (
@@ -39,6 +38,7 @@ from screenpop.install.session import (
     wizard_page,
     wizard_save,
 )
+from screenpop.install.simulated_login import simulated_users
 from screenpop.install.sync import needs_sync, queue_filters_sync
 from screenpop.models import FreshdeskConnection, QueueFilter, Tenant
 from screenpop.validation import genesys_base_url, genesys_environment, is_simulator_environment, simulators_allowed
@@ -78,6 +78,7 @@ def _login_form_page(request: HttpRequest, form: RegionForm, *, status: int = 20
     context = page_context(
         wizard_from_session(request), None, "login", form=form, client_configured=bool(install_client_id())
     )
+    context["sign_in_as"] = form["sign_in_as"] if "sign_in_as" in form.fields else None
     response = render(request, "install/start.html", context, status=status)
     origins = [genesys_base_url(environment, service="login") for environment, _ in form.fields["environment"].choices]
     response._csp_update = {"form-action": origins}  # type: ignore[attr-defined]  # read by django-csp's middleware
@@ -87,13 +88,20 @@ def _login_form_page(request: HttpRequest, form: RegionForm, *, status: int = 20
 @require_GET
 def start(request: HttpRequest) -> HttpResponse:
     hint = _environment_hint(request)
-    form = RegionForm(initial={"environment": hint}, extra_environment=_simulator_environment(hint))
+    simulator = _simulator_environment(hint)
+    form = RegionForm(
+        initial={"environment": hint or simulator},
+        extra_environment=simulator,
+        simulated_users=simulated_users(simulator),
+    )
     return _login_form_page(request, form)
 
 
 @require_POST
 def login(request: HttpRequest) -> HttpResponseBase:
-    form = RegionForm(request.POST, extra_environment=_simulator_environment(request.POST.get("environment")))
+    simulator = _simulator_environment(request.POST.get("environment"))
+    chosen_simulator = simulator if request.POST.get("environment") == simulator else None
+    form = RegionForm(request.POST, extra_environment=simulator, simulated_users=simulated_users(chosen_simulator))
     if not install_client_id():
         messages.error(
             request, "This deployment has no Genesys OAuth client for the wizard (SCREENPOP_INSTALL_CLIENT_ID)."
@@ -117,6 +125,7 @@ def login(request: HttpRequest) -> HttpResponseBase:
             redirect_uri=callback_url(),
             state=state,
             code_challenge=pkce_challenge(verifier),
+            login_hint=form.cleaned_data.get("sign_in_as") or "",
         )
     )
 
@@ -194,7 +203,14 @@ def check(request: HttpRequest) -> HttpResponseBase:
     if wizard.check_ok and wizard.tenant():
         return redirect("install:freshdesk")
     missing = [checks.MissingPermission(*item) for item in wizard.check.get("missing_permissions") or []]
-    context = page_context(wizard, None, "login", missing=missing, check=wizard.check)
+    context = page_context(
+        wizard,
+        None,
+        "login",
+        missing=missing,
+        check=wizard.check,
+        simulator=is_simulator_environment(wizard.environment),
+    )
     return render(request, "install/check.html", context)
 
 
@@ -215,11 +231,9 @@ def freshdesk(request: HttpRequest, wizard: Wizard, tenant: Tenant) -> HttpRespo
             except ValidationFailed as error:
                 form.add_error("api_key" if error.field == "freshdesk_api_key" else "domain", error.detail)
             else:
-                messages.success(
-                    request,
-                    f"Connected to Freshdesk at {connection.domain}: {connection.rate_limit_per_minute or '?'} API "
-                    f"calls a minute ({connection.get_plan_display()}).",
-                )
+                limit = connection.rate_limit_per_minute
+                allowance = f": {limit} API calls a minute ({connection.get_plan_display()})" if limit else ""
+                messages.success(request, f"Connected to Freshdesk at {connection.domain}{allowance}.")
                 return redirect("install:queues")
         status = 400
     else:
@@ -321,40 +335,6 @@ def provision(request: HttpRequest, wizard: Wizard, tenant: Tenant) -> HttpRespo
     return render(request, "install/provision.html", context)
 
 
-OBJECT_LABELS = {
-    "role": "Role",
-    "sync_client": "Sync OAuth client",
-    "panel_client": "Agents' panel OAuth client",
-    "credential": "Webhook credential",
-    "data_integration": "Web Services Data Actions integration",
-    "auth_action": "Custom auth action",
-    "data_action": "Data action",
-    "widget": "Interaction Widget",
-    "workflow": "Workflow",
-    "trigger": "Trigger",
-}
-
-
-def _installed_objects(tenant: Tenant) -> list[dict[str, Any]]:
-    objects = tenant.genesys_objects or {}
-    rows = []
-    for key, label in OBJECT_LABELS.items():
-        item = objects.get(key)
-        if item:
-            version = item.get("version") or item.get("config_version") or ""
-            object_id = str(item.get("id") or "")
-            rows.append(
-                {
-                    "kind": label,
-                    "name": item.get("name", ""),
-                    "id": object_id,
-                    "version": version,
-                    "url": links.admin_url(tenant.region, key, object_id),
-                }
-            )
-    return rows
-
-
 @require_GET
 @wizard_page()
 def summary(request: HttpRequest, wizard: Wizard, tenant: Tenant) -> HttpResponse:
@@ -364,7 +344,7 @@ def summary(request: HttpRequest, wizard: Wizard, tenant: Tenant) -> HttpRespons
         wizard,
         tenant,
         "summary",
-        installed=_installed_objects(tenant),
+        installed=links.installed_objects(tenant),
         last_run=last_run,
         workflow_file=workflow.WORKFLOW_DOWNLOAD_NAME,
         test_form=TestCallForm(),
@@ -390,7 +370,7 @@ def _keep_test_call(request: HttpRequest, result: CallCheckResult) -> None:
     request.session[TEST_CALL_KEY] = {
         "ok": result.ok,
         "inputs": result.inputs,
-        "answer": result.answer,
+        "answer": answer_sentences(result.answer) if result.ok else [],
         "detail": result.detail,
         "steps": [{"name": name, "ok": ok} for name, ok in result.steps],
     }
@@ -406,7 +386,9 @@ def uninstall(request: HttpRequest, wizard: Wizard, tenant: Tenant) -> HttpRespo
         report = uninstalling.uninstall(tenant=tenant, api=wizard.api())
         context = page_context(wizard, tenant, "summary", report=report.as_json(), ok=report.ok)
         return render(request, "install/uninstalled.html", context, status=200 if report.ok else 502)
-    context = page_context(wizard, tenant, "summary", installed=_installed_objects(tenant), prefix=blueprint.PREFIX)
+    context = page_context(
+        wizard, tenant, "summary", installed=links.installed_objects(tenant), prefix=blueprint.PREFIX
+    )
     return render(request, "install/uninstall.html", context)
 
 

@@ -172,7 +172,7 @@ class Command(BaseCommand):
             "screenpop is running.",
             f"  Demo agent desktop   {base_url}/demo/",
             f"  Admin                {base_url}/admin/   (user admin, password {password})",
-            f"  Install wizard       {base_url}/install/",
+            f"  Install wizard       {base_url}/install/   (sign in as Avery Admin, the simulated org's admin)",
             f"  API docs             {base_url}/api/docs/",
             f"  Freshdesk simulator  http://127.0.0.1:{fd_port}/_sim/config",
             f"  Genesys simulator    http://127.0.0.1:{gc_port}/_sim/config",
