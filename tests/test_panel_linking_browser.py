@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from simulators.freshdesk.seed import DEMO_TICKETS, demo_contact
 from tests.test_panel_browser import PanelWorld, browser, playwright, world  # noqa: F401 (fixtures)
@@ -185,7 +186,9 @@ def test_after_a_transfer_the_next_agent_sees_the_link_but_not_the_first_agents_
     panel = settled(world.page.frame_locator("#dm-widget"))
     linked_to(panel, chosen)
     panel.locator("#sp-notes[data-loaded=true]").wait_for()
-    assert panel.locator("#sp-note").input_value() == ""
+    # The frame reloads for the next agent just after the log line: wait for the new panel's (empty) note, not the
+    # old panel's, which may still be on screen for a moment.
+    expect(panel.locator("#sp-note")).to_have_value("", timeout=10_000)
     world.assert_clean()
 
 
