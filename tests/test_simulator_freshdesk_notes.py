@@ -27,7 +27,8 @@ def test_a_note_is_private_by_default_and_listed_in_the_conversations(freshdesk_
     assert (note["private"], note["incoming"], note["source"], note["ticket_id"]) == (True, False, 2, TICKET.id)
     assert note["body_text"] == "Call logged"
     listed = freshdesk_sim.get(f"/api/v2/tickets/{TICKET.id}/conversations", params={"per_page": 100}).json()
-    assert listed[-1]["id"] == note["id"] and listed[-1]["private"] is True
+    assert listed[-1]["id"] == note["id"]
+    assert listed[-1]["private"] is True
     assert freshdesk_sim.get(f"/api/v2/tickets/{TICKET.id}").json()["updated_at"] > before
 
 
@@ -82,6 +83,8 @@ def test_notes_count_against_the_rate_limit(freshdesk_sim: FreshdeskSim) -> None
         for _ in range(51)
     ]
 
-    assert statuses.count(201) == 50 and statuses[-1] == 429
+    assert statuses.count(201) == 50
+    assert statuses[-1] == 429
     refused = freshdesk_sim.get(f"/api/v2/tickets/{TICKET.id}/conversations")
-    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > 0
+    assert refused.status_code == 429
+    assert int(refused.headers["Retry-After"]) > 0

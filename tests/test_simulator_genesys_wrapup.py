@@ -23,12 +23,15 @@ def test_an_end_with_a_wrapup_emits_customer_end_user_end_then_acw(genesys_sim: 
     topics = [event["topicName"].split(call["conversationId"] + ".")[1] for event in ended["events"]]
     assert topics == ["customer.end", "user.end", "acw"]
     user_end, acw = ended["events"][1]["eventBody"], ended["events"][2]["eventBody"]
-    assert user_end["userId"] == agent_id and user_end["interactingDurationMs"] >= 0 and user_end["heldDurationMs"] == 0
+    assert user_end["userId"] == agent_id
+    assert user_end["interactingDurationMs"] >= 0
+    assert user_end["heldDurationMs"] == 0
     assert (acw["userId"], acw["wrapupNotes"], acw["wrapupDurationMs"]) == (agent_id, "Reset the router", 12000)
     assert acw["queueId"] == genesys_sim.queue_id("Support")
     assert (acw["mediaType"], acw["direction"], acw["ani"]) == ("VOICE", "INBOUND", "tel:+15550199")
     code = genesys_sim.api("GET", f"/api/v2/routing/wrapupcodes/{acw['wrapupCode']}", token=genesys_sim.admin_token())
-    assert code.status_code == 200 and code.json()["name"] == "Resolved"
+    assert code.status_code == 200
+    assert code.json()["name"] == "Resolved"
     conversation = genesys_sim.control("GET", f"calls/{call['conversationId']}")
     agent = next(p for p in conversation["participants"] if p["purpose"] == "agent")
     assert agent["wrapup"]["name"] == "Resolved"
