@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
+from django.core.cache import cache
 from django.db.models import Count, Q
 from django.utils import timezone
 
@@ -71,3 +72,28 @@ def trigger_usage(*, tenant: Tenant) -> TriggerUsage:
         last_minute=events.filter(received_at__gt=now - timedelta(minutes=1)).count(),
         last_hour=events.count(),
     )
+
+
+# Platform API calls of one OAuth client: 300 a minute by default (reference §5, `client.credentials.token.rate.per.
+# minute`). The tenant's sync client makes the write-back's calls (participant attributes, the conversation and its
+# wrap-up code read at wrap-up) and the queue sync's; the write-back takes at most this share of the minute, so a
+# call storm's attribute writes never starve the sync (nor the other way round).
+API_CALLS_PER_MINUTE = 300
+WRITEBACK_API_SHARE = 0.5
+
+
+def api_calls_take(*, client_id: str, calls: int = 1, share: float = WRITEBACK_API_SHARE) -> bool:
+    """Count `calls` against the client's current minute in the shared cache (every process draws from the same
+    minute); False, counting nothing, when that would take the client past `share` of its per-minute limit."""
+    minute = int(timezone.now().timestamp() // 60)
+    key = f"screenpop:genesys-api:{client_id}:{minute}"
+    cache.add(key, 0, timeout=120)
+    try:
+        used = cache.incr(key, calls)
+    except ValueError:  # the key expired between add and incr
+        cache.add(key, calls, timeout=120)
+        used = calls
+    if used > int(API_CALLS_PER_MINUTE * share):
+        cache.decr(key, calls)
+        return False
+    return True

@@ -98,6 +98,24 @@ class GroupCommitter:
         return time.monotonic() - self._storm_batch_at < 1.0
 
     async def _recorded(self, recorder: AsyncRecorder | None, submissions: list[Submission]) -> list[Reply]:
+        if not any(submission.wrapup is not None for submission in submissions):
+            return await self._starts_recorded(recorder, submissions)
+        # Wrap-ups take the database thread while the batch's call starts take their usual path.
+        loop = asyncio.get_running_loop()
+        starts = [submission for submission in submissions if submission.wrapup is None]
+        wrapups = [submission for submission in submissions if submission.wrapup is not None]
+        start_replies = await self._starts_recorded(recorder, starts) if starts else []
+        try:
+            wrapup_replies = await loop.run_in_executor(
+                self._executor, partial(self._writers.wrapups_in_thread, wrapups)
+            )
+        except Exception:
+            logger.exception("Recording %d wrap-up events failed; answering 503 so Genesys retries", len(wrapups))
+            wrapup_replies = [UNAVAILABLE] * len(wrapups)
+        answered = {False: iter(start_replies), True: iter(wrapup_replies)}
+        return [next(answered[submission.wrapup is not None]) for submission in submissions]
+
+    async def _starts_recorded(self, recorder: AsyncRecorder | None, submissions: list[Submission]) -> list[Reply]:
         """The batch's replies. A batch the database refuses for one submission's data is recorded again one
         submission at a time, so that submission fails alone, not the callers batched with it; any other failure
         (the database down) answers 503 to the whole batch, so Genesys retries."""
@@ -114,7 +132,7 @@ class GroupCommitter:
         except DATA_ERRORS:
             if len(submissions) > 1:
                 logger.exception("The database refused a batch of %d webhook events; one at a time", len(submissions))
-                return [reply for one in submissions for reply in await self._recorded(recorder, [one])]
+                return [reply for one in submissions for reply in await self._starts_recorded(recorder, [one])]
             logger.exception("The database refused a webhook event; answering 503")
         except Exception:
             logger.exception("Recording %d webhook events failed; answering 503 so Genesys retries", len(submissions))
