@@ -16,7 +16,8 @@ from django.utils.translation import gettext_lazy as _
 from screenpop import tenants
 from screenpop.genesys import quotas
 from screenpop.install import sync as install_sync
-from screenpop.models import EventLog, FreshdeskConnection, Pop, QueueFilter, Tenant, WebhookClient
+from screenpop.models import CallWrapUp, EventLog, FreshdeskConnection, Pop, QueueFilter, Tenant, WebhookClient
+from screenpop.storage.wrapups import wrapup_retry
 
 
 class FreshdeskConnectionForm(forms.ModelForm):
@@ -69,8 +70,33 @@ class QueueFilterInline(admin.TabularInline):
     extra = 0
 
 
+class TenantForm(forms.ModelForm):
+    """The write-back's settings keep their saved value (or default) when a form leaves them out or empty."""
+
+    KEPT_WHEN_EMPTY = ("wrapup_unlinked", "wrapup_unknown_caller", "wrapup_status_map", "participant_attributes")
+
+    class Meta:
+        model = Tenant
+        fields = ["wrapup_unlinked", "wrapup_unknown_caller", "wrapup_status_map", "participant_attributes"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name in self.KEPT_WHEN_EMPTY:
+            if name in self.fields:
+                self.fields[name].required = False
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        for name in self.KEPT_WHEN_EMPTY:
+            if name in self.fields and cleaned.get(name) in ("", None):
+                kept = getattr(self.instance, name, None)
+                cleaned[name] = kept if kept not in ("", None) else Tenant._meta.get_field(name).get_default()
+        return cleaned
+
+
 @admin.register(Tenant)
 class TenantAdmin(admin.ModelAdmin):
+    form = TenantForm
     list_display = ["name", "genesys_org_id", "region", "active", "sync_state", "trigger_quota_use", "created_at"]
     list_filter = ["active", "region", "sync_state"]
     search_fields = ["name", "genesys_org_id"]
@@ -92,6 +118,10 @@ class TenantAdmin(admin.ModelAdmin):
         "active",
         "phone_region",
         "ticket_limit",
+        "wrapup_unlinked",
+        "wrapup_unknown_caller",
+        "wrapup_status_map",
+        "participant_attributes",
         "panel_client_id",
         "freshdesk_webhook_url",
         "genesys_sync_client_id",
@@ -256,3 +286,36 @@ class EventLogAdmin(ReadOnlyAdmin):
     search_fields = ["conversation_id", "phone", "reason"]
     date_hierarchy = "received_at"
     list_select_related = ["tenant"]
+
+
+@admin.register(CallWrapUp)
+class CallWrapUpAdmin(ReadOnlyAdmin):
+    """Every wrap-up and what became of its note; a failed one shows its cause and can be retried."""
+
+    list_display = [
+        "received_at",
+        "tenant",
+        "conversation_id",
+        "user_id",
+        "wrapup_code",
+        "state",
+        "ticket_id",
+        "attempts",
+        "next_attempt_at",
+        "last_error",
+    ]
+    list_filter = ["state", "tenant", ("received_at", admin.DateFieldListFilter)]
+    search_fields = ["conversation_id", "user_id", "last_error"]
+    date_hierarchy = "received_at"
+    list_select_related = ["tenant"]
+    actions = ["retry"]
+
+    @admin.action(description=_("Retry writing the note"))
+    def retry(self, request: HttpRequest, queryset: QuerySet[CallWrapUp]) -> None:
+        retried = sum(wrapup_retry(wrapup_id) for wrapup_id in queryset.values_list("pk", flat=True))
+        skipped = queryset.count() - retried
+        self.message_user(request, _("%(retried)d wrap-up(s) queued again.") % {"retried": retried}, messages.SUCCESS)
+        if skipped:
+            self.message_user(
+                request, _("%(skipped)d were not failed and were left as they are.") % {"skipped": skipped}
+            )

@@ -10,7 +10,13 @@ from django.utils.translation import gettext_lazy as _
 from oauth2_provider.models import Application
 
 from screenpop.crypto import EncryptedTextField
-from screenpop.validation import validate_freshdesk_domain, validate_genesys_region, validate_phone_region
+from screenpop.validation import (
+    validate_freshdesk_domain,
+    validate_genesys_region,
+    validate_participant_attributes,
+    validate_phone_region,
+    validate_status_map,
+)
 
 
 def new_url_token() -> str:
@@ -94,6 +100,7 @@ class Tenant(models.Model):
         "ticket status by wrap-up code",
         default=dict,
         blank=True,
+        validators=[validate_status_map],
         help_text=_(
             "Optional: the Freshdesk status a ticket takes when a call on it wraps up with a code, e.g. "
             '{"Resolved": 4, "Follow-up needed": 3} (codes by name, as in Genesys; statuses as Freshdesk numbers: '
@@ -104,6 +111,7 @@ class Tenant(models.Model):
         "participant attribute names",
         default=dict,
         blank=True,
+        validators=[validate_participant_attributes],
         help_text=_(
             "Names of the participant attributes the pop writes on the caller in Genesys, by what they hold: "
             "ticket_id, ticket_status, ticket_subject, ticket_url, contact_name, match_count. Missing keys take "

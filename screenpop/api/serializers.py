@@ -15,6 +15,23 @@ GENESYS_REQUEST_TEMPLATE = (
     '"participant_id": "$esc.jsonString($!{input.participantId})"}'
 )
 
+# The wrap-up's data action (the acw trigger's workflow): every optional field with `$!{}`, which prints nothing for
+# a value Genesys does not have, so only the two ids can be unresolved (and are refused with 422 naming them).
+GENESYS_WRAPUP_REQUEST_TEMPLATE = (
+    '{"event_type": "CALL_WRAPUP", '
+    '"conversation_id": "$esc.jsonString(${input.conversationId})", '
+    '"user_id": "$esc.jsonString(${input.userId})", '
+    '"participant_id": "$esc.jsonString($!{input.participantId})", '
+    '"queue_id": "$esc.jsonString($!{input.queueId})", '
+    '"wrapup_code": "$esc.jsonString($!{input.wrapupCode})", '
+    '"wrapup_notes": "$esc.jsonString($!{input.wrapupNotes})", '
+    '"wrapup_duration_ms": "$esc.jsonString($!{input.wrapupDurationMs})", '
+    '"media_type": "$esc.jsonString($!{input.mediaType})", '
+    '"direction": "$esc.jsonString($!{input.direction})", '
+    '"phone_number": "$esc.jsonString($!{input.ani})", '
+    '"timestamp": "$esc.jsonString($!{input.eventTime})"}'
+)
+
 
 class GenesysEventSerializer(serializers.Serializer):
     conversation_id = serializers.CharField(help_text="The Genesys conversation id (required).")
