@@ -429,6 +429,7 @@ class CallWrapUp(models.Model):
     lease_expires_at = models.DateTimeField(null=True, blank=True)
     ticket_id = models.BigIntegerField(null=True, blank=True)
     ticket_created = models.BooleanField(default=False)
+    ticket_attempted_at = models.DateTimeField(null=True, blank=True)
     note_id = models.BigIntegerField(null=True, blank=True)
     note_attempted_at = models.DateTimeField(null=True, blank=True)
     status_set = models.PositiveSmallIntegerField(null=True, blank=True)

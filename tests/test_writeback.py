@@ -320,3 +320,39 @@ def test_a_deleted_linked_ticket_fails_with_its_cause_and_a_retry_puts_it_back(t
     assert wrapup_retry(wrapup.pk)
     wrapup.refresh_from_db()
     assert (wrapup.state, wrapup.next_attempt_at) == ("pending", None)
+
+
+def test_a_ticket_created_by_an_attempt_whose_answer_was_lost_is_found_not_made_again(tenant, freshdesk_sim) -> None:
+    from screenpop.writeback.note import note_marker
+
+    number = "+15550123555"
+    marker = note_marker(conversation_id=CONVERSATION, user_id=AGENT)
+    # Freshdesk created the ticket (and its contact), then the answer never reached us.
+    first = freshdesk_sim.api(
+        "POST",
+        "/api/v2/tickets",
+        json={"subject": "Phone call", "description": f"<div>{marker}</div>", "phone": number, "name": number},
+    ).json()
+    wrapup = _wrapup(tenant, phone_raw=f"tel:{number}", ticket_attempted_at=timezone.now())
+    before = len(freshdesk_sim.get("/api/v2/tickets", params={"per_page": 100}).json())
+
+    writeback_round(owner="p1")
+
+    wrapup.refresh_from_db()
+    assert (wrapup.state, wrapup.ticket_id, wrapup.ticket_attempted_at) == ("written", first["id"], None)
+    assert len(freshdesk_sim.get("/api/v2/tickets", params={"per_page": 100}).json()) == before
+    assert len(notes_on(freshdesk_sim, first["id"])) == 1
+
+
+def test_old_finished_wrapups_are_purged_and_unfinished_ones_kept(tenant) -> None:
+    from screenpop.retention import purge_old_records
+
+    old = timezone.now() - timedelta(days=40)
+    for number, state in enumerate(("written", "skipped", "failed", "pending")):
+        _wrapup(tenant, conversation_id=f"old-{number}", state=state, received_at=old)
+    _wrapup(tenant, conversation_id="recent", state="written")
+
+    report = purge_old_records(days=30)
+
+    assert report.wrapups == 2
+    assert sorted(CallWrapUp.objects.values_list("conversation_id", flat=True)) == ["old-2", "old-3", "recent"]

@@ -54,6 +54,7 @@ class Migration(migrations.Migration):
                 ('lease_expires_at', models.DateTimeField(blank=True, null=True)),
                 ('ticket_id', models.BigIntegerField(blank=True, null=True)),
                 ('ticket_created', models.BooleanField(default=False)),
+                ('ticket_attempted_at', models.DateTimeField(blank=True, null=True)),
                 ('note_id', models.BigIntegerField(blank=True, null=True)),
                 ('note_attempted_at', models.DateTimeField(blank=True, null=True)),
                 ('status_set', models.PositiveSmallIntegerField(blank=True, null=True)),

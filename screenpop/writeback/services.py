@@ -11,10 +11,14 @@ next, under the lease:
    note's marker among the ticket's conversations and posts only when it is absent;
 3. the ticket's status, when the tenant maps the wrap-up code to one.
 
+A new ticket is made the same way: `ticket_attempted_at` before the POST; after an uncertain one, the next attempt
+looks for the marker in the descriptions of the requester's newest tickets (the ticket list is immediately
+consistent, unlike search, which lags by minutes) before creating it again.
+
 A re-delivered end event is a duplicate at the webhook (one row per conversation and agent), and a row is written by
-one process at a time: no second note. What remains: a ticket created by Freshdesk whose answer never reached us (a
-timeout on the POST) is created again by the next attempt, as Freshdesk has no idempotency key and its search lags
-by minutes; the note goes on the second one.
+one process at a time: no second note. What remains, as Freshdesk has no idempotency key: a note or ticket Freshdesk
+wrote but whose marker the next attempt cannot see (an edit removed it, or the agent deleted the note or ticket)
+is written again; a ticket created for a phone number whose contact then changed its work phone is not found.
 
 Freshdesk's 429 and our own budget's refusal (the round leaves `SCREENPOP_WRITEBACK_BUDGET_RESERVE` of the account's
 minute to the pops) wait for the time Freshdesk names; other transient failures back off by
@@ -28,6 +32,7 @@ from __future__ import annotations
 import logging
 import time
 from datetime import timedelta
+from html import escape
 
 from django.conf import settings
 from django.core.cache import cache
@@ -126,8 +131,9 @@ def _mapped_status(tenant: Tenant, code: str, code_id: str) -> int | None:
     return None
 
 
-def _ticket_created(client: FreshdeskClient, target: Target, wrapup: CallWrapUp) -> int:
-    description = f"Phone call on {wrapup.received_at:%Y-%m-%d %H:%M} UTC, logged at wrap-up by screenpop."
+def _ticket_created(client: FreshdeskClient, target: Target, wrapup: CallWrapUp, marker: str) -> int:
+    description = f"<div>Phone call on {wrapup.received_at:%Y-%m-%d %H:%M} UTC, logged at wrap-up.</div>"
+    description += f"<div><small>{escape(marker)}</small></div>"
     created = client.create_ticket(
         subject=target.subject[:255],
         description=description,
@@ -136,6 +142,26 @@ def _ticket_created(client: FreshdeskClient, target: Target, wrapup: CallWrapUp)
         name=target.name or None,
     )
     return int(created["id"])
+
+
+def _ticket_found(client: FreshdeskClient, target: Target, wrapup: CallWrapUp, marker: str) -> int | None:
+    """The ticket an uncertain earlier attempt created, found by the marker in its description among the newest
+    tickets of its requester (the contact, or the contacts whose work phone is exactly the number). Each look is
+    one contacts-list and one tickets-list call per contact: lists Freshdesk's budget limits tightly, used only
+    after an attempt whose answer never came."""
+    if target.requester_id is not None:
+        requester_ids = [target.requester_id]
+    else:
+        requester_ids = [contact["id"] for contact in client.list_contacts(phone=target.phone)][:3]
+    since = wrapup.received_at - timedelta(days=1)
+    for requester_id in requester_ids:
+        tickets = client.list_tickets(
+            requester_id=requester_id, updated_since=since, order_by="created_at", per_page=30, include=("description",)
+        )
+        for ticket in tickets:
+            if marker in (ticket.get("description_text") or "") or marker in (ticket.get("description") or ""):
+                return int(ticket["id"])
+    return None
 
 
 def _note_found(client: FreshdeskClient, ticket_id: int, marker: str) -> int | None:
@@ -166,8 +192,17 @@ def _write(wrapup: CallWrapUp, owner: str) -> str:
             record(state=_STATE.SKIPPED, last_error=target.reason, completed_at=timezone.now(), lease_owner="")
             return "skipped"
         if target.new_ticket:
-            ticket_id = _ticket_created(client, target, wrapup)
-            record(ticket_id=ticket_id, ticket_created=True)
+            marker = note_marker(conversation_id=wrapup.conversation_id, user_id=wrapup.user_id)
+            ticket_id = _ticket_found(client, target, wrapup, marker) if wrapup.ticket_attempted_at else None
+            if ticket_id is None:
+                record(ticket_attempted_at=timezone.now())
+                try:
+                    ticket_id = _ticket_created(client, target, wrapup, marker)
+                except FreshdeskError as error:
+                    if not isinstance(error, FreshdeskTransientError):
+                        record(ticket_attempted_at=None)
+                    raise
+            record(ticket_id=ticket_id, ticket_created=True, ticket_attempted_at=None)
         else:
             record(ticket_id=target.ticket_id)
     facts = _call_facts(tenant, wrapup)
