@@ -4,8 +4,9 @@ quota to one workflow. Past them Genesys does not start the workflow, so the cal
 
 What we can see is what reached us: every Genesys event in the event log comes from the app's two workflows (call
 starts and wrap-ups, about one each per call), so their count in the last minute is measured against one workflow's
-share (4,800: a cautious figure, as each workflow has its own) and the last hour against the organisation's 36,000. Other workflows of the organisation use the same quota and are invisible here: the
-organisation may be closer to its limits than these figures say.
+share (4,800: a cautious figure, as each workflow has its own) and the last hour against the organisation's
+36,000. Other workflows of the organisation use the same quota and are invisible here: the organisation may be
+closer to its limits than these figures say.
 """
 
 from __future__ import annotations
