@@ -38,6 +38,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
+from screenpop import metrics
 from screenpop.errors import ScreenpopError
 from screenpop.freshdesk.accounts import UNHURRIED_TIMEOUTS, freshdesk_client_for
 from screenpop.freshdesk.client import FreshdeskClient
@@ -297,7 +298,7 @@ def writeback_round(*, owner: str, seconds: float | None = None) -> int:
         due = wrapups_claim_due(owner=owner, limit=1)
         if not due:
             break
-        wrapup_write(wrapup_id=due[0], owner=owner)
+        metrics.writeback_attempts.labels(outcome=wrapup_write(wrapup_id=due[0], owner=owner)).inc()
         handled += 1
     return handled
 
