@@ -356,3 +356,25 @@ def test_old_finished_wrapups_are_purged_and_unfinished_ones_kept(tenant) -> Non
 
     assert report.wrapups == 2
     assert sorted(CallWrapUp.objects.values_list("conversation_id", flat=True)) == ["old-2", "old-3", "recent"]
+
+
+def test_a_wrapup_before_its_lookup_ended_waits_for_it_then_uses_its_result(tenant, freshdesk_sim) -> None:
+    pop = Pop.objects.create(
+        tenant=tenant, conversation_id=CONVERSATION, phone_raw=f"tel:{CALLER.e164}", state=Pop.State.PENDING,
+        received_at=timezone.now(),
+    )  # fmt: skip
+    wrapup = _wrapup(tenant)
+
+    writeback_round(owner="p1")
+    wrapup.refresh_from_db()
+    waited = (wrapup.state, wrapup.ticket_id, wrapup.next_attempt_at > timezone.now(), wrapup.last_error)
+    pop.state, pop.phone_e164 = Pop.State.MATCHED, CALLER.e164
+    pop.result = {"contacts": [{"id": CALLER.id, "name": CALLER.name, "tickets": [{"id": 1002, "status": 2}]}]}
+    pop.save()
+    CallWrapUp.objects.update(next_attempt_at=None)
+    writeback_round(owner="p1")
+    wrapup.refresh_from_db()
+
+    assert waited[:3] == ("pending", None, True)
+    assert "lookup" in waited[3]
+    assert (wrapup.state, wrapup.ticket_id, wrapup.ticket_created) == ("written", 1002, False)

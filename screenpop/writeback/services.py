@@ -53,7 +53,7 @@ from screenpop.storage.wrapups import (
 )
 from screenpop.writeback.genesys_side import wrapup_facts
 from screenpop.writeback.note import CallFacts, conversation_links, has_marker, note_html, note_marker
-from screenpop.writeback.targets import Target, note_target
+from screenpop.writeback.targets import LOOKUP_WAIT_RETRY_SECONDS, Target, note_target
 
 logger = logging.getLogger("screenpop.writeback")
 
@@ -189,6 +189,8 @@ def _write(wrapup: CallWrapUp, owner: str) -> str:
     _budget_check(client)
     if wrapup.ticket_id is None:
         target = note_target(tenant=tenant, wrapup=wrapup)
+        if target.wait:
+            return _later(wrapup, owner, target.wait, LOOKUP_WAIT_RETRY_SECONDS)
         if target.reason:
             record(state=_STATE.SKIPPED, last_error=target.reason, completed_at=timezone.now(), lease_owner="")
             return "skipped"

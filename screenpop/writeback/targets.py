@@ -4,18 +4,27 @@ In order: the ticket the agent linked (`pops.links.call_link_of`); else, for a c
 tenant's `wrapup_unlinked`: the most recently updated open ticket the pop showed ("contact_ticket", the default; with
 none open, a new ticket for that contact), a new ticket, or nothing; for an unknown caller, by
 `wrapup_unknown_caller`: a new ticket (the default) or nothing. A withheld number gets nothing: Freshdesk needs a
-requester. A caller whose lookup never finished (Freshdesk unavailable all along) counts as unknown: a ticket by
-phone finds the contact whose work phone is exactly that string, if any (reference §5).
+requester. While the call's lookup has not finished (a short call, or Freshdesk unavailable), the note waits up to
+`LOOKUP_WAIT`; after that the caller counts as unknown: a ticket by phone finds the contact whose work phone is
+exactly that string, if any (reference §5).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
+
+from django.utils import timezone
 
 from screenpop.models import CallWrapUp, Pop, Tenant
 from screenpop.phones import normalize_caller
 from screenpop.pops.links import call_link_of
 from screenpop.pops.result import RESOLVED_STATUSES, PopResult
+
+# How long a wrap-up waits for its call's lookup (pending, or "unavailable" and looked up again once Freshdesk answers)
+# before its caller counts as unknown.
+LOOKUP_WAIT = timedelta(minutes=10)
+LOOKUP_WAIT_RETRY_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -30,6 +39,7 @@ class Target:
     name: str = ""
     subject: str = ""
     reason: str = ""
+    wait: str = ""  # not decidable yet: why (the note is tried again shortly)
 
 
 def _most_recent_open(result: PopResult) -> dict | None:
@@ -47,6 +57,14 @@ def note_target(*, tenant: Tenant, wrapup: CallWrapUp) -> Target:
     if link is not None:
         return Target(ticket_id=link.ticket_id)
     pop = Pop.objects.filter(tenant=tenant, conversation_id=wrapup.conversation_id).first()
+    if (
+        pop is not None
+        and pop.state in (Pop.State.PENDING, Pop.State.UNAVAILABLE)
+        and timezone.now() - pop.received_at < LOOKUP_WAIT
+    ):
+        # A short call can wrap up before its lookup ends (or while Freshdesk is down and the pop waits to be looked
+        # up again): deciding now would take a known caller for an unknown one and open a second ticket.
+        return Target(wait="The caller's lookup has not finished yet; the note waits for it.")
     result = PopResult.from_json(pop.result if pop else None)
     e164 = pop.phone_e164 if pop and pop.phone_e164 else ""
     if not e164:
