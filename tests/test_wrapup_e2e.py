@@ -119,3 +119,54 @@ def test_a_call_ends_with_a_wrapup_and_its_ticket_holds_exactly_one_note(
     assert f"/engage/admin/interactions/{conversation_id}" in note["body"]
     assert "Talk time:" in text
     assert wrapups == [("written", note["id"], ticket["id"])]
+
+
+def test_two_servers_given_the_same_wrapups_write_each_note_once(
+    screenpop_server, freshdesk_sim, postgres_url, redis_url
+) -> None:
+    """Production configuration: each wrap-up is delivered to both processes (Genesys retrying against another
+    one), and both run the write-back on the same PostgreSQL: every call gets exactly one note."""
+    import requests
+
+    from simulators.freshdesk.seed import DEMO_TICKETS
+    from tests.test_pipeline import Installed
+
+    if "DATABASE_URL" not in screenpop_server.env:
+        pytest.skip("runs in the production configuration (CI's second pass: DATABASE_URL and REDIS_URL set)")
+    ticket_id = next(ticket.id for ticket in DEMO_TICKETS if ticket.visible)
+    conversations = [f"two-servers-{number}" for number in range(8)]
+    with screenpop_server.run(REDIS_URL=redis_url):
+        second = type(screenpop_server)(directory=screenpop_server.directory, env=dict(screenpop_server.env))
+        with second.run(REDIS_URL=redis_url):
+            installed = Installed(screenpop_server, freshdesk_sim)
+            links = "".join(
+                f"call_link_set(tenant_id={installed.tenant_id}, conversation_id={conversation!r}, "
+                f"ticket_id={ticket_id}, chosen_by='agent-1')\n"
+                for conversation in conversations
+            )
+            screenpop_server.manage("shell", "-c", "from screenpop.pops.links import call_link_set\n" + links)
+            token = installed.token()
+            statuses = []
+            for conversation in conversations:
+                body = {"event_type": "CALL_WRAPUP", "conversation_id": conversation, "user_id": "agent-1",
+                        "wrapup_code": "Resolved", "media_type": "VOICE"}  # fmt: skip
+                for base_url in (screenpop_server.base_url, second.base_url):
+                    answer = requests.post(
+                        f"{base_url}/api/v1/genesys/events",
+                        json=body,
+                        headers={"Authorization": f"Bearer {token}"},
+                        timeout=10,
+                    )
+                    statuses.append(answer.status_code)
+
+            def all_written() -> bool:
+                states = screenpop_server.sql("SELECT state FROM screenpop_callwrapup")
+                return len(states) == len(conversations) and {state for (state,) in states} == {"written"}
+
+            assert _until(all_written, timeout=60)
+            time.sleep(2)  # more rounds of both processes: nothing more may come
+            notes = _notes(freshdesk_sim, ticket_id)
+
+    assert statuses == [202, 200] * len(conversations)
+    markers = sorted(note["body_text"].split("screenpop call ")[1] for note in notes)
+    assert markers == sorted(f"{conversation} / agent agent-1" for conversation in conversations)
