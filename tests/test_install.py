@@ -250,6 +250,7 @@ def test_full_install_through_the_wizard(wizard, genesys_sim, live_server) -> No
     assert sync["authorizedGrantType"] == "CLIENT-CREDENTIALS"
     assert [division["roleId"] for division in sync["roleDivisions"]] == [role["id"]]
     assert sorted(role["permissions"]) == [
+        "analytics:conversationDetail:view",
         "conversation:communication:view",
         "integrations:integration:edit",
         "integrations:integration:view",

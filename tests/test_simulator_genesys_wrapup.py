@@ -91,3 +91,24 @@ def test_participant_attributes_refuse_what_genesys_refuses(genesys_sim: Genesys
 
     assert response.status_code == status, response.text
     assert other_org.status_code == 403
+
+
+def test_hold_time_shows_in_user_end_and_in_the_analytics_details(genesys_sim: GenesysSim, genesys_sdk: Any) -> None:
+    call = genesys_sim.place_call("+15550199999", "Support")
+    refused = genesys_sim.session.post(
+        f"{genesys_sim.base_url}/_sim/calls/{call['conversationId']}/hold", json={"seconds": -1}, timeout=10
+    )
+    genesys_sim.control("POST", f"calls/{call['conversationId']}/hold", {"seconds": 20})
+    genesys_sim.control("POST", f"calls/{call['conversationId']}/hold", {"seconds": 5})
+    ended = genesys_sim.end_call(call["conversationId"], {"code": "Resolved"})
+    client = genesys_sdk.ApiClient(host=genesys_sim.base_url)
+    client.access_token = genesys_sim.admin_token()
+
+    details = genesys_sdk.ConversationsApi(client).get_analytics_conversation_details(call["conversationId"]).to_dict()
+
+    assert refused.status_code == 400
+    assert ended["events"][1]["eventBody"]["heldDurationMs"] == 25000
+    (agent,) = [p for p in details["participants"] if p["purpose"] == "agent"]
+    metrics = {metric["name"]: metric["value"] for metric in agent["sessions"][0]["metrics"]}
+    assert (metrics["tHeld"], metrics["tAcw"]) == (25000, 12000)
+    assert "outdated_sdk_version" not in str(details)

@@ -81,6 +81,7 @@ def test_a_call_ends_with_a_wrapup_and_its_ticket_holds_exactly_one_note(
             "text='Replaced the router <b>today</b>')",
         )  # fmt: skip
 
+        genesys_sim.control("POST", f"calls/{conversation_id}/hold", {"seconds": 42})
         ended = genesys_sim.end_call(conversation_id, {"code": "Resolved", "notes": "Customer satisfied"})
         (run,) = ended["triggers"]
         # Genesys delivers the same end event again (its retries): the data action runs twice more.
@@ -112,6 +113,7 @@ def test_a_call_ends_with_a_wrapup_and_its_ticket_holds_exactly_one_note(
         "Queue: Support",
         "Direction: Inbound",
         "Customer satisfied",
+        "Hold time: 0:42",  # from Genesys's analytics of the conversation
         "Replaced the router <b>today</b>",
         CALLER,
     ):

@@ -112,6 +112,7 @@ def test_attributes_turned_off_or_without_a_sync_client_write_nothing(tenant, ge
 def test_a_wrapups_facts_come_from_the_conversation_and_the_code_name_from_genesys(tenant, genesys_sim) -> None:
     call = genesys_sim.place_call("+15550199999", "Support", caller_name="Dana Dozens")
     agent_id = call["events"][2]["eventBody"]["userId"]
+    genesys_sim.control("POST", f"calls/{call['conversationId']}/hold", {"seconds": 42})
     ended = genesys_sim.end_call(call["conversationId"], {"code": "Follow-up needed"})
     acw = ended["events"][-1]["eventBody"]
     wrapup = CallWrapUp(
@@ -125,4 +126,6 @@ def test_a_wrapups_facts_come_from_the_conversation_and_the_code_name_from_genes
     assert (facts["queue"], facts["caller"], facts["direction"]) == ("Support", "Dana Dozens", "inbound")
     assert facts["agent"] in ("Alex Agent", "Blair Agent")
     assert facts["talk_ms"] is not None
+    assert facts["hold_ms"] == 42000
+    assert ended["events"][1]["eventBody"]["heldDurationMs"] == 42000  # user.end says the same
     assert facts["recorded"] is False

@@ -160,6 +160,16 @@ class GenesysApi:
             {"attributes": attributes},
         )
 
+    def conversation_details(self, conversation_id: str) -> dict[str, Any]:
+        """`GET /api/v2/analytics/conversations/{id}/details`: participants' sessions with their metrics (tTalk,
+        tHeld, tAcw in ms)."""
+        return self._call(
+            "read the conversation's analytics",
+            "ConversationsApi",
+            "get_analytics_conversation_details",
+            conversation_id,
+        )
+
     def wrapup_code(self, code_id: str) -> dict[str, Any]:
         """`GET /api/v2/routing/wrapupcodes/{id}`: the code's `name`."""
         return self._call("read the wrap-up code", "RoutingApi", "get_routing_wrapupcode", code_id)

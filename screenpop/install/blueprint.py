@@ -39,13 +39,15 @@ WRAPUP_TRIGGER_NAME = f"{PREFIX} - wrap-up"
 ACW_TOPIC = "v2.detail.events.conversation.{id}.acw"
 
 # The sync client's role: exactly what keeping queue filters in sync and the write-back need, nothing more (the
-# write-back reads the conversation and its wrap-up code's name, and writes participant attributes).
+# write-back reads the conversation, its analytics (talk and hold time) and its wrap-up code's name, and writes
+# participant attributes).
 SYNC_ROLE_PERMISSIONS = [
     ("routing", "queue", ["view"]),
     ("integrations", "integration", ["view", "edit"]),
     ("processautomation", "trigger", ["view", "edit"]),
     ("conversation", "communication", ["view"]),
     ("routing", "wrapupCode", ["view"]),
+    ("analytics", "conversationDetail", ["view"]),
 ]
 
 PANEL_GRANT_TYPE = "CODE"

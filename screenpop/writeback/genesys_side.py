@@ -79,7 +79,8 @@ def _milliseconds(start: datetime | None, end: datetime | None) -> int | None:
 def conversation_facts(conversation: dict[str, Any], *, user_id: str) -> dict[str, Any]:
     """What the note takes from a conversation (`GET /api/v2/conversations/{id}`) about the agent `user_id`'s part:
     agent and queue names, start, talk time (connected to end of that agent's last participant), whether it was
-    recorded, the caller. Hold time is not in the conversation (only each leg's current `held` flag): absent."""
+    recorded, the caller. Hold time is not in the conversation (only each leg's current `held` flag): analytics has it
+    (`analytics_times`)."""
     participants = conversation.get("participants") or []
     agents = [p for p in participants if p.get("purpose") == "agent" and p.get("userId") == user_id]
     agent = agents[-1] if agents else {}
@@ -109,12 +110,41 @@ def wrapup_facts(tenant: Tenant, wrapup: CallWrapUp) -> dict[str, Any]:
         facts: dict[str, Any] = {}
         if api_calls_take(client_id=tenant.genesys_sync_client_id):
             facts = conversation_facts(api.conversation(wrapup.conversation_id), user_id=wrapup.user_id)
+        facts.update(_analytics_times(tenant, api, wrapup))
         if wrapup.wrapup_code:
             facts["wrapup_code"] = _wrapup_code_name(tenant, api, wrapup.wrapup_code)
         return facts
     except ScreenpopError as error:
         forget_login(tenant)
         logger.warning("Genesys facts of conversation %s unavailable: %s", wrapup.conversation_id, error.detail)
+        return {}
+
+
+def analytics_times(details: dict[str, Any], *, user_id: str) -> dict[str, int]:
+    """The agent's talk and hold time (ms) from a conversation's analytics details: the sums of its sessions'
+    `tTalk` and `tHeld` metrics; {} when the agent has no talk metric yet."""
+    totals = {"tTalk": 0, "tHeld": 0}
+    seen = False
+    for participant in details.get("participants") or []:
+        if participant.get("userId") != user_id:
+            continue
+        for session in participant.get("sessions") or []:
+            for metric in session.get("metrics") or []:
+                if metric.get("name") in totals and isinstance(metric.get("value"), int):
+                    totals[metric["name"]] += metric["value"]
+                    seen = seen or metric["name"] == "tTalk"
+    return {"talk_ms": totals["tTalk"], "hold_ms": totals["tHeld"]} if seen else {}
+
+
+def _analytics_times(tenant: Tenant, api: GenesysApi, wrapup: CallWrapUp) -> dict[str, int]:
+    """Talk and hold time from analytics (the conversation itself has no hold time); {} when analytics has nothing
+    yet, refuses, or the budget is spent (the note then shows the talk time the conversation gives, hold left out)."""
+    if not api_calls_take(client_id=tenant.genesys_sync_client_id):
+        return {}
+    try:
+        return analytics_times(api.conversation_details(wrapup.conversation_id), user_id=wrapup.user_id)
+    except ScreenpopError as error:
+        logger.info("Analytics of conversation %s unavailable: %s", wrapup.conversation_id, error.detail)
         return {}
 
 

@@ -109,6 +109,7 @@ def _call_facts(tenant: Tenant, wrapup: CallWrapUp) -> CallFacts:
         caller=_caller(genesys.get("caller", ""), phone),
         started_at=genesys.get("started_at"),
         talk_ms=genesys.get("talk_ms"),
+        hold_ms=genesys.get("hold_ms"),
         wrapup_code=genesys.get("wrapup_code") or wrapup.wrapup_code,
         wrapup_notes=wrapup.wrapup_notes,
         agent_note=agent_note_of(tenant_id=tenant.pk, conversation_id=wrapup.conversation_id, user_id=wrapup.user_id),

@@ -30,6 +30,8 @@ def register(router: Router) -> None:
         "PATCH", "/api/v2/conversations/{conversationId}/participants/{participantId}/attributes", patch_attributes
     )
     router.add("GET", "/api/v2/routing/wrapupcodes/{codeId}", get_wrapup_code)
+    router.add("GET", "/api/v2/analytics/conversations/{conversationId}/details", get_conversation_details)
+    router.add("POST", "/_sim/calls/{conversationId}/hold", hold_call_control, authenticated=False)
 
 
 def _conversation_of_token(state: State, request: Request) -> dict:
@@ -83,6 +85,67 @@ def patch_attributes(state: State, request: Request) -> None:
             raise bad_request("The participant's attributes are too large.", "bad.request", "attributes")
         participant["attributes"] = merged
     return Response(202)
+
+
+def _metrics(participant: dict) -> list[dict]:
+    """tTalk (connected time less hold), tHeld and, once wrapped up, tAcw, in ms: the analytics metrics of an
+    agent's session."""
+    end = participant.get("endTime")
+    if not end:
+        return []
+    held = participant.get("_held_ms", 0)
+    connected = _milliseconds_between(participant.get("connectedTime"), end)
+    metrics = [
+        {"name": "tTalk", "value": max(0, connected - held), "emitDate": end},
+        {"name": "tTalkComplete", "value": max(0, connected - held), "emitDate": end},
+    ]
+    if held:
+        metrics.append({"name": "tHeld", "value": held, "emitDate": end})
+        metrics.append({"name": "tHeldComplete", "value": held, "emitDate": end})
+    if participant.get("wrapup"):
+        metrics.append({"name": "tAcw", "value": participant["wrapup"]["durationSeconds"] * 1000, "emitDate": end})
+    return metrics
+
+
+def get_conversation_details(state: State, request: Request) -> dict:
+    """`GET /api/v2/analytics/conversations/{id}/details` (`analytics:conversationDetail:view`): the conversation's
+    participants, each with one session whose `metrics` hold the agent's talk and hold time (reference §12 leaves
+    analytics out; the shape is the SDK's `AnalyticsConversationWithoutAttributes`). Genesys fills analytics a few
+    seconds after the events (uncertain how long): here they are there at once, metrics from each participant's end."""
+    with state.lock:
+        conversation = _conversation_of_token(state, request)
+        require_permission(state, request, "analytics:conversationDetail:view")
+        participants = []
+        for participant in conversation["participants"]:
+            session = {
+                "mediaType": conversation["_media_type"].lower(),
+                "sessionId": _session_id(participant),
+                "direction": conversation["_direction"].lower(),
+                "ani": conversation["_ani"],
+                "dnis": conversation["_dnis"],
+                "recording": any(leg.get("recording") for leg in participant["calls"]),
+                "metrics": _metrics(participant) if participant["purpose"] == "agent" else [],
+                "segments": [],
+            }
+            entry = {
+                "participantId": participant["id"],
+                "participantName": participant["name"],
+                "purpose": participant["purpose"],
+                "sessions": [session],
+            }
+            if participant.get("userId"):
+                entry["userId"] = participant["userId"]
+            participants.append(entry)
+        details = {
+            "conversationId": conversation["id"],
+            "conversationStart": conversation["startTime"],
+            "originatingDirection": conversation["_direction"].lower(),
+            "divisionIds": [conversation["divisions"][0]["division"]["id"]],
+            "participants": participants,
+        }
+        if conversation.get("endTime"):
+            details["conversationEnd"] = conversation["endTime"]
+        return details
 
 
 def get_wrapup_code(state: State, request: Request) -> dict:
@@ -367,6 +430,22 @@ def _milliseconds_between(start: str | None, end: str | None) -> int:
                        .total_seconds() * 1000))  # fmt: skip
 
 
+def hold_call_control(state: State, request: Request) -> dict:
+    """`POST /_sim/calls/{id}/hold {"seconds": 30}`: the connected agent had the caller on hold that long (added to
+    its hold time at once, no waiting); `user.end` and the analytics details then report it."""
+    body = request.json_object()
+    seconds = body.get("seconds")
+    if not isinstance(seconds, int | float) or isinstance(seconds, bool) or seconds <= 0:
+        raise bad_request("seconds is a positive number.", "invalid.value", "seconds")
+    with state.lock:
+        conversation = _conversation(state, request)
+        agents = [p for p in conversation["participants"] if p["purpose"] == "agent" and "endTime" not in p]
+        if not agents:
+            raise bad_request("No agent is connected to hold the call.", "invalid.value")
+        agents[-1]["_held_ms"] = agents[-1].get("_held_ms", 0) + int(seconds * 1000)
+        return {"conversationId": conversation["id"], "heldMs": agents[-1]["_held_ms"]}
+
+
 def end_call_control(state: State, request: Request) -> dict:
     """`POST /_sim/calls/{id}/end {"wrapup"?: {"code": "Resolved", "notes"?, "duration_ms"?}, "wait"?}`: every
     participant disconnects; `customer.end` is emitted, then `user.end` for each agent still connected (with its
@@ -389,7 +468,7 @@ def end_call_control(state: State, request: Request) -> dict:
         for agent in connected_agents:
             durations = {
                 "interactingDurationMs": _milliseconds_between(agent.get("connectedTime"), agent["endTime"]),
-                "heldDurationMs": 0,
+                "heldDurationMs": agent.get("_held_ms", 0),
                 "alertingDurationMs": 0,
             }
             extra = {"userId": agent["userId"], "queueId": agent.get("queueId"), "disconnectType": "PEER"}
