@@ -129,3 +129,33 @@ def test_a_wrapups_facts_come_from_the_conversation_and_the_code_name_from_genes
     assert facts["hold_ms"] == 42000
     assert ended["events"][1]["eventBody"]["heldDurationMs"] == 42000  # user.end says the same
     assert facts["recorded"] is False
+
+
+def test_a_recorded_call_gets_a_recording_link_and_every_value_is_escaped(tenant, genesys_sim) -> None:
+    from screenpop.writeback.note import CallFacts, conversation_links, note_html
+
+    call = genesys_sim.place_call("+15550199999", "Support", recording=True)
+    agent_id = call["events"][2]["eventBody"]["userId"]
+    genesys_sim.end_call(call["conversationId"], {"code": "Resolved"})
+    wrapup = CallWrapUp(tenant=tenant, conversation_id=call["conversationId"], user_id=agent_id)
+
+    facts = wrapup_facts(tenant, wrapup)
+    conversation_url, recording_url = conversation_links(
+        environment="mypurecloud.ie", conversation_id=call["conversationId"], recorded=facts["recorded"]
+    )
+    body = note_html(
+        CallFacts(
+            conversation_id=call["conversationId"], user_id=agent_id, queue="<script>x</script>",
+            agent_note='"quoted" & <i>tags</i>', conversation_url=conversation_url, recording_url=recording_url,
+        )
+    )  # fmt: skip
+
+    assert facts["recorded"] is True
+    assert (
+        recording_url
+        == f"https://apps.mypurecloud.ie/directory/#/engage/admin/interactions/{call['conversationId']}/recordings"
+    )
+    assert f'<a href="{recording_url}">Recording</a>' in body
+    assert "<script>" not in body
+    assert "&lt;script&gt;x&lt;/script&gt;" in body
+    assert "&quot;quoted&quot; &amp; &lt;i&gt;tags&lt;/i&gt;" in body

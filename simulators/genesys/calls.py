@@ -204,6 +204,8 @@ def _participant(purpose: str, participant_type: str, name: str, conversation: d
         other = conversation["_dnis"] if purpose == "customer" else conversation["_ani"]
         leg_state = "disconnected" if purpose == "acd" else "connected"
         participant["calls"] = [_call_leg(leg_state, address, other, direction=conversation["_direction"])]
+        if conversation.get("recordingState") == "ACTIVE" and purpose != "acd":
+            participant["calls"][0].update(recording=True, recordingState="active")
     participant.setdefault("address", conversation["_ani"] if purpose == "customer" else conversation["_dnis"])
     return participant
 
@@ -327,8 +329,9 @@ def _emit(state: State, conversation_id: str, org_id: str, events: list, wait: b
 
 def place_call_control(state: State, request: Request) -> dict:
     """`POST /_sim/calls {"ani", "queue"?: "Support", "org"?, "media_type"?: "VOICE", "direction"?: "INBOUND",
-    "agent"?: id|email|name|false, "dnis"?, "caller_name"?, "wait"?: true}` → the conversation id, every event
-    emitted and, per fired trigger, the data action's outcome (token request, webhook status and body)."""
+    "agent"?: id|email|name|false, "dnis"?, "caller_name"?, "recording"?: false, "wait"?: true}` → the conversation
+    id, every event emitted and, per fired trigger, the data action's outcome (token request, webhook status and
+    body). With `recording`, the conversation records (`recordingState` ACTIVE, its legs `recording`)."""
     body = request.json_object()
     if not isinstance(body.get("ani"), str) or not body["ani"].strip():
         raise bad_request("A call needs an ani (e.g. +15550199 or tel:+15550199).", "invalid.value", "ani")
@@ -350,7 +353,7 @@ def place_call_control(state: State, request: Request) -> dict:
             "divisions": [
                 {"division": {"id": org["_division"]["id"], "selfUri": org["_division"]["selfUri"]}, "entities": []}
             ],
-            "recordingState": "NONE",
+            "recordingState": "ACTIVE" if body.get("recording") is True else "NONE",
             "state": "connected",
             "selfUri": f"/api/v2/conversations/{conversation_id}",
             "_org_id": org["id"],
