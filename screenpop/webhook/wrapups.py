@@ -17,22 +17,14 @@ from screenpop.models import CallWrapUp, EventLog, Tenant
 from screenpop.storage.transactions import write_transaction
 from screenpop.storage.webhook_reads import answer
 from screenpop.storage.wrapups import webhook_read, wrapups_insert
-from screenpop.webhook import callers
-from screenpop.webhook.batch import Read
+from screenpop.webhook.batch import Read, callers_resolve, plan_run
 from screenpop.webhook.event_log import event_values
 from screenpop.webhook.intake import Submission
-from screenpop.webhook.rules import (
-    Reply,
-    checksums,
-    filtered_tenants,
-    ignored_reply,
-    principals_resolve,
-    signer_org_ids,
-)
+from screenpop.webhook.rules import Reply, ignored_reply, signer_org_ids
 
 
-def _read(kind: str, keys: list[Any]) -> dict[Any, Any]:
-    return answer(Read(kind, keys), webhook_read(kind, keys))  # type: ignore[arg-type]
+def _read(read: Read) -> dict[Any, Any]:
+    return answer(read, webhook_read(read.kind, read.keys))
 
 
 def _event_time(timestamp: str, fallback: datetime) -> datetime:
@@ -47,14 +39,7 @@ def wrapups_record(submissions: list[Submission]) -> list[Reply]:
     org_ids = signer_org_ids(submissions)
     signers = {t.genesys_org_id: t for t in Tenant.objects.filter(genesys_org_id__in=org_ids)} if org_ids else {}
     now = submissions[0].received_at
-    checksum_of = checksums(submissions)
-    tokens, missing = callers.tokens.known(sorted(set(checksum_of.values())))
-    if missing:
-        tokens.update(callers.tokens.remember(_read("tokens", missing)))
-    principals = principals_resolve(submissions, now, checksum_of, tokens, signers)
-    filters, missing = callers.queue_filters.known(filtered_tenants(principals))
-    if missing:
-        filters.update(callers.queue_filters.remember(_read("queue_filters", missing)))
+    principals, filters = plan_run(callers_resolve(submissions, signers=signers), _read)
     replies: list[Reply | None] = []
     rows: dict[tuple[int, str, str], dict[str, Any]] = {}
     for submission, principal in zip(submissions, principals, strict=True):
