@@ -159,3 +159,16 @@ def test_a_recorded_call_gets_a_recording_link_and_every_value_is_escaped(tenant
     assert "<script>" not in body
     assert "&lt;script&gt;x&lt;/script&gt;" in body
     assert "&quot;quoted&quot; &amp; &lt;i&gt;tags&lt;/i&gt;" in body
+
+
+def test_a_linked_ticket_the_pop_did_not_show_gets_its_freshdesk_url() -> None:
+    from screenpop.models import CallLink
+    from screenpop.pops.result import PopResult
+    from screenpop.writeback.attributes import pop_attributes
+
+    link = CallLink(ticket_id=2077, subject="Found by search")
+
+    values = pop_attributes(PopResult.from_json(RESULT), link, freshdesk_url="https://acme.freshdesk.com")
+
+    assert (values["ticket_id"], values["ticket_subject"], values["ticket_status"]) == ("2077", "Found by search", "")
+    assert values["ticket_url"] == "https://acme.freshdesk.com/a/tickets/2077"

@@ -19,8 +19,9 @@ from django.conf import settings
 from django.db import transaction
 
 from screenpop.errors import ScreenpopError
+from screenpop.freshdesk.client import freshdesk_base_url
 from screenpop.genesys.quotas import api_calls_take
-from screenpop.models import CallLink, Pop, Tenant
+from screenpop.models import CallLink, FreshdeskConnection, Pop, Tenant
 from screenpop.pops.links import call_link_of
 from screenpop.pops.result import PopResult
 from screenpop.storage.connections import database_work
@@ -46,14 +47,16 @@ def attribute_names(tenant: Tenant) -> dict[str, str]:
     return {key: name for key, name in names.items() if isinstance(name, str) and name}
 
 
-def pop_attributes(result: PopResult, link: CallLink | None) -> dict[str, str]:
+def pop_attributes(result: PopResult, link: CallLink | None, *, freshdesk_url: str = "") -> dict[str, str]:
     """The values by what they hold: the linked ticket, else the first ticket shown; the contact; how many
-    contacts have the number. Strings only (Genesys keeps attributes as strings)."""
+    contacts have the number. Strings only (Genesys keeps attributes as strings). A linked ticket the pop did not
+    show has no status here, and its URL is made from `freshdesk_url`."""
     tickets = [ticket for contact in result.contacts for ticket in contact.get("tickets", [])]
     ticket: dict[str, Any] | None = tickets[0] if tickets else None
     if link is not None:
         shown = next((item for item in tickets if item.get("id") == link.ticket_id), None)
-        ticket = shown or {"id": link.ticket_id, "subject": link.subject}
+        url = f"{freshdesk_url}/a/tickets/{link.ticket_id}" if freshdesk_url else ""
+        ticket = shown or {"id": link.ticket_id, "subject": link.subject, "url": url}
     contact = result.contact or {}
     values = {
         "ticket_id": str(ticket["id"]) if ticket else "",
@@ -87,8 +90,11 @@ def pop_attributes_write(*, pop_id: int) -> str:
         customer = conversation_facts(conversation, user_id="")["customer_participant_id"]
         if not customer:
             return "no-customer"
+        freshdesk = FreshdeskConnection.objects.filter(tenant=tenant).values_list("domain", flat=True).first()
         values = pop_attributes(
-            PopResult.from_json(pop.result), call_link_of(tenant_id=tenant.pk, conversation_id=pop.conversation_id)
+            PopResult.from_json(pop.result),
+            call_link_of(tenant_id=tenant.pk, conversation_id=pop.conversation_id),
+            freshdesk_url=freshdesk_base_url(freshdesk) if freshdesk else "",
         )
         api.participant_attributes_set(
             pop.conversation_id, customer, {name: values[key][:1000] for key, name in names.items()}
