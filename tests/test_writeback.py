@@ -378,3 +378,20 @@ def test_a_wrapup_before_its_lookup_ended_waits_for_it_then_uses_its_result(tena
     assert waited[:3] == ("pending", None, True)
     assert "lookup" in waited[3]
     assert (wrapup.state, wrapup.ticket_id, wrapup.ticket_created) == ("written", 1002, False)
+
+
+def test_a_transferred_calls_second_agent_writes_on_the_first_agents_new_ticket(tenant, freshdesk_sim) -> None:
+    Pop.objects.create(
+        tenant=tenant, conversation_id=CONVERSATION, phone_raw="tel:+15550123987", phone_e164="+15550123987",
+        state=Pop.State.NO_MATCH, received_at=timezone.now(),
+    )  # fmt: skip
+    first = _wrapup(tenant, phone_raw="tel:+15550123987")
+    writeback_round(owner="p1")
+    second = _wrapup(tenant, user_id="a-second-agent", phone_raw="tel:+15550123987")
+
+    writeback_round(owner="p1")
+
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert (second.state, second.ticket_id, second.ticket_created) == ("written", first.ticket_id, False)
+    assert len(notes_on(freshdesk_sim, first.ticket_id)) == 2

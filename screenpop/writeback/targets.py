@@ -1,6 +1,7 @@
 """Which Freshdesk ticket a call's note goes on (DESIGN.md §2, issue 21 point 2), decided without a Freshdesk call.
 
-In order: the ticket the agent linked (`pops.links.call_link_of`); else, for a caller the pop matched, by the
+In order: the ticket the agent linked (`pops.links.call_link_of`); else the ticket another agent's wrap-up of the
+same call wrote on (a transfer); else, for a caller the pop matched, by the
 tenant's `wrapup_unlinked`: the most recently updated open ticket the pop showed ("contact_ticket", the default; with
 none open, a new ticket for that contact), a new ticket, or nothing; for an unknown caller, by
 `wrapup_unknown_caller`: a new ticket (the default) or nothing. A withheld number gets nothing: Freshdesk needs a
@@ -56,6 +57,15 @@ def note_target(*, tenant: Tenant, wrapup: CallWrapUp) -> Target:
     link = call_link_of(tenant_id=tenant.pk, conversation_id=wrapup.conversation_id)
     if link is not None:
         return Target(ticket_id=link.ticket_id)
+    # A transferred call wraps up once per agent: the second agent's note joins the first's ticket.
+    earlier = (
+        CallWrapUp.objects.filter(tenant=tenant, conversation_id=wrapup.conversation_id, ticket_id__isnull=False)
+        .exclude(pk=wrapup.pk)
+        .values_list("ticket_id", flat=True)
+        .first()
+    )
+    if earlier is not None:
+        return Target(ticket_id=earlier)
     pop = Pop.objects.filter(tenant=tenant, conversation_id=wrapup.conversation_id).first()
     if (
         pop is not None
