@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from html import escape
 
-from screenpop.regions import GENESYS_ENVIRONMENTS
+from screenpop.install.links import admin_ui_origin
 
 # The admin UI's interaction details page, which also plays the recording when there is one. The path is the one
 # Genesys Cloud's own "copy link" gives (help.mypurecloud.com "View interaction details"); its exact form is not in
@@ -45,9 +45,9 @@ def note_marker(*, conversation_id: str, user_id: str) -> str:
 
 
 def conversation_links(*, environment: str, conversation_id: str, recorded: bool) -> tuple[str, str]:
-    """(conversation URL, recording URL or "") in the admin UI of the tenant's Genesys environment."""
-    # A simulator's host (development only: `SCREENPOP_ALLOW_SIMULATORS`) has no apps host of its own.
-    apps = f"https://apps.{environment}" if environment in GENESYS_ENVIRONMENTS else f"http://{environment}"
+    """(conversation URL, recording URL or "") in the admin UI of the tenant's Genesys environment (a simulator's
+    host in development)."""
+    apps = admin_ui_origin(environment)
     conversation = CONVERSATION_URL.format(apps=apps, conversation_id=conversation_id)
     return conversation, (RECORDING_URL.format(apps=apps, conversation_id=conversation_id) if recorded else "")
 
