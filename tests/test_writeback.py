@@ -395,3 +395,21 @@ def test_a_transferred_calls_second_agent_writes_on_the_first_agents_new_ticket(
     second.refresh_from_db()
     assert (second.state, second.ticket_id, second.ticket_created) == ("written", first.ticket_id, False)
     assert len(notes_on(freshdesk_sim, first.ticket_id)) == 2
+
+
+def test_freshdesk_down_delays_the_note_and_a_day_of_failures_marks_it_failed(tenant, freshdesk_sim) -> None:
+    ticket = caller_ticket()
+    call_link_set(tenant_id=tenant.pk, conversation_id=CONVERSATION, ticket_id=ticket.id, chosen_by=AGENT)
+    recent = _wrapup(tenant)
+    call_link_set(tenant_id=tenant.pk, conversation_id="old-call", ticket_id=ticket.id, chosen_by=AGENT)
+    old = _wrapup(tenant, conversation_id="old-call", received_at=timezone.now() - timedelta(hours=25))
+    freshdesk_sim.configure(outage=True)
+
+    writeback_round(owner="p1")
+
+    recent.refresh_from_db()
+    old.refresh_from_db()
+    assert (recent.state, recent.attempts) == ("pending", 1)
+    assert recent.next_attempt_at > timezone.now() + timedelta(seconds=4)
+    assert old.state == "failed"
+    assert old.last_error.startswith("Still failing after 24 h")

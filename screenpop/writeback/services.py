@@ -43,6 +43,7 @@ from screenpop.errors import ScreenpopError
 from screenpop.freshdesk.accounts import UNHURRIED_TIMEOUTS, freshdesk_client_for
 from screenpop.freshdesk.client import FreshdeskClient
 from screenpop.freshdesk.errors import FreshdeskError, FreshdeskRateLimited, FreshdeskTransientError
+from screenpop.lookup.breaker import CircuitBreaker
 from screenpop.models import CallWrapUp, FreshdeskConnection, Pop, Tenant
 from screenpop.pops.links import agent_note_of
 from screenpop.storage.wrapups import (
@@ -187,6 +188,9 @@ def _write(wrapup: CallWrapUp, owner: str) -> str:
     except FreshdeskConnection.DoesNotExist:
         raise FreshdeskError("The tenant has no Freshdesk connection: add one in the admin.") from None
     client = freshdesk_client_for(connection, budget_wait=BUDGET_WAIT_SECONDS, timeouts=UNHURRIED_TIMEOUTS)
+    if CircuitBreaker(client.base_url).state() == "open":
+        # The lookups found Freshdesk down: waiting out a timeout per wrap-up would only slow the others' turns.
+        raise FreshdeskTransientError("Freshdesk is unavailable (the screen pops' breaker for it is open).")
     _budget_check(client)
     if wrapup.ticket_id is None:
         target = note_target(tenant=tenant, wrapup=wrapup)
