@@ -339,6 +339,20 @@ SCREENPOP_WEBHOOK_MAX_BYTES = 64 * 1024
 SCREENPOP_WEBHOOK_WRITERS = env_int("SCREENPOP_WEBHOOK_WRITERS", 1)
 # How long a process remembers a webhook token's client and tenant, and a tenant's queue filters (0: not at all).
 SCREENPOP_AUTH_CACHE_SECONDS = env_float("SCREENPOP_AUTH_CACHE_SECONDS", 1.0)
+# Wrap-up write-back (screenpop/writeback/): every process looks for due wrap-ups every POLL seconds and writes them
+# one at a time for up to ROUND seconds; a wrap-up is leased for LEASE seconds (longer than its few Freshdesk calls
+# with their timeouts). Freshdesk failures are retried after RETRY_DELAYS (the last one repeats) until GIVE_UP_HOURS,
+# then shown as failed in the admin. The write-back leaves BUDGET_RESERVE of the account's per-minute budget to pops.
+SCREENPOP_WRITEBACK_POLL_SECONDS = env_float("SCREENPOP_WRITEBACK_POLL_SECONDS", 1.0)
+SCREENPOP_WRITEBACK_ROUND_SECONDS = env_float("SCREENPOP_WRITEBACK_ROUND_SECONDS", 20.0)
+SCREENPOP_WRITEBACK_LEASE_SECONDS = env_float("SCREENPOP_WRITEBACK_LEASE_SECONDS", 120.0)
+SCREENPOP_WRITEBACK_RETRY_DELAYS = [
+    float(x) for x in env_list("SCREENPOP_WRITEBACK_RETRY_DELAYS", ["5", "30", "120", "600", "1800"])
+]
+SCREENPOP_WRITEBACK_GIVE_UP_HOURS = env_float("SCREENPOP_WRITEBACK_GIVE_UP_HOURS", 24.0)
+SCREENPOP_WRITEBACK_BUDGET_RESERVE = env_float("SCREENPOP_WRITEBACK_BUDGET_RESERVE", 0.25)
+# After a pop, its result is written on the caller's participant in Genesys (tenants with a sync client only).
+SCREENPOP_PARTICIPANT_ATTRIBUTES = env_bool("SCREENPOP_PARTICIPANT_ATTRIBUTES", True)
 GENESYS_SIMULATOR_URL = env_str("GENESYS_SIMULATOR_URL", "")
 # The install wizard: the app's own Genesys OAuth client (authorization code + PKCE, redirect URI
 # <PUBLIC_BASE_URL>/install/callback/) admins log in with, and the premium app's integration type id (a placeholder

@@ -26,7 +26,8 @@ from screenpop.genesys import quotas
 from screenpop.install import links
 from screenpop.install import services as install_services
 from screenpop.install import sync as install_sync
-from screenpop.models import EventLog, FreshdeskConnection, Pop, QueueFilter, Tenant, WebhookClient
+from screenpop.models import CallWrapUp, EventLog, FreshdeskConnection, Pop, QueueFilter, Tenant, WebhookClient
+from screenpop.storage.wrapups import wrapup_retry
 from screenpop.tenant_health import tenant_health, tenant_pop_retry
 
 
@@ -75,7 +76,23 @@ class FreshdeskConnectionInline(admin.StackedInline):
     readonly_fields = ["rate_limit_per_minute", "verified_at", "last_error", "last_error_at", "index_synced_at"]
 
 
+@dataclass(frozen=True)
+class QueueChoices:
+    """The queue picker's options (id → name) and, when Genesys could not list them, why."""
+
+    names: dict[str, str]
+    problem: str = ""
+
+
+WRITEBACK_SETTINGS = ("wrapup_unlinked", "wrapup_unknown_caller", "wrapup_status_map", "participant_attributes")
+
+
 class TenantForm(forms.ModelForm):
+    """A tenant, its queue filters picked from the org's queues (`TenantAdmin.get_form` fills the choices), and the
+    write-back's settings, which keep their saved value (or default) when a form leaves them out or empty."""
+
+    KEPT_WHEN_EMPTY = WRITEBACK_SETTINGS
+
     queues = forms.MultipleChoiceField(
         label=_("Queue filters"),
         required=False,
@@ -85,15 +102,30 @@ class TenantForm(forms.ModelForm):
 
     class Meta:
         model = Tenant
-        fields = ["name", "genesys_org_id", "region", "active", "phone_region", "ticket_limit", "panel_client_id"]
+        fields = [
+            "name",
+            "genesys_org_id",
+            "region",
+            "active",
+            "phone_region",
+            "ticket_limit",
+            "panel_client_id",
+            *WRITEBACK_SETTINGS,
+        ]
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name in self.KEPT_WHEN_EMPTY:
+            if name in self.fields:
+                self.fields[name].required = False
 
-@dataclass(frozen=True)
-class QueueChoices:
-    """The queue picker's options (id → name) and, when Genesys could not list them, why."""
-
-    names: dict[str, str]
-    problem: str = ""
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        for name in self.KEPT_WHEN_EMPTY:
+            if name in self.fields and cleaned.get(name) in ("", None):
+                kept = getattr(self.instance, name, None)
+                cleaned[name] = kept if kept not in ("", None) else Tenant._meta.get_field(name).get_default()
+        return cleaned
 
 
 @admin.register(Tenant)
@@ -133,6 +165,10 @@ class TenantAdmin(admin.ModelAdmin):
         "phone_region",
         "ticket_limit",
         "ivr_attribute",
+        "wrapup_unlinked",
+        "wrapup_unknown_caller",
+        "wrapup_status_map",
+        "participant_attributes",
         "panel_client_id",
         "freshdesk_webhook_url",
         "genesys_sync_client_id",
@@ -462,3 +498,36 @@ class EventLogAdmin(ReadOnlyAdmin):
 
 def _local(moment: Any) -> str:
     return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M:%S")
+
+
+@admin.register(CallWrapUp)
+class CallWrapUpAdmin(ReadOnlyAdmin):
+    """Every wrap-up and what became of its note; a failed one shows its cause and can be retried."""
+
+    list_display = [
+        "received_at",
+        "tenant",
+        "conversation_id",
+        "user_id",
+        "wrapup_code",
+        "state",
+        "ticket_id",
+        "attempts",
+        "next_attempt_at",
+        "last_error",
+    ]
+    list_filter = ["state", "tenant", ("received_at", admin.DateFieldListFilter)]
+    search_fields = ["conversation_id", "user_id", "last_error"]
+    date_hierarchy = "received_at"
+    list_select_related = ["tenant"]
+    actions = ["retry"]
+
+    @admin.action(description=_("Retry writing the note"))
+    def retry(self, request: HttpRequest, queryset: QuerySet[CallWrapUp]) -> None:
+        retried = sum(wrapup_retry(wrapup_id) for wrapup_id in queryset.values_list("pk", flat=True))
+        skipped = queryset.count() - retried
+        self.message_user(request, _("%(retried)d wrap-up(s) queued again.") % {"retried": retried}, messages.SUCCESS)
+        if skipped:
+            self.message_user(
+                request, _("%(skipped)d were not failed and were left as they are.") % {"skipped": skipped}
+            )

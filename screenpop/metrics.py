@@ -29,6 +29,12 @@ webhook_batches = Counter(
     registry=registry,
 )
 pops_completed = Counter("screenpop_pops_total", "Pops finished, by outcome.", ["state"], registry=registry)
+writeback_attempts = Counter(
+    "screenpop_writeback_attempts_total",
+    "Wrap-up write attempts, by outcome (written, skipped, retry, failed, lost).",
+    ["outcome"],
+    registry=registry,
+)
 lookup_seconds = Histogram(
     "screenpop_lookup_seconds",
     "Time of one caller lookup against Freshdesk (one attempt).",

@@ -10,7 +10,13 @@ from django.utils.translation import gettext_lazy as _
 from oauth2_provider.models import Application
 
 from screenpop.crypto import EncryptedTextField
-from screenpop.validation import validate_freshdesk_domain, validate_genesys_region, validate_phone_region
+from screenpop.validation import (
+    validate_freshdesk_domain,
+    validate_genesys_region,
+    validate_participant_attributes,
+    validate_phone_region,
+    validate_status_map,
+)
 
 
 def new_url_token() -> str:
@@ -80,6 +86,49 @@ class Tenant(models.Model):
         help_text=_("Optional HMAC-SHA256 key for senders that sign their requests instead of using a bearer token."),
     )
     genesys_objects = models.JSONField(default=dict, blank=True, help_text=_("What the install wizard created."))
+    wrapup_unlinked = models.CharField(
+        "wrap-up of a call with no linked ticket",
+        max_length=16,
+        choices=[
+            ("contact_ticket", _("Note on the caller's most recent open ticket")),
+            ("new_ticket", _("New ticket with the note")),
+            ("nothing", _("Write nothing")),
+        ],
+        default="contact_ticket",
+        help_text=_(
+            "Where the call's note goes when the agent linked no ticket and the caller is a known contact. With no "
+            "open ticket, 'most recent open ticket' writes nothing."
+        ),
+    )
+    wrapup_unknown_caller = models.CharField(
+        "wrap-up of a call from an unknown number",
+        max_length=16,
+        choices=[("new_ticket", _("New ticket with the note")), ("nothing", _("Write nothing"))],
+        default="new_ticket",
+        help_text=_("What wrap-up writes when no Freshdesk contact has the caller's number and no ticket is linked."),
+    )
+    wrapup_status_map = models.JSONField(
+        "ticket status by wrap-up code",
+        default=dict,
+        blank=True,
+        validators=[validate_status_map],
+        help_text=_(
+            "Optional: the Freshdesk status a ticket takes when a call on it wraps up with a code, e.g. "
+            '{"Resolved": 4, "Follow-up needed": 3} (codes by name, as in Genesys; statuses as Freshdesk numbers: '
+            "2 Open, 3 Pending, 4 Resolved, 5 Closed, 6+ custom)."
+        ),
+    )
+    participant_attributes = models.JSONField(
+        "participant attribute names",
+        default=dict,
+        blank=True,
+        validators=[validate_participant_attributes],
+        help_text=_(
+            "Names of the participant attributes the pop writes on the caller in Genesys, by what they hold: "
+            "ticket_id, ticket_status, ticket_subject, ticket_url, contact_name, match_count. Missing keys take "
+            'the defaults (screenpop_ticket_id, ...); a name set to "" is not written; {"enabled": false} writes none.'
+        ),
+    )
     sync_state = models.CharField(max_length=16, choices=SyncState.choices, default=SyncState.OK)
     sync_error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -356,3 +405,58 @@ class AgentNote(models.Model):
 
     def __str__(self) -> str:
         return f"{self.conversation_id} by {self.user_id}"
+
+
+class CallWrapUp(models.Model):
+    """An agent's wrap-up of a call (Genesys's `acw` event) and the note it writes on a Freshdesk ticket.
+
+    One per (tenant, conversation, agent): a re-delivered wrap-up is a duplicate. The write-back leases it like a
+    pop (`lease_owner`, `lease_expires_at`), retries Freshdesk's failures with backoff (`next_attempt_at`), and
+    keeps what it did: the ticket (`ticket_id`, `ticket_created`), the note (`note_id`). `note_attempted_at` marks an
+    attempt whose outcome is unknown (the process died, or Freshdesk did not answer): the next attempt first looks
+    for the note's marker on the ticket instead of posting again.
+    """
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        WRITTEN = "written", _("Note written")
+        SKIPPED = "skipped", _("Nothing to write")
+        FAILED = "failed", _("Failed")
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="wrapups", db_index=False)
+    conversation_id = models.CharField(max_length=64)
+    user_id = models.CharField("Genesys user id", max_length=64)
+    participant_id = models.CharField(max_length=64, blank=True)
+    queue_id = models.CharField(max_length=64, blank=True)
+    wrapup_code = models.CharField(max_length=255, blank=True)
+    wrapup_notes = models.TextField(blank=True)
+    wrapup_duration_ms = models.BigIntegerField(null=True, blank=True)
+    direction = models.CharField(max_length=16, blank=True)
+    phone_raw = models.CharField(max_length=255, blank=True)
+    event_time = models.DateTimeField(null=True, blank=True)
+    received_at = models.DateTimeField()
+    state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    lease_owner = models.CharField(max_length=64, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    ticket_id = models.BigIntegerField(null=True, blank=True)
+    ticket_created = models.BooleanField(default=False)
+    ticket_attempted_at = models.DateTimeField(null=True, blank=True)
+    note_id = models.BigIntegerField(null=True, blank=True)
+    note_attempted_at = models.DateTimeField(null=True, blank=True)
+    status_set = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "conversation_id", "user_id"], name="unique_wrapup_per_agent")
+        ]
+        indexes = [models.Index(fields=["state", "next_attempt_at"], name="wrapup_due_idx")]
+        ordering = ["-received_at"]
+        verbose_name = "call wrap-up"
+
+    def __str__(self) -> str:
+        return f"{self.conversation_id} by {self.user_id} ({self.get_state_display()})"

@@ -1,5 +1,5 @@
 """How long screenpop keeps what it records: the event log, the pops (callers' numbers, contacts and tickets of many
-companies' customers) and expired OAuth tokens.
+companies' customers), finished wrap-ups and expired OAuth tokens.
 
 Every webhook adds an event-log row and most add a pop, so without a limit both tables grow for ever and keep
 customer data nobody needs once the call is over. Rows older than `SCREENPOP_RETENTION_DAYS` (30 by default; 0 keeps
@@ -17,7 +17,12 @@ from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
-from screenpop.storage.retention import events_delete_before, expired_tokens_delete, pops_delete_before
+from screenpop.storage.retention import (
+    events_delete_before,
+    expired_tokens_delete,
+    pops_delete_before,
+    wrapups_delete_before,
+)
 
 logger = logging.getLogger("screenpop.retention")
 
@@ -29,6 +34,7 @@ class PurgeReport:
     cutoff: datetime | None  # None: retention is off
     events: int = 0
     pops: int = 0
+    wrapups: int = 0
 
 
 def purge_old_records(*, now: datetime | None = None, days: int | None = None) -> PurgeReport:
@@ -40,8 +46,9 @@ def purge_old_records(*, now: datetime | None = None, days: int | None = None) -
     cutoff = (now or timezone.now()) - timedelta(days=days)
     events = events_delete_before(cutoff)
     pops = pops_delete_before(cutoff)
+    wrapups = wrapups_delete_before(cutoff)
     expired_tokens_delete()
-    report = PurgeReport(cutoff=cutoff, events=events, pops=pops)
+    report = PurgeReport(cutoff=cutoff, events=events, pops=pops, wrapups=wrapups)
     if events or pops:
         logger.info("Purged %d event-log rows and %d pops received before %s", events, pops, cutoff.isoformat())
     return report

@@ -8,7 +8,8 @@
   runner holds, so leases can be short (a dead process's pops come back within a lease and a sweep) and a slow
   lookup still keeps its pop;
 - the phone index's periodic contacts sync (`lookup.phone_index`);
-- the retention purge (`retention`), first a minute after start (a server that starts answers webhooks first).
+- the retention purge (`retention`), first a minute after start (a server that starts answers webhooks first);
+- the wrap-up write-back (`writeback.services`): due wrap-ups leased one at a time, their notes written on Freshdesk.
 
 Each periodic job runs in a small thread pool of its own, every `interval` seconds, as one unit of database work
 (`storage.connections.database_work`: a connection that died with its server is dropped); a failure is logged and
@@ -33,6 +34,7 @@ from screenpop.lookup.runner import LookupRunner, runner_start, runner_stop
 from screenpop.pops.services import pop_leases_release, pop_leases_renew, pop_sweep
 from screenpop.retention import PURGE_INTERVAL_SECONDS, purge_due
 from screenpop.storage.connections import database_work
+from screenpop.writeback.services import writeback_release, writeback_round
 
 logger = logging.getLogger("screenpop.scheduler")
 
@@ -98,6 +100,12 @@ def _jobs(runner: LookupRunner) -> list[PeriodicJob]:
             min(60.0, max(1.0, settings.SCREENPOP_INDEX_SYNC_SECONDS / 5)),
             "Phone index refresh failed; trying again",
             then=_log_index_syncs,
+        ),
+        PeriodicJob(
+            "writeback",
+            writeback_round,
+            settings.SCREENPOP_WRITEBACK_POLL_SECONDS,
+            "Writing wrap-up notes failed; trying again",
         ),
         PeriodicJob(
             "retention-purge",
@@ -180,4 +188,5 @@ async def scheduler_stop(*, drain_seconds: float = 0.0) -> None:
 
 def _release(owner: str) -> int:
     with database_work():
+        writeback_release(owner=owner)
         return pop_leases_release(owner=owner)

@@ -96,3 +96,39 @@ def validate_freshdesk_domain(value: str) -> None:
         freshdesk_base_url(value)
     except ValidationFailed as error:
         raise ValidationError(error.detail, code="invalid_domain") from error
+
+
+def validate_status_map(value: object) -> None:
+    """A wrap-up code -> Freshdesk status mapping: an object of whole-number statuses from 2 (Open) up."""
+    if not isinstance(value, dict):
+        raise ValidationError('Enter an object such as {"Resolved": 4}.')
+    for code, status in value.items():
+        if not isinstance(status, int) or isinstance(status, bool) or status < 2:
+            raise ValidationError(
+                f"The status of {code!r} must be a Freshdesk status number: 2 Open, 3 Pending, 4 Resolved, 5 Closed, "
+                "6 and up custom."
+            )
+
+
+PARTICIPANT_ATTRIBUTE_KEYS = (
+    "ticket_id",
+    "ticket_status",
+    "ticket_subject",
+    "ticket_url",
+    "contact_name",
+    "match_count",
+)
+
+
+def validate_participant_attributes(value: object) -> None:
+    """Participant attribute names by what they hold (`PARTICIPANT_ATTRIBUTE_KEYS`), and `enabled`."""
+    if not isinstance(value, dict):
+        raise ValidationError('Enter an object such as {"ticket_id": "fd_ticket_id"}.')
+    for key, name in value.items():
+        if key == "enabled":
+            if not isinstance(name, bool):
+                raise ValidationError('"enabled" is true or false.')
+        elif key not in PARTICIPANT_ATTRIBUTE_KEYS:
+            raise ValidationError(f"{key!r} is not one of {', '.join(PARTICIPANT_ATTRIBUTE_KEYS)}.")
+        elif not isinstance(name, str) or len(name) > 100:
+            raise ValidationError(f"The attribute name of {key!r} is text of at most 100 characters.")

@@ -231,6 +231,9 @@ def test_full_install_through_the_wizard(wizard, genesys_sim, live_server) -> No
         "widget",
         "workflow",
         "trigger",
+        "wrapup_data_action",
+        "wrapup_workflow",
+        "wrapup_trigger",
     ]
     assert set(statuses.values()) <= {"created", "unchanged"}  # the auth action Genesys made already fits
     assert (statuses["workflow"], statuses["trigger"]) == ("created", "created")
@@ -248,12 +251,14 @@ def test_full_install_through_the_wizard(wizard, genesys_sim, live_server) -> No
     assert sync["authorizedGrantType"] == "CLIENT-CREDENTIALS"
     assert [division["roleId"] for division in sync["roleDivisions"]] == [role["id"]]
     assert sorted(role["permissions"]) == [
+        "analytics:conversationDetail:view",
         "conversation:communication:view",
         "integrations:integration:edit",
         "integrations:integration:view",
         "processautomation:trigger:edit",
         "processautomation:trigger:view",
         "routing:queue:view",
+        "routing:wrapupCode:view",
     ]
     assert tenant.genesys_sync_client_id == sync["id"]
     with connection.cursor() as cursor:
@@ -296,7 +301,7 @@ def test_full_install_through_the_wizard(wizard, genesys_sim, live_server) -> No
     assert {"allow-popups", "allow-scripts", "allow-same-origin"} <= set(properties["sandbox"].split(","))
     assert properties["permissions"] == "camera,microphone,geolocation"
     trigger = admin_get(genesys_sim, f"/api/v2/processautomation/triggers/{objects['trigger']['id']}", token)
-    (flow,) = genesys_sim.control("GET", "flows")["entities"]
+    (flow,) = [f for f in genesys_sim.control("GET", "flows")["entities"] if f["name"] == blueprint.WORKFLOW_NAME]
     assert (trigger["topicName"], trigger["enabled"], trigger["target"]["id"]) == (
         "v2.detail.events.conversation.{id}.acd.start",
         True,
@@ -342,7 +347,7 @@ def test_an_org_whose_home_division_is_renamed_installs(wizard, genesys_sim) -> 
     wizard.install("Support")
 
     tenant = Tenant.objects.get(genesys_org_id=DEMO_ORG_ID)
-    (flow,) = genesys_sim.control("GET", "flows")["entities"]
+    (flow,) = [f for f in genesys_sim.control("GET", "flows")["entities"] if f["name"] == blueprint.WORKFLOW_NAME]
     assert (flow["published"], flow["division"]["name"]) == (True, "Head Office")
     assert flow["definition"]["workflow"]["division"] == "Head Office"
     assert tenant.genesys_objects["workflow"]["division"] == "Head Office"
@@ -445,13 +450,13 @@ def test_rerun_changes_nothing_and_duplicates_nothing(wizard, genesys_sim) -> No
     assert set(step_statuses(tenant).values()) == {"unchanged"}
     assert writes_since(genesys_sim, seq) == []  # reads only: nothing created, updated or deleted
     assert prefixed_objects(genesys_sim) == before
-    assert len(genesys_sim.control("GET", "flows")["entities"]) == 1
+    assert len(genesys_sim.control("GET", "flows")["entities"]) == 2  # the inbound call's and the wrap-up's
     assert [len(before[kind]) for kind in ("oauth_clients", "roles", "integrations", "credentials", "triggers")] == [
         2,
         1,
         2,
         1,
-        1,
+        2,  # the inbound call's and the wrap-up's
     ]
     assert WebhookClient.objects.filter(tenant=tenant, active=True).count() == 1
 
@@ -470,7 +475,7 @@ def test_rerun_repairs_what_was_changed_or_deleted_in_genesys(wizard, genesys_si
     statuses = step_statuses(tenant)
     assert (statuses["trigger"], statuses["widget"], statuses["data_action"]) == ("created", "updated", "unchanged")
     assert admin_get(genesys_sim, f"/api/v2/integrations/{widget_id}")["intendedState"] == "ENABLED"
-    assert len(prefixed_objects(genesys_sim)["triggers"]) == 1
+    assert len(prefixed_objects(genesys_sim)["triggers"]) == 2  # the inbound call's and the wrap-up's
 
 
 def test_uninstall_leaves_nothing_with_the_prefix(wizard, genesys_sim) -> None:

@@ -39,16 +39,6 @@ def call_event(**overrides: Any) -> dict[str, Any]:
 
 
 @pytest.fixture
-def app(settings):
-    settings.SCREENPOP_RUN_WORKERS = False
-    from genesys_app.asgi import application
-    from screenpop.webhook.committer import committers_close
-
-    yield application
-    committers_close()
-
-
-@pytest.fixture
 def tenant_with_token(make_tenant, make_webhook_client, token_for):
     def make(**tenant_fields: Any) -> tuple[Any, str]:
         tenant = make_tenant(**tenant_fields)

@@ -15,6 +15,23 @@ GENESYS_REQUEST_TEMPLATE = (
     '"participant_id": "$esc.jsonString($!{input.participantId})"}'
 )
 
+# The wrap-up's data action (the acw trigger's workflow): every optional field with `$!{}`, which prints nothing for
+# a value Genesys does not have, so only the two ids can be unresolved (and are refused with 422 naming them).
+GENESYS_WRAPUP_REQUEST_TEMPLATE = (
+    '{"event_type": "CALL_WRAPUP", '
+    '"conversation_id": "$esc.jsonString(${input.conversationId})", '
+    '"user_id": "$esc.jsonString(${input.userId})", '
+    '"participant_id": "$esc.jsonString($!{input.participantId})", '
+    '"queue_id": "$esc.jsonString($!{input.queueId})", '
+    '"wrapup_code": "$esc.jsonString($!{input.wrapupCode})", '
+    '"wrapup_notes": "$esc.jsonString($!{input.wrapupNotes})", '
+    '"wrapup_duration_ms": "$esc.jsonString($!{input.wrapupDurationMs})", '
+    '"media_type": "$esc.jsonString($!{input.mediaType})", '
+    '"direction": "$esc.jsonString($!{input.direction})", '
+    '"phone_number": "$esc.jsonString($!{input.ani})", '
+    '"timestamp": "$esc.jsonString($!{input.eventTime})"}'
+)
+
 
 class GenesysEventSerializer(serializers.Serializer):
     conversation_id = serializers.CharField(help_text="The Genesys conversation id (required).")
@@ -29,9 +46,25 @@ class GenesysEventSerializer(serializers.Serializer):
     contact_name = serializers.CharField(required=False)
 
 
+class GenesysWrapUpSerializer(serializers.Serializer):
+    event_type = serializers.ChoiceField(choices=["CALL_WRAPUP"], help_text="CALL_WRAPUP: an agent's wrap-up.")
+    conversation_id = serializers.CharField(help_text="The Genesys conversation id (required).")
+    user_id = serializers.CharField(help_text="The Genesys id of the agent who wrapped up (required).")
+    participant_id = serializers.CharField(required=False)
+    queue_id = serializers.CharField(required=False, help_text="Checked against the tenant's queue filters.")
+    wrapup_code = serializers.CharField(required=False, help_text="The wrap-up code's id (or name).")
+    wrapup_notes = serializers.CharField(required=False, help_text="At most 4,000 characters are kept.")
+    wrapup_duration_ms = serializers.CharField(required=False, help_text="Whole milliseconds, as a number or text.")
+    media_type = serializers.CharField(required=False, help_text="VOICE; other media are ignored.")
+    direction = serializers.CharField(required=False, help_text="INBOUND or OUTBOUND.")
+    phone_number = serializers.CharField(required=False, help_text="The caller's ANI.")
+    timestamp = serializers.CharField(required=False, help_text="ISO 8601 or epoch milliseconds.")
+
+
 class WebhookReplySerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=["accepted", "duplicate", "ignored"])
     pop_id = serializers.IntegerField(required=False)
+    wrapup_id = serializers.IntegerField(required=False, help_text="For a wrap-up: the wrap-up recorded.")
     reason = serializers.CharField(required=False)
     field = serializers.CharField(required=False, help_text="Ignored: the field that made the event start no pop.")
 

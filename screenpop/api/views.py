@@ -7,7 +7,7 @@ import binascii
 
 from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, PolymorphicProxySerializer, extend_schema
 from rest_framework.parsers import BaseParser
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -15,8 +15,10 @@ from rest_framework.views import APIView
 
 from screenpop.api.serializers import (
     GENESYS_REQUEST_TEMPLATE,
+    GENESYS_WRAPUP_REQUEST_TEMPLATE,
     ErrorSerializer,
     GenesysEventSerializer,
+    GenesysWrapUpSerializer,
     PopStateSerializer,
     WebhookReplySerializer,
 )
@@ -64,15 +66,21 @@ class GenesysEventsView(APIView):
 
     @extend_schema(
         operation_id="genesys_event",
-        summary="Receive an inbound-call event from the Genesys data action",
+        summary="Receive an inbound-call start or a wrap-up from the Genesys data actions",
         description=(
             "Authenticate with `Authorization: Bearer <token>` from `/oauth/token/` (client credentials; in Genesys "
             "a *User Defined (OAuth)* credential), or sign with HMAC-SHA256 (`X-Screenpop-Org`, "
             "`X-Screenpop-Timestamp`, `X-Screenpop-Signature: v1=<hex>` over `timestamp + '.' + body`). "
             "The body is at most 64 KB. Request template to paste into the data action:\n\n"
-            f"```\n{GENESYS_REQUEST_TEMPLATE}\n```"
+            f"```\n{GENESYS_REQUEST_TEMPLATE}\n```\n\n"
+            "A wrap-up (the second data action, on the `acw` trigger) has `event_type` CALL_WRAPUP:\n\n"
+            f"```\n{GENESYS_WRAPUP_REQUEST_TEMPLATE}\n```"
         ),
-        request=GenesysEventSerializer,
+        request=PolymorphicProxySerializer(
+            component_name="GenesysWebhookRequest",
+            serializers=[GenesysEventSerializer, GenesysWrapUpSerializer],
+            resource_type_field_name=None,
+        ),
         responses={
             202: OpenApiResponse(WebhookReplySerializer, description="Accepted: the lookup runs in the background."),
             200: OpenApiResponse(WebhookReplySerializer, description="Duplicate or ignored (with the reason)."),
@@ -95,7 +103,23 @@ class GenesysEventsView(APIView):
                     "direction": "INBOUND",
                 },
                 request_only=True,
-            )
+            ),
+            OpenApiExample(
+                "Wrap-up",
+                value={
+                    "event_type": "CALL_WRAPUP",
+                    "conversation_id": "6f0d8a3e-2b6c-4a53-9d7e-1c2b3a4d5e6f",
+                    "user_id": "0b000000-0000-4000-8000-000000000001",
+                    "queue_id": "b1c2d3e4-0000-4000-8000-000000000001",
+                    "wrapup_code": "0d000000-0000-4000-8000-000000000011",
+                    "wrapup_notes": "Reset the router",
+                    "wrapup_duration_ms": "12000",
+                    "media_type": "VOICE",
+                    "direction": "INBOUND",
+                    "phone_number": "tel:+15550199999",
+                },
+                request_only=True,
+            ),
         ],
     )
     def post(self, request: Request) -> Response:

@@ -320,6 +320,25 @@ class FreshdeskClient:
         response = self._send("POST", self._url("/api/v2/tickets"), kind="ticket_create", json=body)
         return _json(response)
 
+    def update_ticket(self, ticket_id: int, fields: Mapping[str, Any]) -> dict[str, Any]:
+        """`PUT /api/v2/tickets/{id}` with `fields` (`status`, `priority`, ...); counts against "ticket update"."""
+        response = self._send("PUT", self._url(f"/api/v2/tickets/{int(ticket_id)}"), kind="ticket_update", json=fields)
+        return _json(response)
+
+    def create_note(self, ticket_id: int, *, body: str, private: bool = True) -> dict[str, Any]:
+        """`POST /api/v2/tickets/{id}/notes`: a note (HTML `body`), private by default; returns the conversation.
+        Raises `FreshdeskNotFound` for an unknown ticket, `FreshdeskInvalidRequest` for a spam or deleted one (405)."""
+        url = self._url(f"/api/v2/tickets/{int(ticket_id)}/notes")
+        return _json(self._send("POST", url, kind="other", json={"body": body, "private": private}))
+
+    def iter_conversations(self, ticket_id: int) -> Iterator[dict[str, Any]]:
+        """Every reply and note of a ticket, oldest first (`GET /api/v2/tickets/{id}/conversations`, 100 a page)."""
+        url: str | None = self._url(f"/api/v2/tickets/{int(ticket_id)}/conversations", {"per_page": _MAX_PER_PAGE})
+        while url:
+            response = self._send("GET", url, kind="other")
+            yield from _json_list(response)
+            url = self._next_page_url(response)
+
     def ticket_fields(self) -> list[dict[str, Any]]:
         """`GET /api/v2/ticket_fields`: field definitions, with status/priority/source labels in `choices`."""
         return self._get_json("/api/v2/ticket_fields", {}, kind="other")

@@ -143,6 +143,37 @@ class GenesysApi:
         first = self._call("list integration types", "IntegrationsApi", "get_integrations_types", page_size=PAGE_SIZE)
         return list(self._follow("list integration types", first))
 
+    # -- conversations ----------------------------------------------------------------------------------------------
+
+    def conversation(self, conversation_id: str) -> dict[str, Any]:
+        """`GET /api/v2/conversations/{id}`: the participants, their times, wrap-ups and attributes."""
+        return self._call("read the conversation", "ConversationsApi", "get_conversation", conversation_id)
+
+    def participant_attributes_set(self, conversation_id: str, participant_id: str, attributes: dict[str, str]) -> None:
+        """Merge string `attributes` into a participant's (reference §12 "Participant data")."""
+        self._call(
+            "write the participant's attributes",
+            "ConversationsApi",
+            "patch_conversation_participant_attributes",
+            conversation_id,
+            participant_id,
+            {"attributes": attributes},
+        )
+
+    def conversation_details(self, conversation_id: str) -> dict[str, Any]:
+        """`GET /api/v2/analytics/conversations/{id}/details`: participants' sessions with their metrics (tTalk,
+        tHeld, tAcw in ms)."""
+        return self._call(
+            "read the conversation's analytics",
+            "ConversationsApi",
+            "get_analytics_conversation_details",
+            conversation_id,
+        )
+
+    def wrapup_code(self, code_id: str) -> dict[str, Any]:
+        """`GET /api/v2/routing/wrapupcodes/{id}`: the code's `name`."""
+        return self._call("read the wrap-up code", "RoutingApi", "get_routing_wrapupcode", code_id)
+
     # -- routing ----------------------------------------------------------------------------------------------------
 
     def queues_page(self, *, name: str | None = None, page: int = 1, page_size: int = 25) -> dict[str, Any]:

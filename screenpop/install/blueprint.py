@@ -11,7 +11,7 @@ from typing import Any
 
 from django.conf import settings
 
-from screenpop.api.serializers import GENESYS_REQUEST_TEMPLATE
+from screenpop.api.serializers import GENESYS_REQUEST_TEMPLATE, GENESYS_WRAPUP_REQUEST_TEMPLATE
 from screenpop.models import Tenant
 
 PREFIX = "Freshdesk screen pop"
@@ -32,13 +32,22 @@ ACD_START_TOPIC = "v2.detail.events.conversation.{id}.acd.start"
 # The workflow takes the event's top-level fields as its inputs (Flow.conversationId, Flow.ani, ...).
 TRIGGER_DATA_FORMAT = "TopLevelPrimitives"
 
-# The sync client's role: exactly what keeping queue filters in sync needs, and reading a call's participant data
-# for pops from what the IVR collected (`lookup/ivr.py`), nothing more.
+# The wrap-up's trigger, workflow (genesys/workflow/freshdesk-wrap-up.yaml) and data action, on the same integration.
+WRAPUP_DATA_ACTION_NAME = f"{PREFIX} - wrap-up"
+WRAPUP_WORKFLOW_NAME = f"{PREFIX} - wrap-up"
+WRAPUP_TRIGGER_NAME = f"{PREFIX} - wrap-up"
+ACW_TOPIC = "v2.detail.events.conversation.{id}.acw"
+
+# The sync client's role: exactly what keeping queue filters in sync, pops from what the IVR collected
+# (`lookup/ivr.py`) and the write-back need, nothing more (the write-back reads the conversation, its analytics (talk
+# and hold time) and its wrap-up code's name, and writes participant attributes).
 SYNC_ROLE_PERMISSIONS = [
     ("routing", "queue", ["view"]),
     ("integrations", "integration", ["view", "edit"]),
     ("processautomation", "trigger", ["view", "edit"]),
     ("conversation", "communication", ["view"]),
+    ("routing", "wrapupCode", ["view"]),
+    ("analytics", "conversationDetail", ["view"]),
 ]
 
 PANEL_GRANT_TYPE = "CODE"
@@ -239,6 +248,40 @@ def data_action_body(*, integration_id: str) -> dict[str, Any]:
     }
 
 
+WRAPUP_DATA_ACTION_INPUTS = {
+    "conversationId": "The Genesys conversation id.",
+    "userId": "The agent who wrapped up.",
+    "participantId": "The agent's participant id.",
+    "queueId": "The queue of the agent's part of the call.",
+    "wrapupCode": "The wrap-up code's id.",
+    "wrapupNotes": "The wrap-up notes typed in Genesys.",
+    "wrapupDurationMs": "How long the after-call work took (ms).",
+    "mediaType": "VOICE for calls.",
+    "direction": "INBOUND or OUTBOUND.",
+    "ani": "The caller's number, e.g. tel:+15551234567.",
+    "eventTime": "When the wrap-up ended (epoch ms).",
+}
+
+
+def wrapup_data_action_body(*, integration_id: str) -> dict[str, Any]:
+    """The data action that posts a wrap-up (`event_type` CALL_WRAPUP) to the webhook, as `data_action_body` does a
+    call start."""
+    body = data_action_body(integration_id=integration_id)
+    body["name"] = WRAPUP_DATA_ACTION_NAME
+    body["config"]["request"]["requestTemplate"] = GENESYS_WRAPUP_REQUEST_TEMPLATE
+    body["contract"]["input"]["inputSchema"] = {
+        "title": "Freshdesk screen pop wrap-up",
+        "type": "object",
+        "required": ["conversationId", "userId"],
+        "properties": {
+            name: {"type": "string", "description": description}
+            for name, description in WRAPUP_DATA_ACTION_INPUTS.items()
+        },
+    }
+    body["contract"]["output"]["successSchema"]["properties"]["wrapup_id"] = {"type": "integer"}
+    return body
+
+
 def widget_config(current: dict[str, Any], *, tenant: Tenant, queue_ids: list[str]) -> dict[str, Any]:
     properties = dict(current.get("properties") or {})
     properties.update(
@@ -283,6 +326,19 @@ def trigger_body(*, workflow_id: str, queue_ids: list[str]) -> dict[str, Any]:
         },
         "matchCriteria": match_criteria(queue_ids),
         "eventTTLSeconds": 60,
+    }
+
+
+def wrapup_trigger_body(*, workflow_id: str, queue_ids: list[str]) -> dict[str, Any]:
+    """After-call work on voice calls in the tenant's queues, inbound or outbound (a call placed from the panel is
+    logged too)."""
+    criteria = [criterion for criterion in match_criteria(queue_ids) if criterion["jsonPath"] != "direction"]
+    return {
+        **trigger_body(workflow_id=workflow_id, queue_ids=queue_ids),
+        "name": WRAPUP_TRIGGER_NAME,
+        "description": "Logs a call on its Freshdesk ticket when the agent's after-call work ends (wrap-up).",
+        "topicName": ACW_TOPIC,
+        "matchCriteria": criteria,
     }
 
 

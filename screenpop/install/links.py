@@ -38,6 +38,9 @@ ADMIN_PATHS = {
     "widget": f"/directory/#/admin/integrations/apps/{blueprint.WIDGET_TYPE}/{{id}}",
     "workflow": "/architect/#/workflow/{id}/latest",
     "trigger": "/directory/#/admin/processautomation/triggers/{id}",
+    "wrapup_data_action": "/directory/#/admin/integrations/actions/{id}/summary",
+    "wrapup_workflow": "/architect/#/workflow/{id}/latest",
+    "wrapup_trigger": "/directory/#/admin/processautomation/triggers/{id}",
 }
 
 

@@ -10,7 +10,8 @@ agents' panel OAuth client (authorization code with PKCE; redirect URI = the pan
 its Genesys credential (User Defined (OAuth), pointing at /oauth/token/) → the Web Services Data Actions integration
 → its custom auth action (found by its id, `customAuth_-_<integrationId>`) → the published data action → the
 Interaction Widget → the Architect workflow, published through a publish job with the org's home division → the
-trigger on acd.start targeting it, created only once the workflow is published. No step needs the admin's hands.
+trigger on acd.start targeting it, created only once the workflow is published → the same three for wrap-ups (a
+data action posting CALL_WRAPUP, its workflow, the trigger on acw). No step needs the admin's hands.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 from django.core.cache import cache
@@ -134,6 +136,13 @@ class Provisioner:
             ("widget", "Interaction Widget", self.widget),
             ("workflow", f"Architect workflow “{blueprint.WORKFLOW_NAME}” (published)", self.workflow),
             ("trigger", "Trigger on inbound calls (acd.start)", self.trigger),
+            ("wrapup_data_action", f"Data action “{blueprint.WRAPUP_DATA_ACTION_NAME}”", self.wrapup_data_action),
+            (
+                "wrapup_workflow",
+                f"Architect workflow “{blueprint.WRAPUP_WORKFLOW_NAME}” (published)",
+                self.wrapup_workflow,
+            ),
+            ("wrapup_trigger", "Trigger on wrap-ups (acw)", self.wrapup_trigger),
         ]
         for step, label, run_step in steps:
             try:
@@ -354,27 +363,35 @@ class Provisioner:
         return StepResult("", "", status, "Requests a token from our /oauth/token/", action["id"])
 
     def data_action(self) -> StepResult:
+        return self._data_action("data_action", blueprint.DATA_ACTION_NAME, blueprint.data_action_body)
+
+    def wrapup_data_action(self) -> StepResult:
+        return self._data_action(
+            "wrapup_data_action", blueprint.WRAPUP_DATA_ACTION_NAME, blueprint.wrapup_data_action_body
+        )
+
+    def _data_action(self, key: str, name: str, body_of: Callable[..., dict[str, Any]]) -> StepResult:
         integration_id = self._recorded_id("data_integration") or ""
-        wanted = blueprint.data_action_body(integration_id=integration_id)
+        wanted = body_of(integration_id=integration_id)
         editable = {key: value for key, value in wanted.items() if key != "integrationId"}
-        published = self._by_id(self.api.action, "data_action")
+        published = self._by_id(self.api.action, key)
         if published is None:
             listed = exact(
-                self.api.actions(name=blueprint.DATA_ACTION_NAME),
-                blueprint.DATA_ACTION_NAME,
+                self.api.actions(name=name),
+                name,
                 integrationId=integration_id,
             )
             published = self.api.action(listed["id"]) if listed else None
         if published is None:
             # A draft an interrupted run left behind, else a new one.
             draft = exact(
-                self.api.action_drafts(name=blueprint.DATA_ACTION_NAME),
-                blueprint.DATA_ACTION_NAME,
+                self.api.action_drafts(name=name),
+                name,
                 integrationId=integration_id,
             )
             if draft is None:
                 draft = self.api.action_draft_create(wanted)
-                self._record("data_action", {"id": draft["id"], "name": draft["name"]})
+                self._record(key, {"id": draft["id"], "name": draft["name"]})
             else:
                 draft = self.api.action_draft_update(draft["id"], {**editable, "version": draft["version"]})
             action, status = self.api.action_publish(draft["id"], draft["version"]), "created"
@@ -384,7 +401,7 @@ class Provisioner:
             action, status = self.api.action_publish(published["id"], draft["version"]), "updated"
         else:
             action, status = published, "unchanged"
-        self._record("data_action", {"id": action["id"], "name": action["name"], "version": action.get("version")})
+        self._record(key, {"id": action["id"], "name": action["name"], "version": action.get("version")})
         return StepResult("", "", status, f"Posts to {blueprint.webhook_url()}", action["id"])
 
     def widget(self) -> StepResult:
@@ -409,48 +426,68 @@ class Provisioner:
         return self._division
 
     def workflow(self) -> StepResult:
-        """Publish the shipped workflow with the org's home division, through an Architect publish job, and wait
+        return self._workflow("workflow", blueprint.WORKFLOW_NAME, workflow.WORKFLOW_FILE)
+
+    def wrapup_workflow(self) -> StepResult:
+        return self._workflow("wrapup_workflow", blueprint.WRAPUP_WORKFLOW_NAME, workflow.WRAPUP_WORKFLOW_FILE)
+
+    def _workflow(self, key: str, name: str, file: Path) -> StepResult:
+        """Publish a shipped workflow with the org's home division, through an Architect publish job, and wait
         until Genesys says it is published. Unchanged when the text published last time is the same and the flow
         is still published."""
         division = self._home_division()
-        text = workflow.workflow_for_division(division["name"])
+        text = workflow.workflow_for_division(division["name"], file)
         digest = workflow.workflow_digest(text)
-        recorded = self.objects.get("workflow") or {}
-        flow = self._by_id(self.api.flow, "workflow") or exact(
-            self.api.workflows(name=blueprint.WORKFLOW_NAME), blueprint.WORKFLOW_NAME
-        )
+        recorded = self.objects.get(key) or {}
+        flow = self._by_id(self.api.flow, key) or exact(self.api.workflows(name=name), name)
         existing = flow
         published = flow is not None and bool(flow.get("publishedVersion"))
         if published and recorded.get("digest") == digest and recorded.get("id") == flow["id"]:
             version = flow["publishedVersion"].get("id")
             return StepResult("", "", "unchanged", f"Published version {version} in {division['name']}", flow["id"])
-        flow, messages = workflow.workflow_publish(api=self.api, text=text)
+        flow, messages = workflow.workflow_publish(api=self.api, text=text, name=name)
         version = (flow.get("publishedVersion") or {}).get("id")
         recorded = {"id": flow["id"], "name": flow["name"], "version": version, "digest": digest}
-        self._record("workflow", {**recorded, "division": division["name"]})
+        self._record(key, {**recorded, "division": division["name"]})
         detail = f"Published version {version} in the division {division['name']}"
         if messages:
             detail += f" (Genesys noted: {'; '.join(messages)})"
         return StepResult("", "", "created" if existing is None else "updated", detail, flow["id"])
 
     def trigger(self) -> StepResult:
-        """The trigger, created only once the workflow it targets is published (Genesys refuses it otherwise)."""
-        workflow_id = self._recorded_id("workflow") or ""
+        return self._trigger(
+            "trigger", "workflow", blueprint.TRIGGER_NAME, blueprint.WORKFLOW_NAME, blueprint.trigger_body
+        )
+
+    def wrapup_trigger(self) -> StepResult:
+        return self._trigger(
+            "wrapup_trigger",
+            "wrapup_workflow",
+            blueprint.WRAPUP_TRIGGER_NAME,
+            blueprint.WRAPUP_WORKFLOW_NAME,
+            blueprint.wrapup_trigger_body,
+        )
+
+    def _trigger(
+        self, key: str, workflow_key: str, name: str, workflow_name: str, body_of: Callable[..., dict[str, Any]]
+    ) -> StepResult:
+        """A trigger, created only once the workflow it targets is published (Genesys refuses it otherwise)."""
+        workflow_id = self._recorded_id(workflow_key) or ""
         flow = self.api.flow(workflow_id)
         if not flow.get("publishedVersion"):
             raise InstallNotPossible(
-                f"The workflow “{blueprint.WORKFLOW_NAME}” is not published, so no trigger can start it. Run the "
+                f"The workflow “{workflow_name}” is not published, so no trigger can start it. Run the "
                 "installation again."
             )
         queues = queue_ids(self.tenant)
-        wanted = blueprint.trigger_body(workflow_id=flow["id"], queue_ids=queues)
-        trigger = self._by_id(self.api.trigger, "trigger") or exact(self.api.triggers(), blueprint.TRIGGER_NAME)
+        wanted = body_of(workflow_id=flow["id"], queue_ids=queues)
+        trigger = self._by_id(self.api.trigger, key) or exact(self.api.triggers(), name)
         if trigger is None:
             trigger, status = self.api.trigger_create(wanted), "created"
         else:
             trigger, written = self.api.trigger_update(trigger["id"], lambda current: {**current, **wanted})
             status = "updated" if written else "unchanged"
-        self._record("trigger", {"id": trigger["id"], "name": trigger["name"], "version": trigger["version"]})
+        self._record(key, {"id": trigger["id"], "name": trigger["name"], "version": trigger["version"]})
         return StepResult("", "", status, f"Targets the workflow {flow['id']}", trigger["id"])
 
 

@@ -78,6 +78,12 @@ def _sync(tenant: Tenant) -> SyncResult:
                 objects["trigger"]["id"], lambda current: blueprint.trigger_with_queues(current, queues)
             )
             objects["trigger"] = {**objects["trigger"], "version": trigger["version"]}
+        if objects.get("wrapup_trigger"):
+            trigger, wrapup_changed = api.trigger_update(
+                objects["wrapup_trigger"]["id"], lambda current: blueprint.trigger_with_queues(current, queues)
+            )
+            objects["wrapup_trigger"] = {**objects["wrapup_trigger"], "version": trigger["version"]}
+            trigger_changed = trigger_changed or wrapup_changed
         if objects.get("widget"):
             config, widget_changed = api.integration_config_update(
                 objects["widget"]["id"],

@@ -61,10 +61,10 @@ class Uninstaller:
     def run(self) -> RunReport:
         report = RunReport(action="uninstall")
         steps: list[tuple[str, str, tuple[str, ...], Callable[[], int]]] = [
-            ("trigger", "Trigger", ("trigger",), self.triggers),
-            ("workflow", "Workflow", ("workflow",), self.workflows),
+            ("trigger", "Trigger", ("trigger", "wrapup_trigger"), self.triggers),
+            ("workflow", "Workflow", ("workflow", "wrapup_workflow"), self.workflows),
             ("widget", "Interaction Widget", ("widget",), lambda: self.integrations("widget", blueprint.WIDGET_TYPE)),
-            ("data_action", "Data action", ("data_action", "auth_action"), self.data_actions),
+            ("data_action", "Data action", ("data_action", "auth_action", "wrapup_data_action"), self.data_actions),
             (
                 "data_integration",
                 "Web Services Data Actions integration",

@@ -302,7 +302,11 @@ def queues(request: HttpRequest, wizard: Wizard, tenant: Tenant) -> HttpResponse
 
 def _planned_objects() -> list[tuple[str, str]]:
     return [
-        ("Role (view queues; view and edit integrations and triggers)", blueprint.ROLE_NAME),
+        (
+            "Role (view queues; view and edit integrations and triggers; view conversations, their analytics and "
+            "wrap-up codes)",
+            blueprint.ROLE_NAME,
+        ),
         ("OAuth client, client credentials, for keeping queues in sync", blueprint.SYNC_CLIENT_NAME),
         ("OAuth client for agents' panel login (authorization code with PKCE)", blueprint.PANEL_CLIENT_NAME),
         ("Credential (User Defined OAuth) for this app's webhook", blueprint.CREDENTIAL_NAME),
@@ -311,6 +315,12 @@ def _planned_objects() -> list[tuple[str, str]]:
         ("Interaction Widget", blueprint.WIDGET_NAME),
         ("Architect workflow, published in your home division", blueprint.WORKFLOW_NAME),
         ("Trigger on inbound calls (once the workflow is published)", blueprint.TRIGGER_NAME),
+        ("Data action for wrap-ups", blueprint.WRAPUP_DATA_ACTION_NAME),
+        ("Architect workflow for wrap-ups, published in your home division", blueprint.WRAPUP_WORKFLOW_NAME),
+        (
+            "Trigger on wrap-ups (after-call work ends: the call's note goes to Freshdesk)",
+            blueprint.WRAPUP_TRIGGER_NAME,
+        ),
     ]
 
 

@@ -16,18 +16,19 @@ from screenpop.install.blueprint import WORKFLOW_NAME
 from screenpop.install.errors import InstallNotPossible
 
 WORKFLOW_FILE = Path(settings.BASE_DIR) / "genesys" / "workflow" / "freshdesk-screen-pop.yaml"
+WRAPUP_WORKFLOW_FILE = WORKFLOW_FILE.with_name("freshdesk-wrap-up.yaml")
 WORKFLOW_DOWNLOAD_NAME = WORKFLOW_FILE.name
 JOB_WAIT_SECONDS = 120.0
 JOB_POLL_SECONDS = 1.0
 
 
-def workflow_yaml() -> str:
-    return WORKFLOW_FILE.read_text(encoding="utf-8")
+def workflow_yaml(file: Path = WORKFLOW_FILE) -> str:
+    return file.read_text(encoding="utf-8")
 
 
-def workflow_for_division(division_name: str) -> str:
-    """The shipped workflow as published into an org whose home division is `division_name` (comments dropped)."""
-    document = yaml.safe_load(workflow_yaml())
+def workflow_for_division(division_name: str, file: Path = WORKFLOW_FILE) -> str:
+    """A shipped workflow as published into an org whose home division is `division_name` (comments dropped)."""
+    document = yaml.safe_load(workflow_yaml(file))
     document["workflow"]["division"] = division_name
     return yaml.safe_dump(document, sort_keys=False, allow_unicode=True)
 
@@ -37,7 +38,7 @@ def workflow_digest(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
-def workflow_publish(*, api: GenesysApi, text: str) -> tuple[dict[str, Any], list[str]]:
+def workflow_publish(*, api: GenesysApi, text: str, name: str = WORKFLOW_NAME) -> tuple[dict[str, Any], list[str]]:
     """Publish `text` through an Architect publish job (register, upload, poll until it ends), as CX-as-Code does.
     Returns the published flow and the job's messages (warnings). Raises `InstallNotPossible` when Genesys refuses
     the workflow (its messages say why) or is still publishing after `JOB_WAIT_SECONDS`."""
@@ -56,7 +57,7 @@ def workflow_publish(*, api: GenesysApi, text: str) -> tuple[dict[str, Any], lis
     messages = [str(message.get("text") or "") for message in answer.get("messages") or []]
     if answer["status"] == "Failure":
         raise InstallNotPossible(
-            f"Genesys Cloud refused to publish the workflow “{WORKFLOW_NAME}”: "
+            f"Genesys Cloud refused to publish the workflow “{name}”: "
             + ("; ".join(messages) or "it gave no reason")
             + f". Report this to the app's support with the job id {job['id']}."
         )

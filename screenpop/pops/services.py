@@ -46,6 +46,7 @@ from screenpop.storage.pops import (
 )
 from screenpop.storage.transactions import write_transaction
 from screenpop.webhook import callers
+from screenpop.writeback.attributes import attributes_write_soon
 
 logger = logging.getLogger("screenpop.pops")
 
@@ -105,6 +106,8 @@ def _finish(
         _apply(pop, fields)
         if not quiet:
             pop_publish_on_commit(pop)
+        if result is not None:  # after the publish, in the background: Genesys sees what the agent sees
+            attributes_write_soon(pop_id=pop.pk, tenant=pop.tenant)
 
     if not pop_finish(pop, owner, fields, shown, then=published):
         return _lost_lease(calls)

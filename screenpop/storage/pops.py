@@ -14,11 +14,11 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Q
 from django.utils import timezone
 
 from screenpop.models import Pop, PopContact, PopTicket
 from screenpop.storage.columns import quoted_columns, quoted_table
+from screenpop.storage.leases import leased_claim
 from screenpop.storage.transactions import write_transaction
 
 Shown = tuple[list[tuple[int, datetime]], list[int]]  # (ticket id, updated_at shown) pairs, contact ids
@@ -151,21 +151,13 @@ def pops_claim_due(*, owner: str, limit: int) -> list[tuple[int, int]]:
 def pops_claim_due_from(*, owner: str, limit: int) -> list[tuple[int, int, str]]:
     """`pops_claim_due`, with the process that held each pop's expired lease ("" for none): (pop id, tenant id,
     previous owner) triples."""
-    now = timezone.now()
-    with write_transaction():
-        due = list(
-            Pop.objects.select_for_update(skip_locked=True)
-            .filter(state=Pop.State.PENDING)
-            .filter(Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lt=now))
-            .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
-            .order_by("received_at")
-            .values_list("pk", "tenant_id", "lease_owner")[:limit]
-        )
-        if due:
-            Pop.objects.filter(pk__in=[pop_id for pop_id, _, _ in due]).update(
-                lease_owner=owner, lease_expires_at=now + timedelta(seconds=settings.SCREENPOP_LEASE_SECONDS)
-            )
-    return due
+    return leased_claim(
+        Pop.objects.filter(state=Pop.State.PENDING),
+        owner=owner,
+        limit=limit,
+        lease_seconds=settings.SCREENPOP_LEASE_SECONDS,
+        fields=("tenant_id", "lease_owner"),
+    )
 
 
 def pops_lease_renew(*, owner: str, pop_ids: list[int]) -> int:

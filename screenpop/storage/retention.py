@@ -4,20 +4,21 @@ transaction, so the webhook's batches are never kept waiting for long."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from django.db.models import Model
 from oauth2_provider.models import clear_expired
 
-from screenpop.models import EventLog, Pop
+from screenpop.models import CallWrapUp, EventLog, Pop
 from screenpop.storage.transactions import write_transaction
 
 CHUNK = 500
 
 
-def _delete_received_before(model: type[Model], cutoff: datetime) -> int:
-    """Delete the rows of `model` received before `cutoff`, oldest first, `CHUNK` rows per transaction (a pop's
-    shown tickets and contacts go with it); returns how many rows."""
-    selected = model.objects.filter(received_at__lt=cutoff)
+def _delete_received_before(model: type[Model], cutoff: datetime, **where: Any) -> int:
+    """Delete the rows of `model` (matching `where`) received before `cutoff`, oldest first, `CHUNK` rows per
+    transaction (a pop's shown tickets and contacts go with it); returns how many rows."""
+    selected = model.objects.filter(received_at__lt=cutoff, **where)
     deleted = 0
     while True:
         with write_transaction():
@@ -35,6 +36,11 @@ def events_delete_before(cutoff: datetime) -> int:
 
 def pops_delete_before(cutoff: datetime) -> int:
     return _delete_received_before(Pop, cutoff)
+
+
+def wrapups_delete_before(cutoff: datetime) -> int:
+    """Finished wrap-ups only (written or skipped): a pending or failed one still has a note to write."""
+    return _delete_received_before(CallWrapUp, cutoff, state__in=[CallWrapUp.State.WRITTEN, CallWrapUp.State.SKIPPED])
 
 
 def expired_tokens_delete() -> None:

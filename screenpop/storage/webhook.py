@@ -9,6 +9,7 @@ desktop and the DRF view record single requests with it.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 
 import psycopg
 from django.conf import settings
@@ -20,10 +21,18 @@ from screenpop.storage.webhook_postgres import AsyncRecorder, postgresql_record
 from screenpop.storage.webhook_sqlite import LoopRecorder, sqlite_plan, sqlite_write
 from screenpop.webhook.intake import Submission
 from screenpop.webhook.rules import Reply, signer_org_ids
+from screenpop.webhook.wrapups import wrapups_record
 
 
 def events_record(submissions: list[Submission], *, lease_owner: str) -> list[Reply]:
-    """Decide and durably record a batch; returns one reply per submission, in order. Raises only on DB failure."""
+    """Decide and durably record a batch; returns one reply per submission, in order. Raises only on DB failure.
+    Wrap-ups are recorded apart (`webhook.wrapups`), call starts as a batch."""
+    if any(submission.wrapup is not None for submission in submissions):
+        return replies_merged(
+            submissions,
+            lambda starts: events_record(starts, lease_owner=lease_owner),
+            wrapups_record,
+        )
     if not submissions:
         return []
     conn = connections[DEFAULT_DB_ALIAS]
@@ -38,6 +47,21 @@ def events_record(submissions: list[Submission], *, lease_owner: str) -> list[Re
     with write_transaction():
         raw = conn.connection
         return sqlite_write(raw, sqlite_plan(raw, submissions, lease_owner=lease_owner, signers=signers))
+
+
+def replies_merged(
+    submissions: list[Submission],
+    record_starts: Callable[[list[Submission]], list[Reply]],
+    record_wrapups: Callable[[list[Submission]], list[Reply]],
+) -> list[Reply]:
+    """The replies of a batch whose call starts and wrap-ups are recorded by the two callables, in the batch's order."""
+    replies: list[Reply | None] = [None] * len(submissions)
+    for wanted, record in ((False, record_starts), (True, record_wrapups)):
+        indexes = [index for index, item in enumerate(submissions) if (item.wrapup is not None) is wanted]
+        if indexes:
+            for index, reply in zip(indexes, record([submissions[index] for index in indexes]), strict=True):
+                replies[index] = reply
+    return replies  # type: ignore[return-value]
 
 
 # What a database raises for one row's data (text it cannot store, say), as opposed to being unreachable.
@@ -91,6 +115,17 @@ class WebhookWriters:
                 connection.ensure_connection()
                 no_autocheckpoint()
             return events_record(submissions, lease_owner=lease_owner)
+        except Exception:
+            connection.close()
+            raise
+
+    def wrapups_in_thread(self, submissions: list[Submission]) -> list[Reply]:
+        """Record wrap-ups from a database thread (`webhook.wrapups`), on the thread's kept connection."""
+        try:
+            if self._checkpointer is not None:
+                connection.ensure_connection()
+                no_autocheckpoint()
+            return wrapups_record(submissions)
         except Exception:
             connection.close()
             raise

@@ -20,6 +20,7 @@ from screenpop.webhook import callers
 from screenpop.webhook.intake import Submission
 from screenpop.webhook.rules import (
     Decisions,
+    Principal,
     Reply,
     checksums,
     decide,
@@ -56,19 +57,28 @@ class BatchPlan:
 _PENDING = Pop.State.PENDING.value
 
 
+def callers_resolve(
+    submissions: list[Submission], *, signers: dict[str, Tenant]
+) -> Generator[Read, dict[Any, Any], tuple[list[Principal], dict[int, frozenset[str]]]]:
+    """Who sent each submission, and the queue filters of their tenants: the reads it needs are yielded (as
+    `batch_plan`'s are), those remembered a moment are not."""
+    checksum_of = checksums(submissions)
+    tokens, missing = callers.tokens.known(sorted(set(checksum_of.values())))
+    if missing:
+        tokens.update(callers.tokens.remember((yield Read("tokens", missing))))
+    principals = principals_resolve(submissions, submissions[0].received_at, checksum_of, tokens, signers)
+    filters, missing = callers.queue_filters.known(filtered_tenants(principals))
+    if missing:
+        filters.update(callers.queue_filters.remember((yield Read("queue_filters", missing))))
+    return principals, filters
+
+
 def batch_plan(
     submissions: list[Submission], *, lease_owner: str, signers: dict[str, Tenant]
 ) -> Generator[Read, dict[Any, Any], BatchPlan]:
     """Plan the batch; `signers` are the tenants of the HMAC-signed submissions, by organisation id."""
     now = submissions[0].received_at
-    checksum_of = checksums(submissions)
-    tokens, missing = callers.tokens.known(sorted(set(checksum_of.values())))
-    if missing:
-        tokens.update(callers.tokens.remember((yield Read("tokens", missing))))
-    principals = principals_resolve(submissions, now, checksum_of, tokens, signers)
-    filters, missing = callers.queue_filters.known(filtered_tenants(principals))
-    if missing:
-        filters.update(callers.queue_filters.remember((yield Read("queue_filters", missing))))
+    principals, filters = yield from callers_resolve(submissions, signers=signers)
     decisions = decide(submissions, principals, filters)
     lease_until = now + timedelta(seconds=settings.SCREENPOP_LEASE_SECONDS)
     new_pops = []
@@ -90,8 +100,8 @@ def batch_plan(
     return BatchPlan(submissions, decisions, new_pops)
 
 
-def plan_run(steps: Generator[Read, dict[Any, Any], BatchPlan], read: Callable[[Read], dict[Any, Any]]) -> BatchPlan:
-    """Run `batch_plan`'s steps with a synchronous `read`."""
+def plan_run(steps: Generator[Read, dict[Any, Any], Any], read: Callable[[Read], dict[Any, Any]]) -> Any:
+    """Run `batch_plan`'s (or `callers_resolve`'s) steps with a synchronous `read`."""
     try:
         request = next(steps)
         while True:

@@ -5,7 +5,8 @@ the commit (`on_accepted`). Each of `slots` tasks takes everything pending when 
 own connection: on SQLite (one writer, one slot) on the event loop when the write lock is free at once
 (`storage.webhook_sqlite.LoopRecorder`), else in a database thread that waits for it (`storage.webhook.events_record`);
 on PostgreSQL on the event loop itself (`storage.webhook_postgres.AsyncRecorder`). Batches with HMAC-signed requests
-take the thread path on both.
+take the thread path on both. A batch's wrap-ups (`webhook.wrapups`) are recorded in the database thread after its
+call starts were answered.
 """
 
 from __future__ import annotations
@@ -86,6 +87,15 @@ class GroupCommitter:
         self._executor.shutdown(wait=True)
         self._writers.close()
 
+    async def _wrapups_recorded(self, submissions: list[Submission]) -> list[Reply]:
+        """Wrap-ups' replies: recorded in the database thread (`webhook.wrapups`); 503 when that fails."""
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(self._executor, partial(self._writers.wrapups_in_thread, submissions))
+        except Exception:
+            logger.exception("Recording %d wrap-up events failed; answering 503 so Genesys retries", len(submissions))
+            return [UNAVAILABLE] * len(submissions)
+
     async def _recorded(self, recorder: AsyncRecorder | None, submissions: list[Submission]) -> list[Reply]:
         """The batch's replies. A batch the database refuses for one submission's data is recorded again one
         submission at a time, so that submission fails alone, not the callers batched with it; any other failure
@@ -116,14 +126,24 @@ class GroupCommitter:
             self._wakeup.clear()
             while self._pending:
                 batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
-                replies = await self._recorded(recorder, [submission for submission, _ in batch])
-                metrics.webhook_batch_size.observe(len(batch))
-                for (_, future), reply in zip(batch, replies, strict=True):
-                    if not future.done():
-                        future.set_result(reply)
-                accepted = [(reply.new_pop_id, reply.tenant_id) for reply in replies if reply.new_pop_id is not None]
-                if accepted and self.on_accepted is not None:
-                    self.on_accepted(accepted)
+                # Call starts first, on their tuned path, answered at once; a batch's wrap-ups after them.
+                starts = [item for item in batch if item[0].wrapup is None]
+                wrapups = [item for item in batch if item[0].wrapup is not None]
+                if starts:
+                    replies = await self._recorded(recorder, [submission for submission, _ in starts])
+                    metrics.webhook_batch_size.observe(len(starts))
+                    self._answer(starts, replies)
+                    accepted = [(r.new_pop_id, r.tenant_id) for r in replies if r.new_pop_id is not None]
+                    if accepted and self.on_accepted is not None:
+                        self.on_accepted(accepted)
+                if wrapups:
+                    self._answer(wrapups, await self._wrapups_recorded([submission for submission, _ in wrapups]))
+
+    @staticmethod
+    def _answer(batch: list[tuple[Submission, asyncio.Future[Reply]]], replies: list[Reply]) -> None:
+        for (_, future), reply in zip(batch, replies, strict=True):
+            if not future.done():
+                future.set_result(reply)
 
 
 _batches_on_loop = metrics.webhook_batches.labels(writer="event_loop")

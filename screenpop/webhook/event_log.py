@@ -28,7 +28,10 @@ def event_values(submission: Submission, reply: Reply | None, tenant_id: int | N
         body = reply.body
         outcome, status = outcome_of(reply), reply.status
         reason, field_name = body.get("reason") or body.get("detail") or "", body.get("field") or ""
-    if event is None:
+    if submission.wrapup is not None:
+        wrapup = submission.wrapup
+        conversation_id, phone, event_type = wrapup.conversation_id, wrapup.phone_number[:255], wrapup.event_type[:64]
+    elif event is None:
         conversation_id = phone = event_type = ""
     else:
         conversation_id, phone, event_type = event.conversation_id, event.phone_number[:255], event.event_type[:64]
@@ -50,6 +53,8 @@ def event_values(submission: Submission, reply: Reply | None, tenant_id: int | N
 def logged_payload(submission: Submission) -> dict[str, Any]:
     if submission.event is not None:
         return submission.event.as_record()
+    if submission.wrapup is not None:
+        return submission.wrapup.as_record()
     # A refused body is logged as received, as text a database can store, parsed only when every value is storable.
     text = logged_text(submission.body[:MAX_LOGGED_BODY])
     try:

@@ -29,6 +29,7 @@ OPTIONAL_FIELDS = (
     "contact_name",
 )
 POP_EVENT_TYPES = {"INBOUND_CALL_START"}
+WRAPUP_EVENT_TYPES = {"CALL_WRAPUP"}
 VOICE_MEDIA_TYPES = {"VOICE", "CALL"}
 MAX_FIELD_LENGTH = 512
 
@@ -102,11 +103,36 @@ def _text(value: Any, name: str, *, required: bool) -> str:
     return value
 
 
-def event_parse(raw: bytes) -> GenesysEvent:
-    """Validate a webhook body. Raises `ValidationFailed` (422) with `field` and the `value` received."""
+def body_parse(raw: bytes) -> dict[str, Any]:
+    """The webhook body as a JSON object, or `ValidationFailed` (422)."""
     body = json_body(raw)
     if not isinstance(body, dict):
         raise ValidationFailed("The body must be a JSON object.", field="body")
+    return body
+
+
+def event_parse(raw: bytes) -> GenesysEvent:
+    """Validate a call start's webhook body. Raises `ValidationFailed` (422) with `field` and the `value` received."""
+    return event_from_body(body_parse(raw))
+
+
+def is_wrapup(body: dict[str, Any]) -> bool:
+    """Is this body a wrap-up (`event_type` CALL_WRAPUP) rather than a call start?"""
+    event_type = body.get("event_type")
+    return isinstance(event_type, str) and event_type.strip().upper() in WRAPUP_EVENT_TYPES
+
+
+def _conversation_id(value: str) -> str:
+    if not _CONVERSATION_ID.match(value):
+        raise _invalid(
+            "conversation_id",
+            value,
+            "conversation_id must be the Genesys conversation id (letters, digits, '-', '.', '_' or ':', up to 64).",
+        )
+    return value
+
+
+def event_from_body(body: dict[str, Any]) -> GenesysEvent:
     values = {}
     for name, required in _FIELDS:
         value = body.get(name)
@@ -119,12 +145,7 @@ def event_parse(raw: bytes) -> GenesysEvent:
             values[name] = ""
             continue
         values[name] = _text(value, name, required=required)  # the others, each with its error
-    if not _CONVERSATION_ID.match(values["conversation_id"]):
-        raise _invalid(
-            "conversation_id",
-            values["conversation_id"],
-            "conversation_id must be the Genesys conversation id (letters, digits, '-', '.', '_' or ':', up to 64).",
-        )
+    _conversation_id(values["conversation_id"])
     phone = values["phone_number"]
     if (
         phone.lower().startswith(("tel:", "sip:"))
@@ -158,3 +179,99 @@ def _iso_timestamp(value: str) -> str:
     except ValueError as error:
         raise _invalid("timestamp", value, "timestamp must be ISO 8601 or epoch milliseconds.") from error
     return value
+
+
+# A wrap-up (Genesys's `acw` AfterCallWorkEvent, reference §12), as the second data action sends it.
+WRAPUP_REQUIRED_FIELDS = ("conversation_id", "user_id")
+WRAPUP_OPTIONAL_FIELDS = (
+    "event_type",
+    "participant_id",
+    "queue_id",
+    "wrapup_code",
+    "wrapup_notes",
+    "wrapup_duration_ms",
+    "media_type",
+    "direction",
+    "phone_number",
+    "timestamp",
+)
+MAX_WRAPUP_NOTES_LENGTH = 4000  # Genesys's wrap-up notes are longer than any other field we take
+
+
+@dataclass(slots=True)
+class WrapUpEvent:
+    conversation_id: str
+    user_id: str
+    event_type: str = ""
+    participant_id: str = ""
+    queue_id: str = ""
+    wrapup_code: str = ""
+    wrapup_notes: str = ""
+    wrapup_duration_ms: int | None = None
+    media_type: str = ""
+    direction: str = ""
+    phone_number: str = ""
+    timestamp: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def ignore_reason(self) -> tuple[str, str] | None:
+        """The field that makes this wrap-up write nothing (not a voice call) and why, or None."""
+        if self.media_type and self.media_type.upper() not in VOICE_MEDIA_TYPES:
+            return "media_type", f"media_type {self.media_type!r} is not a voice call; only calls are logged"
+        return None
+
+    def as_record(self) -> dict[str, Any]:
+        record = {
+            name: getattr(self, name)
+            for name in (*WRAPUP_REQUIRED_FIELDS, *WRAPUP_OPTIONAL_FIELDS)
+            if getattr(self, name) not in ("", None)
+        }
+        record.update(self.extra)
+        return record
+
+
+def _duration_ms(value: Any) -> int | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise _invalid("wrapup_duration_ms", value, "wrapup_duration_ms must be a whole number of milliseconds.")
+    text = str(value).strip()
+    if _UNRESOLVED.search(text):
+        raise _invalid(
+            "wrapup_duration_ms",
+            text,
+            "wrapup_duration_ms holds a template variable Genesys did not resolve. Check the data action's template.",
+        )
+    if not text.isdigit() or len(text) > 12:
+        raise _invalid("wrapup_duration_ms", value, "wrapup_duration_ms must be a whole number of milliseconds.")
+    return int(text)
+
+
+def wrapup_from_body(body: dict[str, Any]) -> WrapUpEvent:
+    """Validate a wrap-up's webhook body. Raises `ValidationFailed` (422) with `field` and the `value` received."""
+    values: dict[str, Any] = {}
+    for name in WRAPUP_REQUIRED_FIELDS:
+        values[name] = _text(body.get(name), name, required=True)
+    for name in WRAPUP_OPTIONAL_FIELDS:
+        if name == "wrapup_duration_ms":
+            values[name] = _duration_ms(body.get(name))
+        elif name == "wrapup_notes":
+            notes = body.get(name)
+            if isinstance(notes, str) and len(notes) > MAX_FIELD_LENGTH:
+                if len(notes) > MAX_WRAPUP_NOTES_LENGTH:
+                    notes = notes[:MAX_WRAPUP_NOTES_LENGTH]
+                if _UNRESOLVED.search(notes):
+                    raise _invalid(name, notes[:80] + "…", f"{name} holds a template variable Genesys did not resolve.")
+                values[name] = notes.strip()
+            else:
+                values[name] = _text(notes, name, required=False)
+        else:
+            values[name] = _text(body.get(name), name, required=False)
+    _conversation_id(values["conversation_id"])
+    if not _CONVERSATION_ID.match(values["user_id"]):
+        raise _invalid("user_id", values["user_id"], "user_id must be the Genesys id of the agent who wrapped up.")
+    if values["timestamp"]:
+        values["timestamp"] = _iso_timestamp(values["timestamp"])
+    known = {*WRAPUP_REQUIRED_FIELDS, *WRAPUP_OPTIONAL_FIELDS}
+    extra = {key: value for key, value in body.items() if key not in known}
+    return WrapUpEvent(**values, extra=extra)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from screenpop.errors import ValidationFailed
-from screenpop.webhook.events import GenesysEvent, event_parse
+from screenpop.webhook.events import GenesysEvent, WrapUpEvent, body_parse, event_from_body, is_wrapup, wrapup_from_body
 from screenpop.webhook.signing import SignedRequest
 
 
@@ -20,6 +20,7 @@ class Submission:
     signed: SignedRequest | None = None
     event: GenesysEvent | None = None
     error: ValidationFailed | None = None
+    wrapup: WrapUpEvent | None = None  # a wrap-up (CALL_WRAPUP) instead of a call start
 
 
 def credentials_from_headers(headers: dict[str, str]) -> tuple[str | None, SignedRequest | None]:
@@ -41,8 +42,15 @@ def credentials_from_headers(headers: dict[str, str]) -> tuple[str | None, Signe
 def submission_from_request(*, body: bytes, headers: dict[str, str]) -> Submission:
     """A submission from a request's raw body and lower-cased headers."""
     bearer, signed = credentials_from_headers(headers)
+    event = wrapup = error = None
     try:
-        event, error = event_parse(body), None
+        parsed = body_parse(body)
+        if is_wrapup(parsed):
+            wrapup = wrapup_from_body(parsed)
+        else:
+            event = event_from_body(parsed)
     except ValidationFailed as failure:
-        event, error = None, failure
-    return Submission(received_at=datetime.now(UTC), body=body, bearer=bearer, signed=signed, event=event, error=error)
+        error = failure
+    return Submission(
+        received_at=datetime.now(UTC), body=body, bearer=bearer, signed=signed, event=event, error=error, wrapup=wrapup
+    )

@@ -145,6 +145,20 @@ class Decisions:
         return self.replies[index] is None and self.candidates.get(key) == index
 
 
+def ignored_reply(event: Any, tenant_id: int, filters: dict[int, frozenset[str]]) -> Reply | None:
+    """200 ignored, with why, for an event (a call start or a wrap-up) that is not a voice call of this kind, or whose
+    queue is outside the tenant's filters (none: every queue); None when it counts."""
+    ignored = event.ignore_reason()
+    queues = filters.get(tenant_id)
+    if ignored is None and queues and event.queue_id not in queues:
+        ignored = "queue_id", f"queue {event.queue_id or '(none sent)'} is not among this tenant's queue filters"
+    if ignored is None:
+        return None
+    # The field goes to the event log with the reason: the panel of an ignored call explains it from there.
+    field, reason = ignored
+    return Reply(200, {"status": "ignored", "reason": reason, "field": field}, tenant_id=tenant_id)
+
+
 def decide(submissions: list[Submission], principals: list[Principal], filters: dict[int, frozenset[str]]) -> Decisions:
     """Every submission's reply that does not depend on the pops already there, and the pop candidates."""
     replies: list[Reply | None] = []
@@ -158,15 +172,9 @@ def decide(submissions: list[Submission], principals: list[Principal], filters: 
             continue
         event = submission.event
         assert event is not None
-        ignored = event.ignore_reason()
-        queues = filters.get(principal.tenant_id)
-        if ignored is None and queues and event.queue_id not in queues:
-            queue = event.queue_id or "(none sent)"
-            ignored = "queue_id", f"queue {queue} is not among this tenant's queue filters"
-        if ignored:
-            # The field goes to the event log with the reason: the panel of an ignored call explains it from there.
-            body = {"status": "ignored", "reason": ignored[1], "field": ignored[0]}
-            replies.append(Reply(200, body, tenant_id=principal.tenant_id))
+        ignored = ignored_reply(event, principal.tenant_id, filters)
+        if ignored is not None:
+            replies.append(ignored)
             continue
         replies.append(None)
         candidates.setdefault((principal.tenant_id, event.conversation_id), index)

@@ -115,6 +115,9 @@ class Conversation:
     body: str
     incoming: bool
     created_at: int
+    private: bool = False
+    source: int = 0  # 0 reply, 2 note (DOCS `#conversations`)
+    notify_emails: list[str] = field(default_factory=list)
 
     def to_api(self) -> dict[str, Any]:
         return {
@@ -122,12 +125,12 @@ class Conversation:
             "body": self.body,
             "body_text": html_to_text(self.body),
             "incoming": self.incoming,
-            "private": False,
+            "private": self.private,
             "user_id": self.user_id,
             "support_email": None,
-            "source": 0,
+            "source": self.source,
             "ticket_id": self.ticket_id,
-            "to_emails": [],
+            "to_emails": list(self.notify_emails),
             "from_email": None,
             "cc_emails": [],
             "bcc_emails": [],

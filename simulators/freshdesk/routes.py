@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import parse_qs
 
-from simulators.freshdesk import autocomplete, contacts_api, ticket_writes, tickets_api
+from simulators.freshdesk import autocomplete, contacts_api, notes_api, ticket_writes, tickets_api
 from simulators.freshdesk.limits import CONTACTS_LIST, TICKETS_CREATE, TICKETS_LIST, TICKETS_UPDATE
 from simulators.freshdesk.messages import Request, Response
 from simulators.freshdesk.simulator import Simulator
@@ -70,6 +70,13 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("tickets.create", "POST", r"/api/v2/tickets", ticket_writes.create_ticket, TICKETS_CREATE),
     Endpoint("tickets.view", "GET", r"/api/v2/tickets/(?P<id>\d+)", tickets_api.view_ticket, None, _view_credits),
     Endpoint("tickets.update", "PUT", r"/api/v2/tickets/(?P<id>\d+)", ticket_writes.update_ticket, TICKETS_UPDATE),
+    Endpoint("tickets.notes.create", "POST", r"/api/v2/tickets/(?P<id>\d+)/notes", notes_api.create_note),
+    Endpoint(
+        "tickets.conversations.list",
+        "GET",
+        r"/api/v2/tickets/(?P<id>\d+)/conversations",
+        notes_api.list_conversations,
+    ),
     Endpoint("tickets.search", "GET", r"/api/v2/search/tickets", tickets_api.search_tickets),
     Endpoint("ticket_fields.list", "GET", r"/api/v2/ticket_fields", tickets_api.ticket_fields),
     Endpoint("agents.me", "GET", r"/api/v2/agents/me", tickets_api.me),

@@ -168,6 +168,14 @@ class Store:
         self.ticket_index.record_change(ticket, changed_at=ticket.updated_at, lag=index_lag)
         return ticket
 
+    def add_note(self, ticket: Ticket, *, now: float, index_lag: float, **fields: Any) -> Conversation:
+        """A note on the ticket (source 2); the ticket's `updated_at` moves forward as with any change."""
+        note = Conversation(id=self._next_conversation_id, ticket_id=ticket.id, created_at=int(now), source=2, **fields)
+        self._next_conversation_id += 1
+        ticket.conversations.append(note)
+        self.update_ticket(ticket, {}, now=now, index_lag=index_lag)
+        return note
+
     def tickets_of(self, requester_ids: set[int]) -> list[Ticket]:
         return [ticket for ticket in self.tickets.values() if ticket.requester_id in requester_ids]
 

@@ -56,9 +56,11 @@ def transfer_call(
     return _call(base_url, "POST", f"calls/{conversation_id}/transfer", body, session)
 
 
-def end_call(base_url: str, conversation_id: str, *, session: requests.Session | None = None) -> dict:
-    """Disconnect everyone; fires `customer.end`."""
-    return _call(base_url, "POST", f"calls/{conversation_id}/end", {}, session)
+def end_call(
+    base_url: str, conversation_id: str, *, wrapup: dict | None = None, session: requests.Session | None = None
+) -> dict:
+    """Disconnect everyone; fires `customer.end`, `user.end` and, with a `wrapup` (`{"code", "notes"?}`), `acw`."""
+    return _call(base_url, "POST", f"calls/{conversation_id}/end", {"wrapup": wrapup} if wrapup else {}, session)
 
 
 INTEGER_EVENT_FIELDS = ("eventTime", "routingPriority")

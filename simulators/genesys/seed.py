@@ -49,8 +49,13 @@ ORGS = [
 ROLE_POLICIES = {
     "Master Admin": [("*", "*", ["*"])],
     "employee": [("directory", "user", ["view"]), ("authorization", "grant", ["view"])],
-    "User": [("conversation", "communication", ["view"]), ("routing", "queue", ["view"])],
+    "User": [
+        ("conversation", "communication", ["view"]),
+        ("routing", "queue", ["view"]),
+        ("routing", "wrapupCode", ["view"]),
+    ],
 }
+WRAPUP_CODES = ["Resolved", "Follow-up needed", "Escalated", "Wrong number"]
 ROLES_BY_KIND = {"agent": ["employee", "User"], "admin": ["employee", "Master Admin"]}
 
 SEED = {
@@ -159,6 +164,17 @@ def _seed_org(state: State, spec: dict, created: str) -> None:
             "enableTranscription": False,
             "enableManualAssignment": False,
             "selfUri": f"/api/v2/routing/queues/{queue_id}",
+            "_org_id": org_id,
+        }
+    for index, code_name in enumerate(WRAPUP_CODES, start=1):
+        code_id = _uuid("0d", number * 10 + index)
+        state.wrapup_codes[code_id] = {
+            "id": code_id,
+            "name": code_name,
+            "division": division,
+            "dateCreated": created,
+            "createdBy": "system",
+            "selfUri": f"/api/v2/routing/wrapupcodes/{code_id}",
             "_org_id": org_id,
         }
     client_id = spec["admin_client"]

@@ -43,6 +43,7 @@ RESOURCE_FIELDS = (
     "flows",
     "flow_jobs",
     "conversations",
+    "wrapup_codes",
     "round_robin",
     "trigger_invocations",
     "rate_windows",
@@ -121,6 +122,7 @@ class State:
     flows: dict[str, dict] = field(default_factory=dict)
     flow_jobs: dict[str, dict] = field(default_factory=dict)
     conversations: dict[str, dict] = field(default_factory=dict)
+    wrapup_codes: dict[str, dict] = field(default_factory=dict)
     round_robin: dict[str, int] = field(default_factory=dict)
     trigger_invocations: dict[str, deque] = field(default_factory=dict)
     rate_windows: dict[str, list[float]] = field(default_factory=dict)

@@ -28,7 +28,9 @@ from simulators.genesys.execution import execute_action
 from simulators.genesys.state import State
 
 TOPIC_PREFIX = "v2.detail.events.conversation.{id}."
-TOPICS = tuple(TOPIC_PREFIX + suffix for suffix in ("customer.start", "acd.start", "user.start", "customer.end"))
+TOPICS = tuple(
+    TOPIC_PREFIX + suffix for suffix in ("customer.start", "acd.start", "user.start", "customer.end", "user.end", "acw")
+)
 MAX_ACTIONS_PER_RUN = 100
 
 
