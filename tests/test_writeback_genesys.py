@@ -3,12 +3,15 @@ participant attributes after a pop (and after a link), and the conversation's fa
 
 from __future__ import annotations
 
+import json
+import time
 from typing import Any
 
 import pytest
 from django.utils import timezone
 
 from screenpop.models import CallWrapUp, Pop
+from screenpop.panel_tokens import panel_token_issue
 from screenpop.pops.links import call_link_set
 from screenpop.writeback.attributes import pop_attributes_write
 from screenpop.writeback.genesys_side import wrapup_facts
@@ -172,3 +175,24 @@ def test_a_linked_ticket_the_pop_did_not_show_gets_its_freshdesk_url() -> None:
 
     assert (values["ticket_id"], values["ticket_subject"], values["ticket_status"]) == ("2077", "Found by search", "")
     assert values["ticket_url"] == "https://acme.freshdesk.com/a/tickets/2077"
+
+
+def test_linking_from_the_panel_names_the_linked_ticket_in_genesys(tenant, genesys_sim, client) -> None:
+    """The panel's `PUT .../link` writes the attributes again (in the background, after its commit)."""
+    conversation_id = genesys_sim.place_call("+15550199999", "Support")["conversationId"]
+    _pop(tenant, conversation_id)
+    token = panel_token_issue(tenant_id=tenant.pk, conversation_id=conversation_id, user_id="agent-1")
+
+    response = client.put(
+        f"/api/v1/pops/{conversation_id}/link",
+        data=json.dumps({"ticket_id": 1002}),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {token}",
+    )
+
+    assert response.status_code == 200, response.content
+    deadline = time.monotonic() + 15
+    while _customer_attributes(genesys_sim, conversation_id).get("screenpop_ticket_id") != "1002":
+        assert time.monotonic() < deadline, _customer_attributes(genesys_sim, conversation_id)
+        time.sleep(0.1)
+    assert _customer_attributes(genesys_sim, conversation_id)["screenpop_ticket_subject"] == "Invoice"

@@ -40,6 +40,7 @@ from screenpop.pops.links import agent_note_of, agent_note_set, call_link_set, n
 from screenpop.pops.result import PopResult, rank_tickets, ticket_view
 from screenpop.publishing import link_publish_on_commit
 from screenpop.storage.transactions import write_transaction
+from screenpop.writeback.attributes import attributes_write_soon
 
 logger = logging.getLogger("screenpop.panel.linking")
 
@@ -259,6 +260,7 @@ def _link(grant: PanelGrant, pop: Pop, ticket_id: int, known: dict[str, Any]) ->
             subject=str(known.get("subject") or ""),
         )
         link_publish_on_commit(tenant_id=grant.tenant_id, conversation_id=grant.conversation_id)
+        attributes_write_soon(pop_id=pop.pk, tenant=pop.tenant)  # Genesys's participant data names the linked ticket
     logger.info("conversation %s linked to ticket %s", grant.conversation_id, ticket_id)
 
 

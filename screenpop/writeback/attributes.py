@@ -130,10 +130,3 @@ def attributes_write_soon(*, pop_id: int, tenant: Tenant) -> None:
             _executor.submit(_run, pop_id)
 
     transaction.on_commit(submit)
-
-
-def link_attributes_write_soon(*, tenant: Tenant, conversation_id: str) -> None:
-    """After the agent links a ticket (`pops.links.call_link_set`): the attributes again, naming that ticket."""
-    pop_id = Pop.objects.filter(tenant=tenant, conversation_id=conversation_id).values_list("pk", flat=True).first()
-    if pop_id is not None:
-        attributes_write_soon(pop_id=pop_id, tenant=tenant)
