@@ -35,6 +35,7 @@ __all__ = [
     "normalize_caller",
     "normalize_stored",
     "search_variants",
+    "stored_numbers",
 ]
 
 CallerOutcome = Literal["ok", "anonymous", "withheld", "empty", "too_short", "invalid"]
@@ -169,6 +170,12 @@ def normalize_stored(raw: str | None, *, default_region: str) -> str | None:
     if number is None or phonenumbers.is_possible_number_with_reason(number) != ValidationResult.IS_POSSIBLE:
         return None
     return phonenumbers.format_number(number, PhoneNumberFormat.E164)
+
+
+def stored_numbers(raw: str | None, *, default_region: str) -> list[str]:
+    """The E.164 keys of every number a stored `phone`/`mobile` value holds, in the order written; [] for none."""
+    e164 = normalize_stored(raw, default_region=default_region)
+    return [e164] if e164 else []
 
 
 def search_variants(e164: str, *, max_query_chars: int = 512) -> list[str]:

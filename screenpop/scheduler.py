@@ -7,7 +7,8 @@
 - the lease renewal: one UPDATE every `SCREENPOP_LEASE_SECONDS / 4` extends this process's lease on every pop its
   runner holds, so leases can be short (a dead process's pops come back within a lease and a sweep) and a slow
   lookup still keeps its pop;
-- the phone index's periodic contacts sync (`lookup.phone_index`);
+- the tenants' mirrors of callers and open tickets (`mirror.sync`): a round of each tenant's sync every
+  `SCREENPOP_MIRROR_TICK_SECONDS`, each tenant by one process at a time (a lease on its `MirrorSync` row);
 - the retention purge (`retention`), first a minute after start (a server that starts answers webhooks first).
 
 Each periodic job runs in a small thread pool of its own, every `interval` seconds, as one unit of database work
@@ -28,8 +29,8 @@ from typing import Any
 from asgiref.sync import SyncToAsync
 from django.conf import settings
 
-from screenpop.lookup.phone_index import SyncReport, phone_index_refresh_due
 from screenpop.lookup.runner import LookupRunner, runner_start, runner_stop
+from screenpop.mirror.sync import RoundReport, mirror_sync_due
 from screenpop.pops.services import pop_leases_release, pop_leases_renew, pop_sweep
 from screenpop.retention import PURGE_INTERVAL_SECONDS, purge_due
 from screenpop.storage.connections import database_work
@@ -70,9 +71,14 @@ async def _every(job: PeriodicJob, owner: str, executor: ThreadPoolExecutor, suc
         await asyncio.sleep(job.interval)
 
 
-def _log_index_syncs(reports: list[SyncReport]) -> None:
+def _log_mirror_rounds(reports: list[RoundReport]) -> None:
     for report in reports:
-        logger.info("Phone index of tenant %s synced: %s", report.tenant_id, report)
+        if report.freshdesk_calls or report.error:
+            logger.info(
+                "Mirror of tenant %s (%s): %d call(s), %d contact(s), %d ticket(s) read%s",
+                report.tenant_id, report.phase, report.freshdesk_calls, report.contacts, report.tickets,
+                f"; stopped: {report.error}" if report.error else "",
+            )  # fmt: skip
 
 
 def _jobs(runner: LookupRunner) -> list[PeriodicJob]:
@@ -81,7 +87,7 @@ def _jobs(runner: LookupRunner) -> list[PeriodicJob]:
             logger.info("Sweep leased %d pending pop(s)", len(due))
             runner.schedule(due)
 
-    return [
+    jobs = [
         PeriodicJob(
             "sweep", pop_sweep, settings.SCREENPOP_SWEEP_SECONDS, "Sweeping for pending pops failed", then=swept
         ),
@@ -93,11 +99,11 @@ def _jobs(runner: LookupRunner) -> list[PeriodicJob]:
             arguments=lambda: {"pop_ids": runner.held()},
         ),
         PeriodicJob(
-            "phone-index-sync",
-            phone_index_refresh_due,
-            min(60.0, max(1.0, settings.SCREENPOP_INDEX_SYNC_SECONDS / 5)),
-            "Phone index refresh failed; trying again",
-            then=_log_index_syncs,
+            "mirror-sync",
+            mirror_sync_due,
+            settings.SCREENPOP_MIRROR_TICK_SECONDS,
+            "A round of the mirrors' sync failed; trying again",
+            then=_log_mirror_rounds,
         ),
         PeriodicJob(
             "retention-purge",
@@ -107,6 +113,8 @@ def _jobs(runner: LookupRunner) -> list[PeriodicJob]:
             first_delay=PURGE_FIRST_DELAY_SECONDS,
         ),
     ]
+    # 0 switches the mirror off: every pop then asks Freshdesk, through the phone index as before.
+    return [job for job in jobs if job.name != "mirror-sync" or job.interval > 0]
 
 
 class Scheduler:

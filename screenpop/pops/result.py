@@ -8,7 +8,7 @@ JSON by `to_json`, which also names the first contact and its tickets (`contact`
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -26,6 +26,8 @@ class PopResult:
     # Where it came from: "index" (the phone index), "search" (Freshdesk's search), "cache-miss" (a recent miss of the
     # same number), "cache" (another lookup's result), "created" (a ticket the agent created), "none" or "".
     source: str = ""
+    # From the tenant's mirror: the moment up to which the mirror was complete (ISO 8601), shown as its age.
+    as_of: str = ""
 
     @property
     def contact(self) -> dict[str, Any] | None:
@@ -42,6 +44,7 @@ class PopResult:
             "contacts": list(self.contacts),
             "tickets": self.tickets,
             "source": self.source,
+            "as_of": self.as_of,
         }
 
     @classmethod
@@ -51,7 +54,7 @@ class PopResult:
         contacts = data.get("contacts")
         if contacts is None:
             contacts = [data["contact"]] if data.get("contact") else []
-        return cls(data.get("phone_display") or "", tuple(contacts), data.get("source") or "")
+        return cls(data.get("phone_display") or "", tuple(contacts), data.get("source") or "", data.get("as_of") or "")
 
     def shown(self, now: datetime) -> tuple[list[tuple[int, datetime]], list[int]]:
         """(ticket id, `updated_at` shown) pairs, `now` when Freshdesk gave none, and the contact ids this result
@@ -65,9 +68,9 @@ class PopResult:
 
     def with_ticket(self, ticket: dict[str, Any]) -> PopResult:
         """This result with the ticket of the same id replaced by `ticket` (a `ticket_view`)."""
-        return PopResult(
-            self.phone_display,
-            tuple(
+        return replace(
+            self,
+            contacts=tuple(
                 {
                     **contact,
                     "tickets": [
@@ -76,7 +79,6 @@ class PopResult:
                 }
                 for contact in self.contacts
             ),
-            self.source,
         )
 
     def with_new_ticket(self, ticket: dict[str, Any], requester_id: Any, limit: int) -> PopResult | None:
@@ -84,15 +86,14 @@ class PopResult:
         requester is not among the contacts shown."""
         if not any(contact.get("id") == requester_id for contact in self.contacts):
             return None
-        return PopResult(
-            self.phone_display,
-            tuple(
+        return replace(
+            self,
+            contacts=tuple(
                 {**contact, "tickets": rank_tickets([ticket, *contact.get("tickets", [])])[:limit]}
                 if contact.get("id") == requester_id
                 else contact
                 for contact in self.contacts
             ),
-            self.source,
         )
 
 
@@ -172,4 +173,5 @@ def panel_state(pop: Pop | None, *, conversation_id: str) -> dict[str, Any]:
         "updated_at": pop.updated_at.isoformat().replace("+00:00", "Z") if pop.updated_at else None,
         "detail": pop.detail,
         "attempts": pop.attempts,
+        "as_of": result.as_of or None,
     }

@@ -11,7 +11,7 @@ from simulators.freshdesk.params import ParamReader, paginated_response
 from simulators.freshdesk.search import CONTACT_FIELDS, contact_values, matches, parse_query
 from simulators.freshdesk.simulator import Simulator
 
-__all__ = ["list_contacts", "search_contacts", "search_page", "view_contact"]
+__all__ = ["list_contacts", "search_contacts", "search_page", "since_honoured", "view_contact"]
 
 STATES = ("blocked", "deleted", "unverified", "verified")
 CONTACT_TYPES = ("contact", "visitor")
@@ -38,7 +38,7 @@ def list_contacts(sim: Simulator, request: Request, _: dict[str, str]) -> Respon
     Without `state`, blocked and deleted contacts are left out. Every contact is of type `contact`, so
     `contact_type=visitor` finds none.
     """
-    params = ParamReader(request.query, LIST_PARAMS)
+    params = ParamReader(request.query, since_honoured(sim, LIST_PARAMS))
     state = params.choice("state", STATES)
     contact_type = params.choice("contact_type", CONTACT_TYPES)
     company_id = params.positive_int("company_id")
@@ -60,6 +60,14 @@ def list_contacts(sim: Simulator, request: Request, _: dict[str, str]) -> Respon
         contacts = []
     contacts.sort(key=lambda contact: (contact.name.lower(), contact.id))
     return paginated_response(request, [contact.to_api() for contact in contacts], page=page, per_page=per_page)
+
+
+def since_honoured(sim: Simulator, allowed: tuple[str, ...]) -> tuple[str, ...]:
+    """`allowed` with the "changed since" spellings the `since_parameter` knob leaves (both by default)."""
+    chosen = sim.knobs.since_parameter
+    spellings = ("updated_since", "_updated_since")
+    kept = [name for name in allowed if name not in spellings]
+    return (*kept, *(spellings if chosen == "both" else (chosen,)))
 
 
 def view_contact(sim: Simulator, request: Request, path_args: dict[str, str]) -> Response:
