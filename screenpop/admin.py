@@ -256,3 +256,7 @@ class EventLogAdmin(ReadOnlyAdmin):
     search_fields = ["conversation_id", "phone", "reason"]
     date_hierarchy = "received_at"
     list_select_related = ["tenant"]
+
+
+# The mirror's own admin lives with the mirror; importing it here registers it (Django looks only for this module).
+from screenpop.mirror import admin as mirror_admin  # noqa: E402, F401

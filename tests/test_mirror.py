@@ -371,3 +371,25 @@ def test_a_pop_from_an_old_mirror_is_refreshed_with_one_call_and_its_panel_updat
     # A mirror refreshed seconds ago is not asked again.
     assert mirror_refresh_after_pop(tenant=live_tenant, client=client, owner="process-a") == 0
     assert endpoints(freshdesk_sim) == []
+
+
+def test_the_admin_shows_the_first_sync_with_a_bar_and_the_time_left(
+    sim_tenant, freshdesk_sim, monkeypatch, client, django_user_model
+):
+    monkeypatch.setattr(mirror_sync, "PER_PAGE", 5)
+    tenant = sim_tenant("US")
+    mirror_sync_round(tenant=tenant, owner="process-a", max_pages=2)
+    MirrorSync.objects.filter(tenant=tenant).update(started_at=timezone.now() - timedelta(minutes=3))
+    state = MirrorSync.objects.get(tenant=tenant)
+    fraction, left = sync_progress(state)
+    assert state.contacts_seen == 10
+    assert fraction == pytest.approx(10 / (state.contacts_estimate + (state.tickets_estimate or 0)))
+    assert left is not None
+    assert left > timedelta(0)
+    client.force_login(django_user_model.objects.create_superuser("root", "root@example.com", "pw"))
+
+    page = client.get("/admin/screenpop/mirrorsync/").content.decode()
+
+    assert f'<progress max="100" value="{round(fraction * 100)}"' in page
+    assert "about 0 h" in page or "about 1 h" in page
+    assert client.get(f"/admin/screenpop/mirrorsync/{state.pk}/change/").status_code == 200

@@ -267,10 +267,10 @@ class _Round:
         if state.phase == MirrorSync.Phase.CONTACTS:
             if state.started_at is None:
                 self._save(started_at=self.now)
+                self._estimate_tickets()  # with the contacts' estimate, the bar's whole from the start
             if self.contacts_pass():
                 self._first_pass_done()
                 self._save(phase=MirrorSync.Phase.TICKETS, labels=_labels_json(ticket_labels(self.client)))
-                self._estimate_tickets()
         if state.phase == MirrorSync.Phase.TICKETS:
             if self.tickets_walk():
                 self._save(phase=MirrorSync.Phase.LIVE, live_since=self.now, reconciled_at=self.now)
