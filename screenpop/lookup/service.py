@@ -36,7 +36,13 @@ from screenpop.mirror.reads import MirrorView, mirror_match, mirror_tickets_of, 
 from screenpop.mirror.records import as_freshdesk_ticket
 from screenpop.mirror.refresh import mirror_contacts_catch_up
 from screenpop.models import FreshdeskConnection, PhoneIndexEntry, Tenant
-from screenpop.phones import CallerNumber, contact_search_query, normalize_stored, search_variants
+from screenpop.phones import (
+    CallerNumber,
+    contact_search_queries,
+    normalize_stored,
+    search_variants,
+    stored_numbers,
+)
 from screenpop.pops.result import PopResult, contact_view, rank_tickets, ticket_view
 
 LookupState = Literal["matched", "no_match"]
@@ -248,15 +254,21 @@ def _contacts_from_search(
     fields = connection.match_fields
     if not fields:
         return []
-    variants = search_variants(e164)
-    query = contact_search_query(variants, fields=tuple(fields))
-    # One page (30 contacts): more than 30 contacts sharing one number is an import gone wrong, not a caller.
-    found = client.search_contacts(query).get("results") or []
+    variants = search_variants(e164, tenant_region=tenant.phone_region)
+    # Spellings one query cannot hold go into a second rather than being dropped: two contacts sharing a number
+    # may be stored under any two of them. One page each (30 contacts): more is an import gone wrong, not a caller.
+    found: list[dict[str, Any]] = []
+    for query in contact_search_queries(variants, fields=tuple(fields)):
+        found += [
+            contact
+            for contact in client.search_contacts(query).get("results") or []
+            if contact.get("id") not in {seen.get("id") for seen in found}
+        ]
     normalised = [
         contact
         for contact in found
         if any(
-            normalize_stored(phone_index.stored_value(contact, name), default_region=tenant.phone_region) == e164
+            e164 in stored_numbers(phone_index.stored_value(contact, name), default_region=tenant.phone_region)
             for name in fields
         )
     ]

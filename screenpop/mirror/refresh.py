@@ -49,7 +49,8 @@ def mirror_contacts_catch_up(*, tenant: Tenant, client: FreshdeskClient) -> bool
                 return True
         return False
     try:
-        if not has_room(client, "contacts_list"):
+        # A pop's own work: it may spend the pops' share of the budget, but never wait for it.
+        if not has_room(client, "contacts_list", reserve=0):
             return False
         return phone_index_sync(tenant=tenant, client=client, max_pages=CATCH_UP_PAGES).complete
     except FreshdeskError as error:

@@ -193,12 +193,13 @@ def mirror_tickets_push(*, tenant: Tenant, tickets: list[dict[str, Any]], base_u
     return sum(outcome.panels_updated for outcome in outcomes)
 
 
-def has_room(client: FreshdeskClient, kind: EndpointKind) -> bool:
-    """Does the account's budget keep its reserve for pops after one more call of `kind`?"""
+def has_room(client: FreshdeskClient, kind: EndpointKind, *, reserve: float | None = None) -> bool:
+    """Does the account's budget keep `reserve` (a share of each per-minute limit; by default the pops' share,
+    `SCREENPOP_MIRROR_BUDGET_RESERVE`) after one more call of `kind`?"""
     budget = client.budget
     if budget is None:
         return True
-    reserve = settings.SCREENPOP_MIRROR_BUDGET_RESERVE
+    reserve = settings.SCREENPOP_MIRROR_BUDGET_RESERVE if reserve is None else reserve
     for name in ("total", kind):
         limit = budget.limit(name)
         remaining = budget.remaining(name)
