@@ -21,6 +21,7 @@ from screenpop.mirror.refresh import mirror_refresh_after_pop
 from screenpop.mirror.sync import mirror_sync_due, mirror_sync_round, sync_progress
 from screenpop.models import (
     FreshdeskConnection,
+    MirrorCompany,
     MirrorContact,
     MirrorSync,
     MirrorTicket,
@@ -32,7 +33,7 @@ from screenpop.phones import normalize_caller
 from screenpop.pops.result import PopResult
 from screenpop.pops.services import pop_shown_save
 from screenpop.ticket_updates import ticket_update_apply
-from simulators.freshdesk.seed import DEMO_CONTACTS, DEMO_TICKETS, demo_contact
+from simulators.freshdesk.seed import DEMO_COMPANIES, DEMO_CONTACTS, DEMO_TICKETS, demo_contact
 
 OPEN_STATUSES_SHOWN = {2, 3, 4, 6, 7}
 
@@ -97,6 +98,8 @@ def test_a_first_sync_copies_usable_contacts_and_tickets_not_closed_then_goes_li
     assert (dana.phone, dana.name) == ("(555) 019-9999", demo_contact("us_parenthesised").name)
     open_tickets = {ticket.id for ticket in DEMO_TICKETS if ticket.visible and ticket.status != 5}
     assert set(MirrorTicket.objects.filter(tenant=tenant).values_list("ticket_id", flat=True)) == open_tickets
+    companies = dict(MirrorCompany.objects.filter(tenant=tenant).values_list("company_id", "name"))
+    assert companies == {company.id: company.name for company in DEMO_COMPANIES}
     assert state.labels["status"]["2"] == "Open"
     assert state.labels["priority"]["4"] == "Urgent"
     assert state.contacts_estimate == len(usable)

@@ -195,6 +195,10 @@ class FreshdeskClient:
             next_url = self._next_page_url(response) if page + 1 < max_pages else None
             response = self._send("GET", next_url, kind="contacts_list") if next_url else None
 
+    def list_companies(self, *, page: int = 1, per_page: int = _MAX_PER_PAGE) -> list[dict[str, Any]]:
+        """`GET /api/v2/companies`: one page of the account's companies."""
+        return _json_list(self._send("GET", self._url("/api/v2/companies", _paging(page, per_page)), kind="other"))
+
     def get_contact(self, contact_id: int) -> dict[str, Any]:
         """`GET /api/v2/contacts/{id}` (a deleted contact too, with `"deleted": true`); `FreshdeskNotFound` for one
         that no longer exists (merged away, or deleted for good)."""

@@ -41,7 +41,7 @@ from screenpop.freshdesk.errors import FreshdeskError, FreshdeskNotFound
 from screenpop.freshdesk.labels import standard_labels, ticket_labels
 from screenpop.freshdesk.times import freshdesk_time
 from screenpop.lookup.phone_index import phone_index_apply, phone_index_sync
-from screenpop.mirror.records import CLOSED, mirror_tickets_write
+from screenpop.mirror.records import CLOSED, mirror_companies_write, mirror_tickets_write
 from screenpop.models import (
     FreshdeskConnection,
     MirrorCompany,
@@ -75,6 +75,8 @@ PASS_OVERLAP = timedelta(minutes=5)
 VERIFY_PER_ROUND = 20
 # A closed ticket's tombstone is kept this long (a late webhook of its open version cannot reopen it), then dropped.
 TOMBSTONE_DAYS = 2
+# Companies read per pass, at most (10,000 companies); an account with more keeps the first ones by id.
+COMPANY_PAGES = 100
 _SWEEPING = 0  # `contacts_page` once the pass has listed every page and checks what it did not see
 
 
@@ -270,6 +272,7 @@ class _Round:
                 self._save(started_at=self.now)
                 self._estimate_tickets()  # with the contacts' estimate, the bar's whole from the start
             if self.contacts_pass():
+                self._companies()
                 self._first_pass_done()
                 self._save(phase=MirrorSync.Phase.TICKETS, labels=_labels_json(ticket_labels(self.client)))
         if state.phase == MirrorSync.Phase.TICKETS:
@@ -338,6 +341,18 @@ class _Round:
             return False
         self._save(contacts_pass_started_at=None, contacts_page=1)
         return True
+
+    def _companies(self) -> None:
+        """Every company (name, and the tenant's custom phone field if it has one): a few pages, after each pass
+        over the contacts. Companies are few; their list has no `updated_since`, so each pass reads them all."""
+        phone_fields = [self.connection.custom_phone_field] if self.connection.custom_phone_field else []
+        for page in range(1, 1 + COMPANY_PAGES):
+            if not has_room(self.client, "other"):
+                return
+            companies = self.client.list_companies(page=page, per_page=PER_PAGE)
+            mirror_companies_write(tenant=self.tenant, companies=companies, phone_fields=phone_fields)
+            if len(companies) < PER_PAGE:
+                return
 
     def _reread_tickets_of(self, contact_id: int) -> None:
         """A contact merged away took its tickets to another contact, without (as far as anyone documents) changing
@@ -429,6 +444,7 @@ class _Round:
             ).delete()
             self._save(reconciled_since=self.now, labels=_labels_json(ticket_labels(self.client)))
         if self.contacts_pass():
+            self._companies()
             self._save(reconciled_at=self.now)
 
     # estimates and cursor

@@ -6,12 +6,13 @@ Handlers run with the simulator lock held and raise `ApiError` for anything but 
 from __future__ import annotations
 
 from simulators.freshdesk import errors
+from simulators.freshdesk.clock import format_timestamp
 from simulators.freshdesk.messages import Request, Response
 from simulators.freshdesk.params import ParamReader, paginated_response
 from simulators.freshdesk.search import CONTACT_FIELDS, contact_values, matches, parse_query
 from simulators.freshdesk.simulator import Simulator
 
-__all__ = ["list_contacts", "search_contacts", "search_page", "since_honoured", "view_contact"]
+__all__ = ["list_companies", "list_contacts", "search_contacts", "search_page", "since_honoured", "view_contact"]
 
 STATES = ("blocked", "deleted", "unverified", "verified")
 CONTACT_TYPES = ("contact", "visitor")
@@ -100,3 +101,18 @@ def search_page(request: Request) -> tuple[int, str | None]:
     page = params.page(maximum=MAX_SEARCH_PAGE)
     params.raise_if_invalid()
     return page, params.text("query")
+
+
+def list_companies(sim: Simulator, request: Request, _: dict[str, str]) -> Response:
+    """`GET /api/v2/companies` (DOCS `#list_all_companies`): every company, by id, paginated; each with
+    `custom_fields` and times (the seed's companies are a year old; their custom fields are empty)."""
+    params = ParamReader(request.query, ("page", "per_page"))
+    page = params.page()
+    per_page = params.per_page()
+    params.raise_if_invalid()
+    seeded = format_timestamp(sim.now() - 365 * 86_400)
+    companies = [
+        {**company.to_api(), "custom_fields": {}, "created_at": seeded, "updated_at": seeded}
+        for _, company in sorted(sim.store.companies.items())
+    ]
+    return paginated_response(request, companies, page=page, per_page=per_page)

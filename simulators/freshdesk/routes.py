@@ -57,6 +57,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("contacts.list", "GET", r"/api/v2/contacts", contacts_api.list_contacts, CONTACTS_LIST),
     Endpoint("contacts.view", "GET", r"/api/v2/contacts/(?P<id>\d+)", contacts_api.view_contact),
     Endpoint("contacts.search", "GET", r"/api/v2/search/contacts", contacts_api.search_contacts),
+    Endpoint("companies.list", "GET", r"/api/v2/companies", contacts_api.list_companies),
     Endpoint(
         "tickets.list",
         "GET",
