@@ -398,3 +398,17 @@ def test_the_admin_shows_the_first_sync_with_a_bar_and_the_time_left(
     assert f'<progress max="100" value="{round(fraction * 100)}"' in page
     assert "about 0 h" in page or "about 1 h" in page
     assert client.get(f"/admin/screenpop/mirrorsync/{state.pk}/change/").status_code == 200
+
+
+def test_the_scheduler_runs_the_mirror_unless_it_is_switched_off(settings):
+    from screenpop.scheduler import _jobs
+
+    class Runner:
+        def held(self) -> list[int]:
+            return []
+
+    settings.SCREENPOP_MIRROR_TICK_SECONDS = 5
+    [mirror_job] = [job for job in _jobs(Runner()) if job.name == "mirror-sync"]
+    assert (mirror_job.work, mirror_job.interval) == (mirror_sync_due, 5)
+    settings.SCREENPOP_MIRROR_TICK_SECONDS = 0
+    assert "mirror-sync" not in {job.name for job in _jobs(Runner())}

@@ -71,7 +71,8 @@ def mirror_refresh_after_pop(*, tenant: Tenant, client: FreshdeskClient, owner: 
     fresh_after = timezone.now() - timedelta(seconds=settings.SCREENPOP_MIRROR_REFRESH_SECONDS)
     if MirrorSync.objects.filter(tenant=tenant, tickets_current_at__gte=fresh_after).exists():
         return 0
-    report = mirror_tickets_catch_up(tenant=tenant, client=client, owner=owner)
+    # A lease of its own: the process's periodic round (same owner) must not walk the same cursor at the same time.
+    report = mirror_tickets_catch_up(tenant=tenant, client=client, owner=f"{owner}/refresh")
     if report is None or not report.changed_tickets:
         return 0
     return mirror_tickets_push(tenant=tenant, tickets=report.changed_tickets, base_url=client.base_url)
