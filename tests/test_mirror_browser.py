@@ -57,3 +57,33 @@ def test_a_pop_from_the_mirror_shows_its_age_and_is_refreshed_in_place(world: Pa
     assert [endpoint for endpoint, _ in calls] == ["tickets.list"]
     assert "requester_id" not in calls[0][1]
     world.assert_clean()
+
+
+@pytest.mark.parametrize(
+    "world",
+    [{**MIRROR_ON, "SCREENPOP_MIRROR_SYNC_SECONDS": "3", "SCREENPOP_MIRROR_REFRESH_SECONDS": "600"}],
+    indirect=True,
+)
+def test_a_change_the_mirror_learns_reaches_the_panel_in_place(world: PanelWorld) -> None:
+    wait_for_live_mirror(world)
+    panel = world.open(world.call(demo_contact("us_parenthesised").phone_e164))
+    panel.locator("#sp-body[data-state=matched]").wait_for()
+    world.page.evaluate("document.getElementById('dm-widget').style.height = '320px'")  # the panel scrolls
+    frame = world.panel_frame()
+    target = panel.locator(".sp-ticket").nth(3)
+    ticket_id = int(target.get_attribute("data-ticket-id"))
+    frame.evaluate("document.querySelectorAll('.sp-ticket').forEach((li) => { li.dataset.marker = 'original'; })")
+    target.locator("a").focus()
+    frame.evaluate("window.scrollTo(0, document.body.scrollHeight)")
+    scroll_before = frame.evaluate("window.scrollY")
+
+    # No webhook: the mirror's own catch-up (every 3 s here) finds the change and pushes it.
+    world.freshdesk.advance_clock(5)
+    world.freshdesk.update_ticket(ticket_id, subject="Engineer booked for Tuesday")
+
+    updated = panel.locator(f".sp-ticket[data-ticket-id='{ticket_id}']")
+    updated.locator(".sp-ticket-subject", has_text="Engineer booked").wait_for()
+    assert frame.evaluate("[...document.querySelectorAll('.sp-ticket')].every((li) => li.dataset.marker)")
+    assert frame.evaluate("document.activeElement.closest('.sp-ticket').dataset.ticketId") == str(ticket_id)
+    assert frame.evaluate("window.scrollY") == scroll_before
+    world.assert_clean()
