@@ -22,7 +22,7 @@ from screenpop.freshdesk.labels import ticket_labels
 from screenpop.freshdesk.times import freshdesk_time
 from screenpop.lookup import flight
 from screenpop.mirror.records import mirror_tickets_write
-from screenpop.models import EventLog, FreshdeskConnection, Pop, PopTicket, Tenant
+from screenpop.models import EventLog, FreshdeskConnection, MirrorSync, Pop, PopTicket, Tenant
 from screenpop.pops.result import PopResult, ticket_view
 from screenpop.publishing import pop_publish_on_commit
 from screenpop.storage.transactions import write_transaction
@@ -84,8 +84,9 @@ def ticket_update_apply(*, tenant: Tenant, ticket_id: int) -> TicketUpdateOutcom
     connection = FreshdeskConnection.objects.get(tenant=tenant)
     client = freshdesk_client_for(connection)
     ticket = client.get_ticket(ticket_id)
-    # A closed ticket is written too: a late delivery of its open version must not bring it back.
-    mirror_tickets_write(tenant=tenant, tickets=[ticket], keep_new_closed=True)
+    if MirrorSync.objects.filter(tenant=tenant).exists():  # a tenant whose mirror is switched off keeps none
+        # A closed ticket is written too: a late delivery of its open version must not bring it back.
+        mirror_tickets_write(tenant=tenant, tickets=[ticket], keep_new_closed=True)
     [outcome] = tickets_push(tenant=tenant, tickets=[ticket], labels=ticket_labels(client), base_url=client.base_url)
     return outcome
 
