@@ -305,6 +305,8 @@ def screenpop_stack(config: str, *, workers: bool = True, **env: str) -> Iterato
                 "SCREENPOP_RUN_WORKERS": "1" if workers else "0",
                 # The lead's periodic index refresh must not run during a measurement unless a benchmark asks.
                 "SCREENPOP_INDEX_SYNC_SECONDS": str(10**9),
+                # Nor the mirror's sync (bench/api_economy switches it on for its mirror accounts).
+                "SCREENPOP_MIRROR_TICK_SECONDS": "0",
                 **env,
             }
             if config == "production":

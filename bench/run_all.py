@@ -17,7 +17,7 @@ import traceback
 from collections.abc import Sequence
 from types import ModuleType
 
-from bench import ack_storm, api_economy, memory_startup, time_to_pop
+from bench import ack_storm, api_economy, memory_startup, mirror_economy, time_to_pop
 from bench.common import RESULTS_DIR, machine, machine_line
 
 # (module, arguments of a full run, arguments of a quick run)
@@ -25,6 +25,7 @@ BENCHMARKS: list[tuple[ModuleType, list[str], list[str]]] = [
     (ack_storm, ["--both"], ["--quick"]),
     (time_to_pop, ["--both"], ["--quick"]),
     (api_economy, [], ["--quick"]),
+    (mirror_economy, [], ["--quick"]),
     (memory_startup, ["--both"], ["--quick"]),
 ]
 

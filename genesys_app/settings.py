@@ -330,6 +330,18 @@ SCREENPOP_CACHE_SECONDS = env_int("SCREENPOP_CACHE_SECONDS", 60)
 SCREENPOP_MISS_CACHE_SECONDS = env_int("SCREENPOP_MISS_CACHE_SECONDS", 30)
 SCREENPOP_PANEL_TOKEN_SECONDS = env_int("SCREENPOP_PANEL_TOKEN_SECONDS", 900)
 SCREENPOP_INDEX_SYNC_SECONDS = env_int("SCREENPOP_INDEX_SYNC_SECONDS", 300)
+# The local mirror of each tenant's callers and open tickets (screenpop/mirror/): how often a process runs a round of
+# every tenant's sync; how often the live mirror asks Freshdesk for changed contacts and tickets; how often it
+# reconciles (deletes, merges); the share of each per-minute limit the sync leaves to the pops; how long one process
+# holds a tenant's sync; the mirror age after which a pop's tickets are refreshed with one call (budget allowing);
+# and how often an unknown number may start a contacts sync (a caller created a minute ago).
+SCREENPOP_MIRROR_TICK_SECONDS = env_float("SCREENPOP_MIRROR_TICK_SECONDS", 5.0)
+SCREENPOP_MIRROR_SYNC_SECONDS = env_float("SCREENPOP_MIRROR_SYNC_SECONDS", 30.0)
+SCREENPOP_MIRROR_RECONCILE_SECONDS = env_float("SCREENPOP_MIRROR_RECONCILE_SECONDS", 86_400.0)
+SCREENPOP_MIRROR_BUDGET_RESERVE = env_float("SCREENPOP_MIRROR_BUDGET_RESERVE", 0.5)
+SCREENPOP_MIRROR_LEASE_SECONDS = env_float("SCREENPOP_MIRROR_LEASE_SECONDS", 120.0)
+SCREENPOP_MIRROR_REFRESH_SECONDS = env_float("SCREENPOP_MIRROR_REFRESH_SECONDS", 15.0)
+SCREENPOP_MIRROR_MISS_SYNC_SECONDS = env_float("SCREENPOP_MIRROR_MISS_SYNC_SECONDS", 5.0)
 # Event-log rows and pops older than this many days are deleted (screenpop/retention.py); 0 keeps everything.
 SCREENPOP_RETENTION_DAYS = env_int("SCREENPOP_RETENTION_DAYS", 30)
 SCREENPOP_RUN_WORKERS = env_bool("SCREENPOP_RUN_WORKERS", True)

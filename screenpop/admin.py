@@ -531,3 +531,7 @@ class CallWrapUpAdmin(ReadOnlyAdmin):
             self.message_user(
                 request, _("%(skipped)d were not failed and were left as they are.") % {"skipped": skipped}
             )
+
+
+# The mirror's own admin lives with the mirror; importing it here registers it (Django looks only for this module).
+from screenpop.mirror import admin as mirror_admin  # noqa: E402, F401

@@ -344,7 +344,7 @@ class EventLog(models.Model):
 
 
 class PhoneIndexEntry(models.Model):
-    """E.164 number -> Freshdesk contact, per tenant, filled by the incremental contacts sync."""
+    """E.164 number -> Freshdesk contact, per tenant: the phone table of the mirror, filled by its contacts sync."""
 
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="phone_index")
     e164 = models.CharField(max_length=32)
@@ -356,9 +356,12 @@ class PhoneIndexEntry(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["tenant", "contact_id", "field"], name="unique_phone_index_entry")
+            # A field may hold several numbers ("555-0100 / 555-0101"): each is an entry of its own. Number first:
+            # this index is the match (tenant, e164) and holds the contact ids, so the match never reads the table.
+            models.UniqueConstraint(fields=["tenant", "e164", "contact_id", "field"], name="unique_phone_index_number")
         ]
-        indexes = [models.Index(fields=["tenant", "e164"], name="phone_index_lookup_idx")]
+        # The sync's writes find a contact's entries by contact id.
+        indexes = [models.Index(fields=["tenant", "contact_id"], name="phone_index_contact_idx")]
 
     def __str__(self) -> str:
         return f"{self.e164} -> {self.contact_id}"
@@ -460,3 +463,111 @@ class CallWrapUp(models.Model):
 
     def __str__(self) -> str:
         return f"{self.conversation_id} by {self.user_id} ({self.get_state_display()})"
+
+
+class MirrorContact(models.Model):
+    """A Freshdesk contact as the tenant's mirror holds it (its numbers are keyed in `PhoneIndexEntry`).
+
+    A deleted contact stays as a tombstone (`deleted`), so an older copy arriving late cannot bring it back.
+    `generation` is the reconciliation pass that last listed it: a pass that ends removes what it did not see
+    (contacts merged away or deleted for good, which no list shows).
+    """
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="mirror_contacts", db_index=False)
+    contact_id = models.BigIntegerField()
+    name = models.CharField(max_length=255, blank=True)
+    email = models.CharField(max_length=255, blank=True)
+    other_emails = models.JSONField(default=list, blank=True)
+    phone = models.CharField(max_length=255, blank=True)
+    mobile = models.CharField(max_length=255, blank=True)
+    other_phones = models.JSONField(default=dict, blank=True)
+    company_id = models.BigIntegerField(null=True, blank=True)
+    updated_at = models.DateTimeField()
+    deleted = models.BooleanField(default=False)
+    blocked = models.BooleanField(default=False)
+    # A database default: writers other than a reconciliation pass leave the column out of their upsert.
+    generation = models.PositiveIntegerField(db_default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant", "contact_id"], name="unique_mirror_contact")]
+
+    def __str__(self) -> str:
+        return f"{self.name or self.contact_id}"
+
+
+class MirrorCompany(models.Model):
+    """A Freshdesk company as the mirror holds it: its name, and its phone-bearing custom fields if configured."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="mirror_companies", db_index=False)
+    company_id = models.BigIntegerField()
+    name = models.CharField(max_length=255, blank=True)
+    phones = models.JSONField(default=dict, blank=True)
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant", "company_id"], name="unique_mirror_company")]
+
+    def __str__(self) -> str:
+        return self.name or str(self.company_id)
+
+
+class MirrorTicket(models.Model):
+    """A Freshdesk ticket that is not closed, as the mirror holds it. A ticket that closes stays a while as a
+    tombstone (status 5, never shown), so an older copy arriving late cannot reopen it."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="mirror_tickets", db_index=False)
+    ticket_id = models.BigIntegerField()
+    subject = models.CharField(max_length=255, blank=True)
+    status = models.PositiveSmallIntegerField()
+    priority = models.PositiveSmallIntegerField(null=True, blank=True)
+    requester_id = models.BigIntegerField(null=True, blank=True)
+    company_id = models.BigIntegerField(null=True, blank=True)
+    group_id = models.BigIntegerField(null=True, blank=True)
+    agent_id = models.BigIntegerField(null=True, blank=True)
+    updated_at = models.DateTimeField()
+    due_by = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant", "ticket_id"], name="unique_mirror_ticket")]
+        indexes = [models.Index(fields=["tenant", "requester_id"], name="mirror_ticket_requester_idx")]
+
+    def __str__(self) -> str:
+        return f"#{self.ticket_id}"
+
+
+class MirrorSync(models.Model):
+    """Where a tenant's mirror stands: the full sync's cursor (so a crash resumes it), the incremental watermarks,
+    the ticket labels, and which process holds the sync (a lease)."""
+
+    class Phase(models.TextChoices):
+        CONTACTS = "contacts", _("Copying contacts")
+        TICKETS = "tickets", _("Copying tickets")
+        LIVE = "live", _("Live")
+
+    tenant = models.OneToOneField(Tenant, on_delete=models.CASCADE, related_name="mirror_sync")
+    phase = models.CharField(max_length=16, choices=Phase.choices, default=Phase.CONTACTS)
+    started_at = models.DateTimeField(null=True, blank=True)
+    live_since = models.DateTimeField(null=True, blank=True)
+    generation = models.PositiveIntegerField(default=0)
+    contacts_page = models.PositiveIntegerField(default=1)
+    contacts_seen = models.PositiveIntegerField(default=0)
+    contacts_estimate = models.PositiveIntegerField(null=True, blank=True)
+    contacts_pass_started_at = models.DateTimeField(null=True, blank=True)
+    tickets_since = models.DateTimeField(null=True, blank=True)
+    tickets_page = models.PositiveIntegerField(default=1)
+    tickets_seen = models.PositiveIntegerField(default=0)
+    tickets_estimate = models.PositiveIntegerField(null=True, blank=True)
+    tickets_current_at = models.DateTimeField(null=True, blank=True)
+    reconciled_since = models.DateTimeField(null=True, blank=True)
+    reconciled_at = models.DateTimeField(null=True, blank=True)
+    labels = models.JSONField(default=dict, blank=True)
+    lease_owner = models.CharField(max_length=128, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "mirror sync"
+
+    def __str__(self) -> str:
+        return f"{self.tenant} ({self.get_phase_display()})"

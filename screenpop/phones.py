@@ -21,6 +21,7 @@ Validity is still used to choose between two readings of the same digits (nation
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import unquote
@@ -31,10 +32,12 @@ from phonenumbers import NumberParseException, PhoneNumber, PhoneNumberFormat, V
 __all__ = [
     "CallerNumber",
     "CallerOutcome",
+    "contact_search_queries",
     "contact_search_query",
     "normalize_caller",
     "normalize_stored",
     "search_variants",
+    "stored_numbers",
 ]
 
 CallerOutcome = Literal["ok", "anonymous", "withheld", "empty", "too_short", "invalid"]
@@ -61,6 +64,17 @@ _LETTERS_RE = re.compile(r"[A-Za-z]")
 _NON_DIGITS_RE = re.compile(r"[^0-9]")
 _DIGIT_GROUPS_RE = re.compile(r"[0-9]+")
 _FIELD_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# Where people put several numbers in one field: `;`, `,`, `|`, a line break, a spaced slash, "or" in a few languages.
+_SEVERAL_NUMBERS_RE = re.compile(r"[;,|\n]|\s/\s|\s(?:or|oder|ou|o|of)\s", re.IGNORECASE)
+_LABEL_WORDS = (
+    r"tel|tél|telephone|téléphone|telefon|phone|ph|mob|mobile|mobil|cell|cellphone|fax|work|home|office|main|"
+    r"direct|whatsapp|landline|personal|handy|portable"
+)
+# A label before the number ("Tel:", "Mob. ", "M:") or after it ("(mobile)", "- work", "home").
+_LABEL_BEFORE_RE = re.compile(rf"^(?:(?:{_LABEL_WORDS}|[tmpfhwo])\.?\s*:\s*|(?:{_LABEL_WORDS})\.?\s+)", re.IGNORECASE)
+_LABEL_AFTER_RE = re.compile(rf"\s*[-(\[]?\s*(?:{_LABEL_WORDS})\s*[)\]]?\.?\s*$", re.IGNORECASE)
+# Three letters in a row that are not an extension word: a vanity number (1-800-FLOWERS).
+_VANITY_RE = re.compile(r"(?i)\b(?!ext\b|extn\b|extension\b)[a-z]{3,}\b")
 
 
 @dataclass(frozen=True)
@@ -156,14 +170,45 @@ def normalize_caller(raw: str | None, *, default_region: str) -> CallerNumber:
 
 
 def normalize_stored(raw: str | None, *, default_region: str) -> str | None:
-    """The E.164 key of a phone value stored in Freshdesk, or None when it cannot be one full phone number.
+    """The E.164 key of a phone value stored in Freshdesk (its first number, when it holds several), or None when
+    it holds no full phone number.
 
-    National spellings are read in `default_region`; `00`/`011` prefixes, `+44 (0)20 ...`, digits with the country
-    code but no `+`, labels like "Tel:" and any extension (dropped) are handled. Two numbers in one field, local
-    numbers without an area code and free text give None rather than a guess.
+    Reads what people type (`stored_numbers` has the details): national spellings in `default_region`, `00`/`011`
+    prefixes, `+44 (0)20 ...`, digits with the country code but no `+`, full-width digits, vanity letters, labels
+    like "Tel:" or "(mobile)" and extensions (dropped). Local numbers without an area code and free text give None
+    rather than a guess.
     """
-    text = (raw or "").strip()
-    if not text or len(text) > _MAX_INPUT_CHARS or len(_NON_DIGITS_RE.sub("", text)) < _MIN_DIGITS:
+    numbers = stored_numbers(raw, default_region=default_region)
+    return numbers[0] if numbers else None
+
+
+def stored_numbers(raw: str | None, *, default_region: str) -> list[str]:
+    """The E.164 keys of every number a stored `phone`/`mobile` value holds, in the order written; [] for none.
+
+    The text is first read in Unicode's compatibility form (NFKC: full-width digits are digits), labels are
+    dropped (`Tel:`, `Mob.`, `(mobile)`, `work`), then the value is split where people put several numbers in one
+    field (`;`, `,`, `|`, a line break, ` / `, ` or `). A piece that is not one number is split at `/` too, but only
+    when every part is a full number: a German `030/23125412` is one number. Vanity letters count as digits
+    (`1-800-FLOWERS`), and Mexico's retired mobile prefix (`+52 1 55 ...`) is dropped.
+    """
+    text = unicodedata.normalize("NFKC", raw or "").strip()
+    if not text or len(text) > _MAX_INPUT_CHARS:
+        return []
+    numbers: list[str] = []
+    for piece in _SEVERAL_NUMBERS_RE.split(text):
+        found = _one_stored_number(piece, default_region)
+        parts = [_one_stored_number(part, default_region) for part in piece.split("/")] if "/" in piece else []
+        if found is None and len(parts) > 1 and all(parts):
+            numbers += [part for part in parts if part]
+        elif found is not None:
+            numbers.append(found)
+    return list(dict.fromkeys(numbers))
+
+
+def _one_stored_number(piece: str, default_region: str) -> str | None:
+    text = _LABEL_AFTER_RE.sub("", _LABEL_BEFORE_RE.sub("", piece.strip())).strip()
+    text = _VANITY_RE.sub(lambda letters: phonenumbers.convert_alpha_characters_in_number(letters[0]), text)
+    if not text or len(_NON_DIGITS_RE.sub("", _EXTENSION_START_RE.split(text, maxsplit=1)[0])) < _MIN_DIGITS:
         return None
     number = _parse_best(text, _region(default_region))
     if number is None or phonenumbers.is_possible_number_with_reason(number) != ValidationResult.IS_POSSIBLE:
@@ -171,12 +216,14 @@ def normalize_stored(raw: str | None, *, default_region: str) -> str | None:
     return phonenumbers.format_number(number, PhoneNumberFormat.E164)
 
 
-def search_variants(e164: str, *, max_query_chars: int = 512) -> list[str]:
+def search_variants(e164: str, *, tenant_region: str = "", max_query_chars: int = 2 * 512) -> list[str]:
     """The spellings under which Freshdesk may store `e164`, most likely first, without duplicates.
 
     Freshdesk matches stored strings exactly, so each spelling is a separate search term. The list starts with the
-    E.164 form itself and is cut where even a one-field query (`"phone:'a' OR phone:'b' ..."`) would pass
-    `max_query_chars`, since no search could carry the rest. Raises ValueError if `e164` is not an E.164 number.
+    E.164 form itself, unless `tenant_region` (the tenant's default region) is the number's own: its contacts'
+    numbers are then mostly typed nationally, so national spellings come first. It is cut where even a one-field query
+    (`"phone:'a' OR phone:'b' ..."`) would pass `max_query_chars` (two searches' worth: `contact_search_queries`
+    splits them). Raises ValueError if `e164` is not an E.164 number.
     """
     number = _parse_e164(e164)
     digits = e164[1:]
@@ -231,6 +278,9 @@ def search_variants(e164: str, *, max_query_chars: int = 512) -> list[str]:
             f"011{digits}",
         ]
 
+    if tenant_region and tenant_region.upper() == region:
+        # A stable sort: national spellings first, each group in its own order of likelihood.
+        candidates.sort(key=lambda candidate: candidate.startswith(("+", "00", "011")))
     variants: list[str] = []
     query_chars = 2  # the enclosing double quotes
     for candidate in candidates:
@@ -255,6 +305,25 @@ def contact_search_query(
     backslash (Freshdesk's query language has no escape for them, and a phone never needs them), for a field that
     is not a plain name, for an empty list, or when not even the first variant fits.
     """
+    return _query_of(variants, fields, max_chars)[0]
+
+
+def contact_search_queries(
+    variants: list[str], fields: tuple[str, ...] = ("phone", "mobile"), max_chars: int = 512, max_queries: int = 2
+) -> list[str]:
+    """`contact_search_query` for all of `variants`: the variants the first query cannot hold go into a second
+    (and so on, up to `max_queries`) instead of being dropped. Raises as `contact_search_query` does."""
+    queries: list[str] = []
+    rest = variants
+    while rest and len(queries) < max_queries:
+        query, used = _query_of(rest, fields, max_chars)
+        queries.append(query)
+        rest = rest[used:]
+    return queries
+
+
+def _query_of(variants: list[str], fields: tuple[str, ...], max_chars: int) -> tuple[str, int]:
+    """The query holding the most of `variants` (from the first) within `max_chars`, and how many it holds."""
     if not variants or not fields:
         raise ValueError("contact_search_query needs at least one variant and one field.")
     for field in fields:
@@ -263,6 +332,7 @@ def contact_search_query(
             raise ValueError(f"{field!r} is not a Freshdesk contact field name.")
     clauses: list[str] = []
     length = 2  # the enclosing double quotes
+    used = 0
     for variant in variants:
         if any(char in variant for char in "'\"\\"):
             raise ValueError(f"Refusing to put {variant!r} in a Freshdesk query: it contains a quote or backslash.")
@@ -272,9 +342,10 @@ def contact_search_query(
             break
         clauses += variant_clauses
         length += added
+        used += 1
     if not clauses:
         raise ValueError(f"The variant {variants[0]!r} alone does not fit in a {max_chars}-character query.")
-    return " OR ".join(clauses)
+    return " OR ".join(clauses), used
 
 
 def _region(default_region: str) -> str:
@@ -342,9 +413,14 @@ def _international(number: PhoneNumber) -> str:
 
 def _parse(text: str, region: str) -> PhoneNumber | None:
     try:
-        return phonenumbers.parse(text, region)
+        number = phonenumbers.parse(text, region)
     except NumberParseException:
         return None
+    # Mexico dropped the "1" its mobiles were dialled with from abroad (+52 1 55 ...) in 2019; old records keep it.
+    national = str(number.national_number)
+    if number.country_code == 52 and len(national) == 11 and national.startswith("1"):
+        number.national_number = int(national[1:])
+    return number
 
 
 def _parse_best(text: str, region: str) -> PhoneNumber | None:

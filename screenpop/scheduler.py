@@ -7,7 +7,8 @@
 - the lease renewal: one UPDATE every `SCREENPOP_LEASE_SECONDS / 4` extends this process's lease on every pop its
   runner holds, so leases can be short (a dead process's pops come back within a lease and a sweep) and a slow
   lookup still keeps its pop;
-- the phone index's periodic contacts sync (`lookup.phone_index`);
+- the tenants' mirrors of callers and open tickets (`mirror.sync`): a round of each tenant's sync every
+  `SCREENPOP_MIRROR_TICK_SECONDS`, each tenant by one process at a time (a lease on its `MirrorSync` row);
 - the retention purge (`retention`), first a minute after start (a server that starts answers webhooks first);
 - the wrap-up write-back (`writeback.services`): due wrap-ups leased one at a time, their notes written on Freshdesk.
 
@@ -29,8 +30,9 @@ from typing import Any
 from asgiref.sync import SyncToAsync
 from django.conf import settings
 
-from screenpop.lookup.phone_index import SyncReport, phone_index_refresh_due
+from screenpop.cpu import computing
 from screenpop.lookup.runner import LookupRunner, runner_start, runner_stop
+from screenpop.mirror.sync import RoundReport, mirror_sync_due
 from screenpop.pops.services import pop_leases_release, pop_leases_renew, pop_sweep
 from screenpop.retention import PURGE_INTERVAL_SECONDS, purge_due
 from screenpop.storage.connections import database_work
@@ -50,6 +52,9 @@ class PeriodicJob:
     first_delay: float = 0.0
     then: Callable[[Any], None] | None = None  # called on the loop with the round's result
     arguments: Callable[[], dict[str, Any]] | None = None  # called on the loop: more keyword arguments of the round
+    # Bulk work (a mirror's pages, the purge's chunks) computes in a CPU slot with the lookups (`screenpop.cpu`), so
+    # the ack's event loop never competes with it too. The sweep and lease renewal do not wait behind the lookups.
+    bulk: bool = False
 
 
 def _as_database_work(work: Callable[..., Any], **kwargs: Any) -> Any:
@@ -57,8 +62,13 @@ def _as_database_work(work: Callable[..., Any], **kwargs: Any) -> Any:
         return work(**kwargs)
 
 
+def _as_bulk_work(work: Callable[..., Any], **kwargs: Any) -> Any:
+    with computing(), database_work():
+        return work(**kwargs)
+
+
 async def _every(job: PeriodicJob, owner: str, executor: ThreadPoolExecutor, succeeded: dict[str, float]) -> None:
-    call = SyncToAsync(_as_database_work, thread_sensitive=False, executor=executor)
+    call = SyncToAsync(_as_bulk_work if job.bulk else _as_database_work, thread_sensitive=False, executor=executor)
     await asyncio.sleep(job.first_delay)
     while True:
         try:
@@ -72,9 +82,14 @@ async def _every(job: PeriodicJob, owner: str, executor: ThreadPoolExecutor, suc
         await asyncio.sleep(job.interval)
 
 
-def _log_index_syncs(reports: list[SyncReport]) -> None:
+def _log_mirror_rounds(reports: list[RoundReport]) -> None:
     for report in reports:
-        logger.info("Phone index of tenant %s synced: %s", report.tenant_id, report)
+        if report.freshdesk_calls or report.error:
+            logger.info(
+                "Mirror of tenant %s (%s): %d call(s), %d contact(s), %d ticket(s) read%s",
+                report.tenant_id, report.phase, report.freshdesk_calls, report.contacts, report.tickets,
+                f"; stopped: {report.error}" if report.error else "",
+            )  # fmt: skip
 
 
 def _jobs(runner: LookupRunner) -> list[PeriodicJob]:
@@ -83,7 +98,7 @@ def _jobs(runner: LookupRunner) -> list[PeriodicJob]:
             logger.info("Sweep leased %d pending pop(s)", len(due))
             runner.schedule(due)
 
-    return [
+    jobs = [
         PeriodicJob(
             "sweep", pop_sweep, settings.SCREENPOP_SWEEP_SECONDS, "Sweeping for pending pops failed", then=swept
         ),
@@ -95,11 +110,12 @@ def _jobs(runner: LookupRunner) -> list[PeriodicJob]:
             arguments=lambda: {"pop_ids": runner.held()},
         ),
         PeriodicJob(
-            "phone-index-sync",
-            phone_index_refresh_due,
-            min(60.0, max(1.0, settings.SCREENPOP_INDEX_SYNC_SECONDS / 5)),
-            "Phone index refresh failed; trying again",
-            then=_log_index_syncs,
+            "mirror-sync",
+            mirror_sync_due,
+            settings.SCREENPOP_MIRROR_TICK_SECONDS,
+            "A round of the mirrors' sync failed; trying again",
+            then=_log_mirror_rounds,
+            bulk=True,
         ),
         PeriodicJob(
             "writeback",
@@ -113,8 +129,11 @@ def _jobs(runner: LookupRunner) -> list[PeriodicJob]:
             PURGE_INTERVAL_SECONDS,
             "Purging old event-log rows and pops failed; trying again in an hour",
             first_delay=PURGE_FIRST_DELAY_SECONDS,
+            bulk=True,
         ),
     ]
+    # 0 switches the mirror off: every pop then asks Freshdesk, through the phone index as before.
+    return [job for job in jobs if job.name != "mirror-sync" or job.interval > 0]
 
 
 class Scheduler:

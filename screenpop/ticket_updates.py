@@ -21,7 +21,8 @@ from screenpop.freshdesk.accounts import freshdesk_client_for
 from screenpop.freshdesk.labels import ticket_labels
 from screenpop.freshdesk.times import freshdesk_time
 from screenpop.lookup import flight
-from screenpop.models import EventLog, FreshdeskConnection, Pop, PopTicket, Tenant
+from screenpop.mirror.records import mirror_tickets_write
+from screenpop.models import EventLog, FreshdeskConnection, MirrorSync, Pop, PopTicket, Tenant
 from screenpop.pops.result import PopResult, ticket_view
 from screenpop.publishing import pop_publish_on_commit
 from screenpop.storage.transactions import write_transaction
@@ -78,11 +79,41 @@ def ticket_id_from_payload(payload: Any) -> int:
 
 
 def ticket_update_apply(*, tenant: Tenant, ticket_id: int) -> TicketUpdateOutcome:
-    """Re-read the ticket and update every recent panel that shows it (or its requester), if it is newer."""
+    """Re-read the ticket, write it into the tenant's mirror (unless the mirror holds a newer version), and update
+    every recent panel that shows it (or its requester), if it is newer than what the panel shows."""
     connection = FreshdeskConnection.objects.get(tenant=tenant)
     client = freshdesk_client_for(connection)
     ticket = client.get_ticket(ticket_id)
-    shaped = ticket_view(ticket, ticket_labels(client), client.base_url)
+    if MirrorSync.objects.filter(tenant=tenant).exists():  # a tenant whose mirror is switched off keeps none
+        # A closed ticket is written too: a late delivery of its open version must not bring it back.
+        mirror_tickets_write(tenant=tenant, tickets=[ticket], keep_new_closed=True)
+    [outcome] = tickets_push(tenant=tenant, tickets=[ticket], labels=ticket_labels(client), base_url=client.base_url)
+    return outcome
+
+
+def tickets_push(
+    *, tenant: Tenant, tickets: list[dict[str, Any]], labels: dict[str, dict[int, str]], base_url: str
+) -> list[TicketUpdateOutcome]:
+    """Update the recent panels that show one of `tickets` (Freshdesk ticket objects) or its requester, for each
+    ticket newer than what they show; one outcome per ticket. One query when no panel shows any of them."""
+    recent = Pop.objects.filter(tenant=tenant, state=Pop.State.MATCHED, received_at__gte=timezone.now() - RECENT_POPS)
+    ids = [ticket["id"] for ticket in tickets]
+    requesters = [ticket.get("requester_id") for ticket in tickets if isinstance(ticket.get("requester_id"), int)]
+    concerned = set(
+        recent.filter(Q(shown_tickets__ticket_id__in=ids) | Q(shown_contacts__contact_id__in=requesters)).values_list(
+            "pk", flat=True
+        )
+    )
+    if not concerned:
+        return [TicketUpdateOutcome(ticket_id=ticket_id, panels_updated=0, status="not_shown") for ticket_id in ids]
+    return [_ticket_push(tenant, ticket, labels, base_url) for ticket in tickets]
+
+
+def _ticket_push(
+    tenant: Tenant, ticket: dict[str, Any], labels: dict[str, dict[int, str]], base_url: str
+) -> TicketUpdateOutcome:
+    ticket_id = ticket["id"]
+    shaped = ticket_view(ticket, labels, base_url)
     updated_at = freshdesk_time(ticket.get("updated_at")) or timezone.now()
     requester_id = ticket.get("requester_id")
     panels = 0

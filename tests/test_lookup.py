@@ -80,8 +80,8 @@ def test_matches_a_us_contact_stored_in_a_local_format(sim_tenant, freshdesk_sim
     for ticket in result.tickets:
         assert set(ticket) == TICKET_KEYS
         assert ticket["url"] == f"{freshdesk_sim.base_url}/a/tickets/{ticket['id']}"
-    assert result.freshdesk_calls == 3
-    assert logged(freshdesk_sim) == ["contacts.search", "tickets.list", "ticket_fields.list"]
+    assert result.freshdesk_calls == 4  # the spellings take two searches: none is dropped
+    assert logged(freshdesk_sim) == ["contacts.search", "contacts.search", "tickets.list", "ticket_fields.list"]
     # Found by search, so written into the index for the next call.
     entry = PhoneIndexEntry.objects.get(tenant=tenant, contact_id=dana.id)
     assert (entry.e164, entry.field, entry.stored_value) == ("+15550199999", "phone", "(555) 019-9999")
@@ -117,9 +117,9 @@ def test_a_number_shared_by_two_contacts_stored_differently_matches_both(sim_ten
         "Update company registration number",
     ]
     assert result.tickets == result.contacts[0]["tickets"]
-    # One search, then one ticket list per contact.
-    assert result.freshdesk_calls == 3
-    assert logged(freshdesk_sim) == ["contacts.search", "tickets.list", "tickets.list"]
+    # Two searches (every spelling), then one ticket list per contact.
+    assert result.freshdesk_calls == 4
+    assert logged(freshdesk_sim) == ["contacts.search", "contacts.search", "tickets.list", "tickets.list"]
 
 
 def test_a_shared_office_line_fetches_tickets_for_each_contact(sim_tenant, freshdesk_sim):
@@ -143,9 +143,9 @@ def test_an_unknown_number_is_no_match_and_a_repeat_costs_no_call(sim_tenant, fr
     tenant = sim_tenant("US")
 
     first = lookup(tenant, "tel:+12015550100")
-    assert (first.state, first.source, first.freshdesk_calls) == ("no_match", "search", 1)
+    assert (first.state, first.source, first.freshdesk_calls) == ("no_match", "search", 2)
     assert (first.contact, first.contacts, first.tickets) == (None, [], [])
-    assert logged(freshdesk_sim) == ["contacts.search"]
+    assert logged(freshdesk_sim) == ["contacts.search", "contacts.search"]
 
     again = lookup(tenant, "tel:+12015550100")
     assert (again.state, again.source, again.freshdesk_calls) == ("no_match", "cache-miss", 0)
@@ -162,8 +162,8 @@ def test_a_number_with_the_same_national_digits_in_another_country_does_not_matc
     result = lookup(tenant, "tel:+12079460958")
 
     assert result.state == "no_match"
-    assert result.freshdesk_calls == 1
-    assert logged(freshdesk_sim) == ["contacts.search"]
+    assert result.freshdesk_calls == 2
+    assert logged(freshdesk_sim) == ["contacts.search", "contacts.search"]
     # The index holds the contact under the UK number it really is, and still does not match the US caller.
     phone_index_sync(tenant=tenant)
     assert PhoneIndexEntry.objects.get(tenant=tenant, contact_id=lookalike["id"]).e164 == "+442079460958"
@@ -203,8 +203,8 @@ def test_an_index_hit_costs_fewer_calls_than_a_miss(sim_tenant, freshdesk_sim):
     warm_labels(tenant, freshdesk_sim)
 
     miss = lookup(tenant, "tel:+15550199999")
-    assert (miss.source, miss.freshdesk_calls) == ("search", 2)
-    assert logged(freshdesk_sim) == ["contacts.search", "tickets.list"]
+    assert (miss.source, miss.freshdesk_calls) == ("search", 3)
+    assert logged(freshdesk_sim) == ["contacts.search", "contacts.search", "tickets.list"]
 
     hit = lookup(tenant, "tel:+15550199999")
     assert (hit.source, hit.freshdesk_calls) == ("index", 1)
@@ -220,7 +220,7 @@ def test_a_number_search_cannot_spell_is_found_through_the_synced_index(sim_tena
     warm_labels(tenant, freshdesk_sim)
 
     assert lookup(tenant, "tel:+15550199997").state == "no_match"
-    assert logged(freshdesk_sim) == ["contacts.search"]
+    assert logged(freshdesk_sim) == ["contacts.search", "contacts.search"]
     caches["default"].clear()  # forget the miss (and the labels: warm them again)
     warm_labels(tenant, freshdesk_sim)
     phone_index_sync(tenant=tenant)

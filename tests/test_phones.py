@@ -10,7 +10,14 @@ from __future__ import annotations
 import phonenumbers
 import pytest
 
-from screenpop.phones import contact_search_query, normalize_caller, normalize_stored, search_variants
+from screenpop.phones import (
+    contact_search_queries,
+    contact_search_query,
+    normalize_caller,
+    normalize_stored,
+    search_variants,
+    stored_numbers,
+)
 
 # (ANI as Genesys sends it, value stored in Freshdesk, tenant default region, same caller?)
 MATCH_TABLE: list[tuple[str, str, str, bool]] = [
@@ -168,10 +175,52 @@ def test_national_caller_without_a_known_region_is_not_guessed() -> None:
 
 
 @pytest.mark.parametrize(
-    "stored", [None, "", "n/a", "ask reception", "0", "-", "555-019-9999 / 555-019-8888", "555-0199", "+999 12345678"]
+    "stored", [None, "", "n/a", "ask reception", "0", "-", "555-0199", "+999 12345678", "Tel:", "(mobile)"]
 )
 def test_stored_values_that_are_not_one_full_number(stored: str | None) -> None:
     assert normalize_stored(stored, default_region="US") is None
+
+
+def full_width(text: str) -> str:
+    """`text` as a Japanese or Chinese input method types it: full-width digits, plus and hyphen (U+FF01-FF5E)."""
+    return "".join(chr(ord(char) + 0xFEE0) if "!" <= char <= "~" else char for char in text)
+
+
+@pytest.mark.parametrize(
+    ("stored", "region", "expected"),
+    [
+        # Full-width digits and punctuation, as Japanese and Chinese input methods type them (NFKC).
+        (full_width("+44 20 7946 0958"), "US", ["+442079460958"]),
+        (full_width("03-1234-5678"), "JP", ["+81312345678"]),
+        # Vanity letters count as digits once converted; extension words stay extensions.
+        ("1-800-FLOWERS", "US", ["+18003569377"]),
+        ("+1 800 FLOWERS ext. 5", "US", ["+18003569377"]),
+        # Labels before and after the number.
+        ("Tel: 020 7946 0958", "GB", ["+442079460958"]),
+        ("Mob. 07700900123", "GB", ["+447700900123"]),
+        ("07700 900123 (mobile)", "GB", ["+447700900123"]),
+        ("+1 202 555 0147 (work)", "US", ["+12025550147"]),
+        ("Tél. : 01 99 00 12 34", "FR", ["+33199001234"]),
+        # Several numbers in one field, each kept, in the order written.
+        ("020 7946 0958 / 07700 900123", "GB", ["+442079460958", "+447700900123"]),
+        ("0161 496 0753; 07700 900123", "GB", ["+441614960753", "+447700900123"]),
+        ("202-555-0100 or 202-555-0101", "US", ["+12025550100", "+12025550101"]),
+        ("555-019-9999 / 555-019-8888", "US", ["+15550199999", "+15550198888"]),
+        ("030 23125 412 oder 0151 23456789", "DE", ["+493023125412", "+4915123456789"]),
+        # A German area code written with a slash is one number, not two.
+        ("030/23125412", "DE", ["+493023125412"]),
+        # Mexico's retired mobile "1" after the country code.
+        ("+52 1 55 1234 5678", "US", ["+525512345678"]),
+        ("+52 55 1234 5678", "US", ["+525512345678"]),
+    ],
+)
+def test_stored_numbers_read_what_people_type(stored: str, region: str, expected: list[str]) -> None:
+    assert stored_numbers(stored, default_region=region) == expected
+    assert normalize_stored(stored, default_region=region) == expected[0]
+
+
+def test_a_caller_on_mexicos_old_mobile_prefix_is_the_same_caller() -> None:
+    assert normalize_caller("tel:+5215512345678", default_region="US").e164 == "+525512345678"
 
 
 def test_search_variants_start_with_e164_and_include_common_spellings() -> None:
@@ -271,3 +320,21 @@ def test_a_number_written_without_its_country_code_is_not_guessed_into_a_merely_
     assert normalize_stored("(555) 019-9999", default_region="FR") is None
     # An exit prefix is an explicit international reading and stays accepted.
     assert normalize_stored("0044 20 7946 0123", default_region="FR") == "+442079460123"
+
+
+def test_search_variants_put_national_spellings_first_for_the_tenants_own_numbers() -> None:
+    at_home = search_variants("+442079460958", tenant_region="GB")
+    abroad = search_variants("+442079460958", tenant_region="US")
+    assert at_home[0] == "020 7946 0958"
+    assert abroad[0] == "+442079460958"
+    assert set(at_home) == set(abroad)
+
+
+def test_spellings_one_query_cannot_hold_go_into_a_second_not_dropped() -> None:
+    variants = search_variants("+15550199999", tenant_region="US")
+    queries = contact_search_queries(variants)
+    assert len(queries) == 2
+    assert all(len(f'"{query}"') <= 512 for query in queries)
+    held = [variant for variant in variants if any(f"phone:'{variant}'" in query for query in queries)]
+    assert held == variants
+    assert contact_search_queries(variants, max_queries=1) == [contact_search_query(variants)]

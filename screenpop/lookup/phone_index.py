@@ -30,8 +30,9 @@ from screenpop.freshdesk.accounts import counting_freshdesk_calls, freshdesk_cli
 from screenpop.freshdesk.client import FreshdeskClient
 from screenpop.freshdesk.errors import FreshdeskError
 from screenpop.freshdesk.times import freshdesk_time
+from screenpop.mirror.records import mirror_contacts_write
 from screenpop.models import FreshdeskConnection, PhoneIndexEntry, Tenant
-from screenpop.phones import normalize_stored
+from screenpop.phones import stored_numbers
 from screenpop.storage.transactions import write_transaction
 
 __all__ = [
@@ -85,12 +86,16 @@ class SyncReport:
     complete: bool
 
 
-def phone_index_apply(*, tenant: Tenant, contacts: Iterable[dict[str, Any]], fields: list[str]) -> IndexChanges:
-    """Make the index hold exactly the normalisable numbers of `contacts` (Freshdesk contact objects) in `fields`.
+def phone_index_apply(
+    *, tenant: Tenant, contacts: Iterable[dict[str, Any]], fields: list[str], generation: int | None = None
+) -> IndexChanges:
+    """Make the index hold exactly the normalisable numbers of `contacts` (Freshdesk contact objects) in `fields`
+    (a field holding several numbers gives an entry for each), and the mirror their contact rows.
 
     A number is read with `tenant.phone_region`; a field that is empty, unreadable, no longer matched, or a contact
-    marked `deleted` loses its entry. A contact whose `updated_at` is older than what the index already holds for it
-    is skipped: search results lag behind the contacts list, and an old version must not undo a newer one.
+    marked `deleted` loses its entries. A contact whose `updated_at` is older than what the index already holds for
+    it is skipped: search results lag behind the contacts list, and an old version must not undo a newer one.
+    `generation`: the reconciliation pass listing these contacts (`mirror.sync`), or None for any other writer.
     """
     latest: dict[int, dict[str, Any]] = {}
     for contact in contacts:
@@ -98,9 +103,9 @@ def phone_index_apply(*, tenant: Tenant, contacts: Iterable[dict[str, Any]], fie
             latest[contact["id"]] = contact
     if not latest:
         return IndexChanges()
-    existing: dict[int, dict[str, PhoneIndexEntry]] = {}
+    existing: dict[int, dict[tuple[str, str], PhoneIndexEntry]] = {}
     for entry in PhoneIndexEntry.objects.filter(tenant=tenant, contact_id__in=list(latest)):
-        existing.setdefault(entry.contact_id, {})[entry.field] = entry
+        existing.setdefault(entry.contact_id, {})[(entry.field, entry.e164)] = entry
 
     to_create: list[PhoneIndexEntry] = []
     to_update: list[PhoneIndexEntry] = []
@@ -113,31 +118,34 @@ def phone_index_apply(*, tenant: Tenant, contacts: Iterable[dict[str, Any]], fie
             continue
         wanted = {} if contact.get("deleted") else _numbers(contact, fields, tenant.phone_region)
         name = str(contact.get("name") or "")[:_MAX_STORED_CHARS]
-        for field_name, (e164, stored) in wanted.items():
-            entry = held.get(field_name)
-            values = {"e164": e164, "stored_value": stored, "contact_name": name, "contact_updated_at": updated_at}
+        for (field_name, e164), stored in wanted.items():
+            entry = held.get((field_name, e164))
+            values = {"stored_value": stored, "contact_name": name, "contact_updated_at": updated_at}
             if entry is None:
-                to_create.append(PhoneIndexEntry(tenant=tenant, contact_id=contact_id, field=field_name, **values))
+                to_create.append(
+                    PhoneIndexEntry(tenant=tenant, contact_id=contact_id, field=field_name, e164=e164, **values)
+                )
             elif any(getattr(entry, key) != value for key, value in values.items()):
                 for key, value in values.items():
                     setattr(entry, key, value)
                 to_update.append(entry)
-        to_delete += [entry.pk for field_name, entry in held.items() if field_name not in wanted]
+        to_delete += [entry.pk for number, entry in held.items() if number not in wanted]
 
-    updated_fields = ["e164", "stored_value", "contact_name", "contact_updated_at"]
+    updated_fields = ["stored_value", "contact_name", "contact_updated_at"]
     with write_transaction():
+        if to_delete:
+            PhoneIndexEntry.objects.filter(pk__in=to_delete).delete()
         if to_create:
             # A lookup and a sync may add the same contact at once; the later write wins instead of failing.
             PhoneIndexEntry.objects.bulk_create(
                 to_create,
                 update_conflicts=True,
-                unique_fields=["tenant", "contact_id", "field"],
+                unique_fields=["tenant", "e164", "contact_id", "field"],
                 update_fields=updated_fields,
             )
         if to_update:
             PhoneIndexEntry.objects.bulk_update(to_update, updated_fields)
-        if to_delete:
-            PhoneIndexEntry.objects.filter(pk__in=to_delete).delete()
+        mirror_contacts_write(tenant=tenant, contacts=list(latest.values()), fields=fields, generation=generation)
     return IndexChanges(added=len(to_create), updated=len(to_update), removed=len(to_delete))
 
 
@@ -251,16 +259,15 @@ def _update_connection(connection: FreshdeskConnection, updates: dict[str, Any])
         setattr(connection, name, value)
 
 
-def _numbers(contact: dict[str, Any], fields: list[str], region: str) -> dict[str, tuple[str, str]]:
-    """field -> (E.164, stored value) for each match field holding one readable number."""
-    numbers: dict[str, tuple[str, str]] = {}
+def _numbers(contact: dict[str, Any], fields: list[str], region: str) -> dict[tuple[str, str], str]:
+    """(field, E.164) -> stored value, for each readable number of each match field (a field may hold several)."""
+    numbers: dict[tuple[str, str], str] = {}
     for field_name in fields:
         value = stored_value(contact, field_name)
         if value is None:
             continue
-        e164 = normalize_stored(value, default_region=region)
-        if e164 is not None:
-            numbers[field_name] = (e164, value[:_MAX_STORED_CHARS])
+        for e164 in stored_numbers(value, default_region=region):
+            numbers[(field_name, e164)] = value[:_MAX_STORED_CHARS]
     return numbers
 
 

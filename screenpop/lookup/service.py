@@ -32,14 +32,24 @@ from screenpop.freshdesk.errors import FreshdeskError, FreshdeskNotFound
 from screenpop.freshdesk.labels import standard_labels, ticket_labels
 from screenpop.freshdesk.times import freshdesk_epoch
 from screenpop.lookup import phone_index
+from screenpop.mirror.reads import MirrorView, mirror_match, mirror_tickets_of, mirror_view
+from screenpop.mirror.records import as_freshdesk_ticket
+from screenpop.mirror.refresh import mirror_contacts_catch_up
 from screenpop.models import FreshdeskConnection, PhoneIndexEntry, Tenant
-from screenpop.phones import CallerNumber, contact_search_query, normalize_stored, search_variants
+from screenpop.phones import (
+    CallerNumber,
+    contact_search_queries,
+    normalize_stored,
+    search_variants,
+    stored_numbers,
+)
 from screenpop.pops.result import PopResult, contact_view, contact_view_of, rank_tickets, ticket_view
 
 LookupState = Literal["matched", "no_match"]
 # "index": found in the phone index; "search": asked Freshdesk search (matched or not); "cache-miss": answered by
 # a recent miss of the same number; "none": the number cannot be looked up.
-LookupSource = Literal["index", "search", "cache-miss", "none"]
+# "mirror": the tenant's live mirror answered (a match, or a number its up-to-date contacts do not have).
+LookupSource = Literal["index", "search", "cache-miss", "none", "mirror"]
 
 # Tickets are fetched for at most this many contacts sharing a number: each one is a ticket-list call.
 MAX_CONTACTS_WITH_TICKETS = 3
@@ -141,6 +151,11 @@ def caller_lookup(
 def _lookup(
     tenant: Tenant, connection: FreshdeskConnection, caller: CallerNumber, client: FreshdeskClient
 ) -> LookupResult:
+    mirror = mirror_view(tenant, connection)
+    if mirror is not None:
+        found = _from_mirror(tenant, connection, caller, client, mirror)
+        if found is not None:
+            return found
     e164 = caller.e164 or ""
     fields = connection.match_fields
     base_url = client.base_url
@@ -172,6 +187,51 @@ def _lookup(
     )
 
 
+def _from_mirror(
+    tenant: Tenant, connection: FreshdeskConnection, caller: CallerNumber, client: FreshdeskClient, mirror: MirrorView
+) -> LookupResult | None:
+    """The caller's contacts and open tickets from the tenant's live mirror, with no Freshdesk call for a known
+    caller. An unknown number first brings the mirror's contacts up to date (`mirror_contacts_catch_up`: at most one
+    bounded contacts-list call, shared by the lookups of a few seconds); when that sync reached the newest change the
+    number is unknown to Freshdesk too (its list is fresher than its search, which lags by minutes). None when it
+    could not: the lookup then asks Freshdesk search as it would without a mirror."""
+    e164 = caller.e164 or ""
+    fields = connection.match_fields
+    rows = mirror_match(tenant=tenant, e164=e164, fields=fields)
+    if not rows:
+        if cache.get(_miss_key(tenant, e164)):
+            return _no_match(caller, e164, source="cache-miss", detail=_no_contact_detail(caller))
+        complete = mirror_contacts_catch_up(tenant=tenant, client=client)
+        rows = mirror_match(tenant=tenant, e164=e164, fields=fields)
+        if not rows:
+            if not complete:
+                return None
+            cache.set(_miss_key(tenant, e164), True, timeout=settings.SCREENPOP_MISS_CACHE_SECONDS)
+            return _no_match(caller, e164, source="mirror", detail=_no_contact_detail(caller))
+    tickets = mirror_tickets_of(tenant=tenant, contact_ids=[row.contact_id for row in rows[:MAX_CONTACTS_WITH_TICKETS]])
+    base_url = client.base_url
+    labels = {kind: {**standard_labels()[kind], **codes} for kind, codes in mirror.labels.items()}
+    contacts = []
+    for row in rows:
+        ranked = rank_tickets([as_freshdesk_ticket(ticket) for ticket in tickets.get(row.contact_id, [])])
+        contacts.append(
+            contact_view(
+                row.contact_id,
+                base_url,
+                name=row.name,
+                email=row.email or None,
+                phone=row.phone or None,
+                mobile=row.mobile or None,
+                tickets=[ticket_view(ticket, labels, base_url) for ticket in ranked[: tenant.ticket_limit]],
+            )
+        )
+    count = len(contacts)
+    detail = f"{count} Freshdesk contacts share this number." if count > 1 else ""
+    as_of = mirror.as_of.isoformat().replace("+00:00", "Z") if mirror.as_of else ""
+    result = PopResult(caller.display, tuple(contacts), "mirror", as_of=as_of)
+    return LookupResult("matched", e164, result, source="mirror", detail=detail)
+
+
 def _contacts_from_index(tenant: Tenant, e164: str, fields: list[str], base_url: str) -> list[dict[str, Any]]:
     """Contacts the index holds for `e164` on a field the tenant still matches, most recently updated first."""
     hits = PhoneIndexEntry.objects.filter(tenant=tenant, e164=e164, field__in=fields).values("contact_id")
@@ -198,15 +258,21 @@ def _contacts_from_search(
     fields = connection.match_fields
     if not fields:
         return []
-    variants = search_variants(e164)
-    query = contact_search_query(variants, fields=tuple(fields))
-    # One page (30 contacts): more than 30 contacts sharing one number is an import gone wrong, not a caller.
-    found = client.search_contacts(query).get("results") or []
+    variants = search_variants(e164, tenant_region=tenant.phone_region)
+    # Spellings one query cannot hold go into a second rather than being dropped: two contacts sharing a number
+    # may be stored under any two of them. One page each (30 contacts): more is an import gone wrong, not a caller.
+    found: list[dict[str, Any]] = []
+    for query in contact_search_queries(variants, fields=tuple(fields)):
+        found += [
+            contact
+            for contact in client.search_contacts(query).get("results") or []
+            if contact.get("id") not in {seen.get("id") for seen in found}
+        ]
     normalised = [
         contact
         for contact in found
         if any(
-            normalize_stored(phone_index.stored_value(contact, name), default_region=tenant.phone_region) == e164
+            e164 in stored_numbers(phone_index.stored_value(contact, name), default_region=tenant.phone_region)
             for name in fields
         )
     ]

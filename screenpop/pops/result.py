@@ -8,7 +8,7 @@ JSON by `to_json`, which also names the first contact and its tickets (`contact`
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -30,6 +30,8 @@ class PopResult:
     # Where it came from: "index" (the phone index), "search" (Freshdesk's search), "cache-miss" (a recent miss of the
     # same number), "cache" (another lookup's result), "created" (a ticket the agent created), "none" or "".
     source: str = ""
+    # From the tenant's mirror: the moment up to which the mirror was complete (ISO 8601), shown as its age.
+    as_of: str = ""
 
     @property
     def contact(self) -> dict[str, Any] | None:
@@ -46,6 +48,7 @@ class PopResult:
             "contacts": list(self.contacts),
             "tickets": self.tickets,
             "source": self.source,
+            "as_of": self.as_of,
         }
 
     @classmethod
@@ -55,7 +58,7 @@ class PopResult:
         contacts = data.get("contacts")
         if contacts is None:
             contacts = [data["contact"]] if data.get("contact") else []
-        return cls(data.get("phone_display") or "", tuple(contacts), data.get("source") or "")
+        return cls(data.get("phone_display") or "", tuple(contacts), data.get("source") or "", data.get("as_of") or "")
 
     def shown(self, now: datetime) -> tuple[list[tuple[int, datetime]], list[int]]:
         """(ticket id, `updated_at` shown) pairs, `now` when Freshdesk gave none, and the contact ids this result
@@ -69,9 +72,9 @@ class PopResult:
 
     def with_ticket(self, ticket: dict[str, Any]) -> PopResult:
         """This result with the ticket of the same id replaced by `ticket` (a `ticket_view`)."""
-        return PopResult(
-            self.phone_display,
-            tuple(
+        return replace(
+            self,
+            contacts=tuple(
                 {
                     **contact,
                     "tickets": [
@@ -80,7 +83,6 @@ class PopResult:
                 }
                 for contact in self.contacts
             ),
-            self.source,
         )
 
     def with_new_ticket(self, ticket: dict[str, Any], requester_id: Any, limit: int) -> PopResult | None:
@@ -88,9 +90,9 @@ class PopResult:
         requester is not among the contacts shown."""
         if not any(contact.get("id") == requester_id for contact in self.contacts):
             return None
-        return PopResult(
-            self.phone_display,
-            tuple(
+        return replace(
+            self,
+            contacts=tuple(
                 {
                     **contact,
                     "tickets": rank_tickets([ticket, *contact.get("tickets", [])])[:limit],
@@ -100,7 +102,6 @@ class PopResult:
                 else contact
                 for contact in self.contacts
             ),
-            self.source,
         )
 
 
@@ -231,6 +232,7 @@ def panel_state(
         "retrying": retry_until is not None,
         "retry_until": _iso(retry_until),
         "attempts": pop.attempts,
+        "as_of": result.as_of or None,
     }
     links = links_of_pop(pop)
     if links is not None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -26,6 +26,7 @@ from screenpop.lookup import flight
 from screenpop.lookup.breaker import CircuitBreaker
 from screenpop.lookup.ivr import ivr_lookup, ivr_value_read
 from screenpop.lookup.service import LookupResult, caller_lookup
+from screenpop.mirror.refresh import mirror_refresh_after_pop
 from screenpop.models import FreshdeskConnection, Pop, Tenant
 from screenpop.phones import normalize_caller
 from screenpop.pops import reasons
@@ -272,14 +273,20 @@ def _run(pop: Pop, owner: str) -> RunOutcome:
         else:
             breaker.record_success()
     found = LookupResult.from_dict(kept)
-    shown = PopResult(
-        found.result.phone_display or display, found.result.contacts, found.source if computed_here else "cache"
+    shown = replace(
+        found.result,
+        phone_display=found.result.phone_display or display,
+        source=found.source if computed_here else "cache",
     )
     state = Pop.State.MATCHED if found.state == "matched" else Pop.State.NO_MATCH
     detail = "" if state == Pop.State.MATCHED else "No Freshdesk contact has this number."
     calls = found.freshdesk_calls if computed_here else 0
     reason = "" if state == Pop.State.MATCHED else reasons.NO_CONTACT
-    return _finish(pop, owner, state=state, detail=detail, reason=reason, result=shown, calls=calls)
+    finished = _finish(pop, owner, state=state, detail=detail, reason=reason, result=shown, calls=calls)
+    if state == Pop.State.MATCHED and found.source == "mirror" and finished.state == state:
+        # Shown at once from the mirror; now, budget allowing, one call brings any newer version of its tickets.
+        mirror_refresh_after_pop(tenant=tenant, client=client, owner=owner)
+    return finished
 
 
 def _ivr_collected(pop: Pop, tenant: Tenant, display: str) -> tuple[PopResult, int] | None:

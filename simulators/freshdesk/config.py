@@ -17,6 +17,7 @@ from simulators.freshdesk.webhooks import WebhookRule
 __all__ = ["KnobError", "Knobs"]
 
 FAULT_STATUSES = (500, 502, 503, 504)
+SINCE_PARAMETERS = ("both", "updated_since", "_updated_since")
 
 
 class KnobError(ValueError):
@@ -35,6 +36,10 @@ class Knobs:
     clock_offset_seconds: float = 0.0
     clock_speed: float = 1.0
     thirty_day_window_always: bool = False
+    # Which spelling of the "changed since" filter the contacts and tickets lists honour: DOCS says
+    # `updated_since`, FC's contact code `_updated_since` (reference §4, uncertain). "both" accepts either; naming
+    # one makes the other an unknown parameter (400 invalid_field), as a real account would answer.
+    since_parameter: str = "both"
     webhook: WebhookRule | None = None
 
     def latency_seconds(self, endpoint: str) -> float:
@@ -73,6 +78,10 @@ def _checked(name: str, value: Any) -> Any:
         if not isinstance(value, list) or not value or any(status not in FAULT_STATUSES for status in value):
             raise KnobError(f"error_statuses must be a non-empty list of {FAULT_STATUSES}")
         return tuple(value)
+    if name == "since_parameter":
+        if value not in SINCE_PARAMETERS:
+            raise KnobError(f"since_parameter must be one of {', '.join(SINCE_PARAMETERS)}")
+        return value
     if name in ("outage", "hang", "thirty_day_window_always"):
         if not isinstance(value, bool):
             raise KnobError(f"{name} must be true or false")

@@ -6,12 +6,13 @@ Handlers run with the simulator lock held and raise `ApiError` for anything but 
 from __future__ import annotations
 
 from simulators.freshdesk import errors
+from simulators.freshdesk.clock import format_timestamp
 from simulators.freshdesk.messages import Request, Response
 from simulators.freshdesk.params import ParamReader, paginated_response
 from simulators.freshdesk.search import CONTACT_FIELDS, contact_values, matches, parse_query
 from simulators.freshdesk.simulator import Simulator
 
-__all__ = ["list_contacts", "search_contacts", "search_page", "view_contact"]
+__all__ = ["list_companies", "list_contacts", "search_contacts", "search_page", "since_honoured", "view_contact"]
 
 STATES = ("blocked", "deleted", "unverified", "verified")
 CONTACT_TYPES = ("contact", "visitor")
@@ -38,7 +39,7 @@ def list_contacts(sim: Simulator, request: Request, _: dict[str, str]) -> Respon
     Without `state`, blocked and deleted contacts are left out. Every contact is of type `contact`, so
     `contact_type=visitor` finds none.
     """
-    params = ParamReader(request.query, LIST_PARAMS)
+    params = ParamReader(request.query, since_honoured(sim, LIST_PARAMS))
     state = params.choice("state", STATES)
     contact_type = params.choice("contact_type", CONTACT_TYPES)
     company_id = params.positive_int("company_id")
@@ -60,6 +61,14 @@ def list_contacts(sim: Simulator, request: Request, _: dict[str, str]) -> Respon
         contacts = []
     contacts.sort(key=lambda contact: (contact.name.lower(), contact.id))
     return paginated_response(request, [contact.to_api() for contact in contacts], page=page, per_page=per_page)
+
+
+def since_honoured(sim: Simulator, allowed: tuple[str, ...]) -> tuple[str, ...]:
+    """`allowed` with the "changed since" spellings the `since_parameter` knob leaves (both by default)."""
+    chosen = sim.knobs.since_parameter
+    spellings = ("updated_since", "_updated_since")
+    kept = [name for name in allowed if name not in spellings]
+    return (*kept, *(spellings if chosen == "both" else (chosen,)))
 
 
 def view_contact(sim: Simulator, request: Request, path_args: dict[str, str]) -> Response:
@@ -92,3 +101,18 @@ def search_page(request: Request) -> tuple[int, str | None]:
     page = params.page(maximum=MAX_SEARCH_PAGE)
     params.raise_if_invalid()
     return page, params.text("query")
+
+
+def list_companies(sim: Simulator, request: Request, _: dict[str, str]) -> Response:
+    """`GET /api/v2/companies` (DOCS `#list_all_companies`): every company, by id, paginated; each with
+    `custom_fields` and times (the seed's companies are a year old; their custom fields are empty)."""
+    params = ParamReader(request.query, ("page", "per_page"))
+    page = params.page()
+    per_page = params.per_page()
+    params.raise_if_invalid()
+    seeded = format_timestamp(sim.now() - 365 * 86_400)
+    companies = [
+        {**company.to_api(), "custom_fields": {}, "created_at": seeded, "updated_at": seeded}
+        for _, company in sorted(sim.store.companies.items())
+    ]
+    return paginated_response(request, companies, page=page, per_page=per_page)

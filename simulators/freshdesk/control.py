@@ -10,6 +10,7 @@ ticket changes, whose validation errors have the API's shape (the same validatio
     DELETE /_sim/requests            forget the log (204)
     POST   /_sim/reset               reseed; knobs, clock, rate limits, log and webhooks back to start-up
     POST   /_sim/contacts            create a contact now (or at "created_at"); 201 with the contact
+    POST   /_sim/contacts/{id}       change a contact's fields (bumps updated_at), or {"merged_into": id}: merge it away
     POST   /_sim/tickets             create a ticket for "requester_id" (optionally backdated); 201 with the ticket
     POST   /_sim/tickets/{id}        change subject/status/priority/...; bumps updated_at; fires the update webhook
     GET    /_sim/webhooks            webhook deliveries and their attempts
@@ -93,6 +94,9 @@ def _dispatch(sim: Simulator, request: Request) -> Response:
         return _create_ticket(sim, request, _json_object(request))
     if route == ("GET", "/_sim/webhooks"):
         return Response(200, {"deliveries": sim.webhooks.attempts()})
+    contact_change = re.fullmatch(r"/_sim/contacts/(\d+)", route[1])
+    if contact_change and request.method == "POST":
+        return _change_contact(sim, int(contact_change[1]), _json_object(request))
     ticket_change = re.fullmatch(r"/_sim/tickets/(\d+)", route[1])
     if ticket_change and request.method == "POST":
         ticket = sim.store.tickets.get(int(ticket_change[1]))
@@ -131,6 +135,24 @@ def _create_contact(sim: Simulator, data: dict[str, Any]) -> Response:
     fields = {**data, **_times(data, sim.now())}
     contact = sim.store.add_contact(now=sim.now(), index_lag=sim.index_lag, **fields)
     return Response(201, contact.to_api())
+
+
+def _change_contact(sim: Simulator, contact_id: int, data: dict[str, Any]) -> Response:
+    """Change a contact's fields (bumping `updated_at`), or merge it into `merged_into` (it disappears)."""
+    contact = sim.store.contacts.get(contact_id)
+    if contact is None:
+        raise _ControlError(404, f"no contact {contact_id}")
+    if "merged_into" in data:
+        primary = sim.store.contacts.get(data["merged_into"]) if isinstance(data["merged_into"], int) else None
+        if primary is None or primary is contact:
+            raise _ControlError(400, "merged_into must name another existing contact")
+        sim.store.merge_contact(contact, primary, now=sim.now(), index_lag=sim.index_lag)
+        return Response(200, primary.to_api())
+    unknown = set(data) - (CONTACT_FIELDS - {"created_at", "updated_at"})
+    if unknown:
+        raise _ControlError(400, f"unknown contact field(s) {', '.join(sorted(unknown))}")
+    sim.store.update_contact(contact, data, now=sim.now(), index_lag=sim.index_lag)
+    return Response(200, contact.to_api())
 
 
 def _create_ticket(sim: Simulator, request: Request, data: dict[str, Any]) -> Response:

@@ -59,6 +59,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("contacts.autocomplete", "GET", r"/api/v2/contacts/autocomplete", autocomplete.contacts_autocomplete),
     Endpoint("companies.autocomplete", "GET", r"/api/v2/companies/autocomplete", autocomplete.companies_autocomplete),
     Endpoint("contacts.search", "GET", r"/api/v2/search/contacts", contacts_api.search_contacts),
+    Endpoint("companies.list", "GET", r"/api/v2/companies", contacts_api.list_companies),
     Endpoint(
         "tickets.list",
         "GET",

@@ -82,6 +82,25 @@ class Store:
         self.contact_index.record_change(contact, changed_at=contact.updated_at, lag=index_lag)
         return contact
 
+    def update_contact(self, contact: Contact, changes: dict[str, Any], *, now: float, index_lag: float) -> Contact:
+        """Apply an agent's changes to a contact; `updated_at` always moves forward, at least by a second."""
+        for name, value in changes.items():
+            setattr(contact, name, value)
+        contact.updated_at = max(int(now), contact.updated_at + 1)
+        self.contact_index.record_change(contact, changed_at=contact.updated_at, lag=index_lag)
+        return contact
+
+    def merge_contact(self, secondary: Contact, primary: Contact, *, now: float, index_lag: float) -> None:
+        """Merge `secondary` into `primary` as an agent would: its tickets move to the primary and the secondary is
+        gone for good (no list, not even `state=deleted`, shows it again; viewing it is a 404). Whether Freshdesk
+        bumps the moved tickets' `updated_at` is not documented (uncertain); here it does not, so only a full
+        comparison of the contacts finds the merge."""
+        for ticket in self.tickets.values():
+            if ticket.requester_id == secondary.id:
+                ticket.requester_id = primary.id
+        del self.contacts[secondary.id]
+        self.update_contact(primary, {}, now=now, index_lag=index_lag)
+
     def contact_by_email(self, email: str) -> Contact | None:
         """The undeleted contact with `email` among its emails (emails compare case-insensitively)."""
         wanted = email.lower()

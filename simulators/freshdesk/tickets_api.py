@@ -10,7 +10,7 @@ from typing import Any
 from simulators.freshdesk import errors
 from simulators.freshdesk.catalog import API_AGENT_EMAIL, API_AGENT_ID, OPEN, ticket_fields_payload
 from simulators.freshdesk.clock import format_timestamp
-from simulators.freshdesk.contacts_api import SEARCH_PAGE_SIZE, search_page
+from simulators.freshdesk.contacts_api import SEARCH_PAGE_SIZE, search_page, since_honoured
 from simulators.freshdesk.errors import FieldError
 from simulators.freshdesk.messages import Request, Response
 from simulators.freshdesk.params import ParamReader, paginated_response
@@ -52,11 +52,14 @@ def list_tickets(sim: Simulator, request: Request, _: dict[str, str]) -> Respons
     days are listed (FC; the `thirty_day_window_always` knob applies the window to requester filters too). An
     unknown requester or company is a 400 naming the field, not an empty list.
     """
-    params = ParamReader(request.query, LIST_PARAMS)
+    params = ParamReader(request.query, since_honoured(sim, LIST_PARAMS))
     filter_name = params.choice("filter", FILTERS)
     requester_id = params.positive_int("requester_id")
     company_id = params.positive_int("company_id")
-    updated_since = params.timestamp("updated_since")
+    updated_since = max(
+        (value for value in (params.timestamp("updated_since"), params.timestamp("_updated_since")) if value),
+        default=None,
+    )
     order_by = params.choice("order_by", ORDER_BY) or "created_at"
     order_type = params.choice("order_type", ORDER_TYPES) or "desc"
     includes = params.choices("include", LIST_INCLUDES)

@@ -324,8 +324,14 @@ export class PanelView {
         el("ul", { class: "sp-tickets", id: "sp-tickets", "aria-labelledby": "sp-tickets-title" }),
         el("p", { class: "sp-empty", id: "sp-empty", hidden: true }, gettext("No tickets for this contact yet.")),
         el("div", { class: "sp-more", id: "sp-more" }),
+        el("p", { class: "sp-as-of", hidden: true }, el("time", { class: "sp-as-of-time", id: "sp-as-of" })),
       );
     }
+    // Shown from the tenant's local copy of Freshdesk: say how fresh it is (its refresh then updates in place).
+    const asOf = section.querySelector("#sp-as-of");
+    setAttr(asOf, "datetime", state.as_of || "");
+    asOf.parentElement.hidden = !state.as_of;
+    this.#fillAsOf(asOf);
     this.#renderPicker(section.querySelector("#sp-picker"), contacts, selected);
     this.#renderContact(section.querySelector("#sp-contact"), selected);
     const changed = this.#renderTickets(section, selected);
@@ -583,8 +589,14 @@ export class PanelView {
     setText(time, when ? format(gettext("updated %(when)s"), { when }) : "");
   }
 
+  #fillAsOf(time) {
+    const when = relativeTime(time.getAttribute("datetime"), this.language);
+    setText(time, when ? format(gettext("Freshdesk as of %(when)s"), { when }) : "");
+  }
+
   #tickClock() {
     for (const time of this.body.querySelectorAll("time.sp-ticket-updated")) this.#fillTime(time);
+    for (const time of this.body.querySelectorAll("time.sp-as-of-time")) this.#fillAsOf(time);
   }
 
   #highlight(item) {
