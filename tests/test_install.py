@@ -529,7 +529,7 @@ def test_uninstall_finds_and_removes_the_workflow_even_when_its_record_is_lost(w
     tenant = Tenant.objects.get(genesys_org_id=DEMO_ORG_ID)
     tenant.genesys_objects = {k: v for k, v in tenant.genesys_objects.items() if k != "workflow"}
     tenant.save()
-    (flow,) = genesys_sim.control("GET", "flows")["entities"]
+    (flow,) = [f for f in genesys_sim.control("GET", "flows")["entities"] if f["name"] == blueprint.WORKFLOW_NAME]
     seq = last_seq(genesys_sim)
 
     done = wizard.client.post("/install/uninstall/")

@@ -144,7 +144,7 @@ def test_a_shared_numbers_last_choice_is_offered_first_on_its_next_call(world: P
     world.assert_clean()
 
 
-def test_the_demo_desktop_plays_the_loop_up_to_end_call(world: PanelWorld) -> None:
+def test_the_demo_desktop_plays_the_whole_loop_to_the_note_on_the_ticket(world: PanelWorld) -> None:
     world.page.goto(f"{world.server.base_url}/demo/")
     world.page.locator("button[data-caller=known]").click()
     panel = settled(world.page.frame_locator("#dm-widget"))
@@ -155,16 +155,19 @@ def test_the_demo_desktop_plays_the_loop_up_to_end_call(world: PanelWorld) -> No
     panel.locator("#sp-note").fill("Wants the Pro plan from next month.")
     panel.locator("#sp-note-status", has_text="Saved").wait_for()
 
-    world.page.locator("#dm-wrapup").select_option("Callback scheduled")
+    world.page.locator("#dm-wrapup").select_option("Follow-up needed")
     world.page.locator("#dm-end").click()
 
-    world.page.locator("#dm-log", has_text='wrap-up "Callback scheduled"').wait_for()
+    world.page.locator("#dm-log", has_text='wrap-up "Follow-up needed"').wait_for()
     ended = [e for e in world.genesys.log(direction="in") if e["path"].endswith("/end") and e["method"] == "POST"]
-    assert [e["body"]["wrapup"] for e in ended] == [{"code": "Callback scheduled", "notes": ""}]
+    assert [e["body"]["wrapup"] for e in ended] == [{"code": "Follow-up needed", "notes": ""}]
     conversation_id = ended[0]["path"].split("/")[-2]
     assert "endTime" in world.genesys.control("GET", f"calls/{conversation_id}")
     world.page.locator("#dm-ticket-title", has_text=f"#{chosen} Upgrade to the Pro plan").wait_for()
     assert world.page.locator("#dm-end").is_disabled()
+    # The loop closed: the wrap-up's trigger reached the webhook and the write-back put the call's note on the ticket.
+    note = world.page.locator("#dm-ticket-notes li", has_text="Wants the Pro plan from next month.")
+    note.wait_for(timeout=45_000)
     world.shot("demo-end-call")
     world.assert_clean()
 

@@ -39,8 +39,7 @@ from screenpop.pops.links import call_link_of
 from screenpop.process import process_identity
 from screenpop.storage.webhook import events_record
 from screenpop.tenants import tenant_create
-from screenpop.webhook.events import event_parse
-from screenpop.webhook.intake import Submission
+from screenpop.webhook.intake import submission_from_body
 from screenpop.webhook.signing import SignedRequest, signature_compute
 
 logger = logging.getLogger("screenpop.panel.demo")
@@ -83,7 +82,8 @@ DEMO_CALLERS: list[dict[str, str]] = [
 ]  # fmt: skip
 CALLERS_BY_KEY = {caller["key"]: caller for caller in DEMO_CALLERS}
 # The wrap-up codes the demo desktop offers when the agent ends a call (Genesys's own are per org and queue).
-DEMO_WRAPUP_CODES: tuple[str, ...] = ("Resolved", "Callback scheduled", "Escalated", "No action needed")
+# The wrap-up codes the Genesys simulator seeds in each org (simulators/genesys/seed.py), which refuses any other.
+DEMO_WRAPUP_CODES: tuple[str, ...] = ("Resolved", "Follow-up needed", "Escalated", "Wrong number")
 
 
 class DemoUnavailable(ScreenpopError):
@@ -197,47 +197,53 @@ def demo_call(setup: DemoSetup, *, caller: str, agent: str) -> dict[str, Any]:
         {"ani": spec["ani"], "queue": queue, "org": setup.tenant.genesys_org_id, "agent": chosen["id"]},
     )
     conversation_id = placed["conversationId"]
-    delivered = [
-        result
-        for result in placed.get("triggers", [])
-        if 200 <= int(((result or {}).get("webhook") or {}).get("status") or 0) < 300
-    ]
+    delivered = _delivered(placed)
     if delivered:
         webhook = {"status": delivered[0]["webhook"]["status"], "via": "Genesys simulator data action"}
     else:
-        queue_id = next(
-            (
-                event["eventBody"].get("queueId")
-                for event in placed.get("events", [])
-                if event["topicName"].endswith(".acd.start")
-            ),
-            "",
+        start = _emitted(placed, ".acd.start").get("eventBody", {})
+        ani = spec["ani"]
+        webhook = _record_event(
+            setup.tenant,
+            {
+                "conversation_id": conversation_id,
+                "phone_number": ani if ani.startswith("tel:") else f"tel:{ani}",
+                "event_type": "INBOUND_CALL_START",
+                "timestamp": timezone.now().isoformat().replace("+00:00", "Z"),
+                "queue_id": start.get("queueId") or "",
+                "media_type": "VOICE",
+                "direction": "INBOUND",
+            },
         )
-        webhook = _record_call(setup.tenant, conversation_id=conversation_id, ani=spec["ani"], queue_id=queue_id)
     return {"conversation_id": conversation_id, "caller": spec, "agent": chosen, "webhook": webhook}
 
 
-def _record_call(tenant: Tenant, *, conversation_id: str, ani: str, queue_id: str) -> dict[str, Any]:
-    """The event the data action would send, through the webhook's own recorder (HMAC-signed, as a sender that
-    signs), and the lookup scheduled as the webhook schedules it."""
-    body = json.dumps(
-        {
-            "conversation_id": conversation_id,
-            "phone_number": ani if ani.startswith("tel:") else f"tel:{ani}",
-            "event_type": "INBOUND_CALL_START",
-            "timestamp": timezone.now().isoformat().replace("+00:00", "Z"),
-            "queue_id": queue_id,
-            "media_type": "VOICE",
-            "direction": "INBOUND",
-        }
-    ).encode()
+def _emitted(answer: dict[str, Any], suffix: str) -> dict[str, Any]:
+    """The event the simulator emitted whose topic ends with `suffix`, with its trigger runs ({} if none)."""
+    return next((event for event in answer.get("events", []) if event["topicName"].endswith(suffix)), {})
+
+
+def _delivered(emitted: dict[str, Any]) -> list[dict[str, Any]]:
+    """The trigger runs (of a call's events, or of one event) whose data action reached a webhook with a 2xx."""
+    return [
+        result
+        for result in emitted.get("triggers", [])
+        if 200 <= int(((result or {}).get("webhook") or {}).get("status") or 0) < 300
+    ]
+
+
+def _record_event(tenant: Tenant, payload: dict[str, Any]) -> dict[str, Any]:
+    """The event a data action would send (a call start or a wrap-up), for an org where no trigger delivered it:
+    through the webhook's own recorder (HMAC-signed, as a sender that signs), and a new pop's lookup scheduled as
+    the webhook schedules it."""
+    body = json.dumps(payload).encode()
     stamp = str(int(time.time()))
     signed = SignedRequest(
         org_id=tenant.genesys_org_id,
         timestamp=stamp,
         signature=signature_compute(key=tenant.webhook_signing_secret, timestamp=stamp, body=body),
     )
-    submission = Submission(received_at=timezone.now(), body=body, signed=signed, event=event_parse(body))
+    submission = submission_from_body(body, signed=signed)
     (reply,) = events_record([submission], lease_owner=process_identity())
     lookup_runner = runner()
     if reply.new_pop_id is not None and lookup_runner is not None:
@@ -257,7 +263,26 @@ def demo_end(setup: DemoSetup, *, conversation_id: str, code: str, notes: str = 
     `customer.end`, `user.end` and `acw` with the wrap-up code (the write-back then writes the call's note)."""
     if code not in DEMO_WRAPUP_CODES:
         raise ValidationFailed(f"code must be one of {', '.join(DEMO_WRAPUP_CODES)}.", field="code")
-    _simulator("POST", f"calls/{conversation_id}/end", {"wrapup": {"code": code, "notes": notes}})
+    ended = _simulator("POST", f"calls/{conversation_id}/end", {"wrapup": {"code": code, "notes": notes}})
+    emitted = _emitted(ended, ".acw")
+    acw = emitted.get("eventBody")
+    if acw and not _delivered(emitted):
+        # An org without the wrap-up trigger (the demo before the wizard ran): what its data action would send.
+        _record_event(
+            setup.tenant,
+            {
+                "event_type": "CALL_WRAPUP",
+                "conversation_id": conversation_id,
+                "user_id": acw.get("userId") or "",
+                "participant_id": acw.get("participantId") or "",
+                "queue_id": acw.get("queueId") or "",
+                "wrapup_code": acw.get("wrapupCode") or "",
+                "wrapup_notes": acw.get("wrapupNotes") or "",
+                "wrapup_duration_ms": str(acw.get("wrapupDurationMs") or 0),
+                "media_type": "VOICE",
+                "direction": "INBOUND",
+            },
+        )
     return {"conversation_id": conversation_id, "wrapup": {"code": code}}
 
 

@@ -42,6 +42,11 @@ def credentials_from_headers(headers: dict[str, str]) -> tuple[str | None, Signe
 def submission_from_request(*, body: bytes, headers: dict[str, str]) -> Submission:
     """A submission from a request's raw body and lower-cased headers."""
     bearer, signed = credentials_from_headers(headers)
+    return submission_from_body(body, bearer=bearer, signed=signed)
+
+
+def submission_from_body(body: bytes, *, bearer: str | None = None, signed: SignedRequest | None = None) -> Submission:
+    """A submission of `body` (a call start or a wrap-up) with the credentials it came with."""
     event = wrapup = error = None
     try:
         parsed = body_parse(body)
