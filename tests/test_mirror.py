@@ -211,8 +211,9 @@ def test_the_match_is_one_query_on_the_indexes(live_tenant):
             cursor.execute(explain + sql)
             plan = " ".join(str(row) for row in cursor.fetchall())
             cursor.execute("SET enable_seqscan = on")
+        # No table is read whole. Which of the two indexes a join of a few rows takes depends on the statistics
+        # earlier tests left behind (the full suite once took the contact's); SQLite's plan above pins the index.
         assert "Seq Scan" not in plan
-        assert "unique_phone_index_number" in plan
 
 
 def test_a_contact_created_a_minute_ago_is_found_after_one_contacts_call(live_tenant, freshdesk_sim):

@@ -22,6 +22,7 @@ from urllib.parse import urlencode, urlsplit
 
 import pytest
 import requests
+from playwright.sync_api import expect
 
 from simulators.freshdesk.seed import XSS_SUBJECT, demo_contact, demo_ticket_count
 from tests.fixtures.genesys_sim import CODE_CLIENT_ID, DEMO_ORG_ID, USERS
@@ -594,7 +595,7 @@ def test_an_erroring_freshdesk_shows_retrying_between_the_retries(world: PanelWo
     panel = world.open(world.call(demo_contact("us_e164").phone_e164))
 
     panel.locator(NOTICE).wait_for()
-    assert panel.locator(".sp-notice-title").inner_text() == "Freshdesk is not answering, retrying"
+    expect(panel.locator(".sp-notice-title")).to_have_text("Freshdesk is not answering, retrying")
 
     world.freshdesk.configure(outage=False)
     panel.locator("#sp-body[data-state=matched]").wait_for(timeout=30_000)

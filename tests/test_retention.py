@@ -133,7 +133,7 @@ async def test_the_servers_background_work_purges(records, settings, monkeypatch
     settings.SCREENPOP_RETENTION_DAYS = 30
     await asyncio.to_thread(cache.delete, "retention-purge")
     monkeypatch.setattr(scheduler, "PURGE_FIRST_DELAY_SECONDS", 0.0)
-    monkeypatch.setattr(settings, "SCREENPOP_SWEEP_SECONDS", 3600)
+    settings.SCREENPOP_SWEEP_SECONDS = 3600
     runner = LookupRunner(owner="purging-process", concurrency=1)
     runner.start()
     jobs = scheduler.Scheduler("purging-process", runner)
